@@ -1,0 +1,198 @@
+//! The webhook function: Meta's GET handshake and signed POST ingestion.
+//!
+//! POST order matters (DESIGN invariants 1–2): size cap (413) → signature over the exact raw
+//! bytes (401) → parse → one idempotent write per event → 200 only after the writes are
+//! durable. Signed but unparseable bodies are quarantined raw in S3 and acknowledged (200)
+//! so Meta does not retry them for 7 days; storage outages answer 503 so Meta does retry.
+
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use shared::adapters::aws::{dynamodb_client, load_sdk_config, s3_client, webhook_secrets};
+use shared::adapters::dynamodb::DynamoDbEventStore;
+use shared::adapters::s3::S3RawStore;
+use shared::config::{ConfigError, Secret, WebhookConfig, WebhookSecrets};
+use shared::domain::consent::ConsentKeywords;
+use shared::domain::ingest::{content_id, plan};
+use shared::domain::signature::{SIGNATURE_HEADER, SignatureVerifier};
+use shared::domain::webhook::parse;
+use shared::ports::{EventStore, RawStore, StoreError};
+use shared::telemetry::RequestCounter;
+use subtle::ConstantTimeEq;
+use std::time::Instant;
+
+/// The deployed shape: DynamoDB for events, S3 for raw bodies.
+pub type LiveWebhook = Webhook<DynamoDbEventStore<S3RawStore>, S3RawStore>;
+
+pub struct Webhook<S, R> {
+    verifier: SignatureVerifier,
+    verify_token: Secret,
+    keywords: ConsentKeywords,
+    store: S,
+    raw: R,
+    max_body_bytes: usize,
+    quarantine_prefix: String,
+}
+
+impl LiveWebhook {
+    /// Cold start: SDK config from the environment, secrets, clients, a warmed connection.
+    pub async fn from_env_config(config: &WebhookConfig) -> Result<Self, ConfigError> {
+        let sdk = load_sdk_config().await;
+        Self::from_sdk(config, &sdk, None).await
+    }
+
+    /// Same, over a given SDK config (tests point it at the local stack and count requests).
+    pub async fn from_sdk(
+        config: &WebhookConfig,
+        sdk: &aws_config::SdkConfig,
+        counter: Option<RequestCounter>,
+    ) -> Result<Self, ConfigError> {
+        let secrets = webhook_secrets(sdk, &config.secrets).await?;
+        let dynamodb = dynamodb_client(sdk, counter);
+        let raw = S3RawStore::new(s3_client(sdk), &config.bucket_name);
+        // Open the TLS connection now, not on Meta's first POST. DescribeEndpoints needs no
+        // table permission; its answer does not matter.
+        let _ = dynamodb.describe_endpoints().send().await;
+        let store = DynamoDbEventStore::new(dynamodb, &config.table_name, config.write_concurrency, raw.clone());
+        Self::new(&secrets, config, store, raw)
+    }
+}
+
+impl<S: EventStore, R: RawStore> Webhook<S, R> {
+    pub fn new(secrets: &WebhookSecrets, config: &WebhookConfig, store: S, raw: R) -> Result<Self, ConfigError> {
+        let keys: Vec<&str> = secrets.app_secrets.iter().map(Secret::expose).collect();
+        let verifier = SignatureVerifier::new(&keys).ok_or(ConfigError::Missing("META_APP_SECRET"))?;
+        let keywords = ConsentKeywords::configured(config.stop_keywords.as_deref(), config.start_keywords.as_deref());
+        Ok(Self {
+            verifier,
+            verify_token: secrets.verify_token.clone(),
+            keywords,
+            store,
+            raw,
+            max_body_bytes: config.max_body_bytes,
+            quarantine_prefix: config.quarantine_prefix.clone(),
+        })
+    }
+
+    pub fn store(&self) -> &S {
+        &self.store
+    }
+
+    /// Every outcome is an HTTP answer; the error type is only there for `service_fn`.
+    pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
+        Ok(match *req.method() {
+            Method::GET => self.handshake(&req),
+            Method::POST => self.ingest(&req).await,
+            _ => respond(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"),
+        })
+    }
+
+    /// `hub.mode=subscribe` with the right `hub.verify_token` → 200 echoing `hub.challenge`.
+    fn handshake(&self, req: &Request) -> Response<Body> {
+        let params = req.query_string_parameters_ref();
+        let get = |k: &str| params.and_then(|p| p.first(k));
+        let token_ok = get("hub.verify_token")
+            .is_some_and(|t| bool::from(t.as_bytes().ct_eq(self.verify_token.expose().as_bytes())));
+        match (get("hub.mode"), get("hub.challenge")) {
+            (Some("subscribe"), Some(challenge)) if token_ok && !challenge.is_empty() => {
+                tracing::info!("webhook verification handshake accepted");
+                respond(StatusCode::OK, challenge)
+            }
+            _ => {
+                tracing::info!("webhook verification handshake refused");
+                respond(StatusCode::FORBIDDEN, "forbidden")
+            }
+        }
+    }
+
+    async fn ingest(&self, req: &Request) -> Response<Body> {
+        let started = Instant::now();
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        // Lambda has already decoded base64 bodies (Function URL / API Gateway), so these
+        // are the exact bytes Meta signed.
+        let body: &[u8] = req.body().as_ref();
+        if body.len() > self.max_body_bytes || declared.is_some_and(|n| n > self.max_body_bytes) {
+            tracing::info!(bytes = body.len(), "POST over the body cap refused");
+            return respond(StatusCode::PAYLOAD_TOO_LARGE, "payload too large");
+        }
+        let signature = req.headers().get(SIGNATURE_HEADER).map(|v| v.as_bytes());
+        if let Err(e) = self.verifier.verify(signature, body) {
+            // A caller's mistake (or an attacker): not an error of ours.
+            tracing::info!(reason = %e, "POST with a missing or invalid signature refused");
+            return respond(StatusCode::UNAUTHORIZED, "invalid signature");
+        }
+        let batch = match parse(body) {
+            Ok(batch) => batch,
+            Err(e) => {
+                tracing::warn!(reason = e.reason(), error = %e, bytes = body.len(), "signed body is not a webhook envelope");
+                return self.quarantine(body, e.reason(), &e.to_string()).await;
+            }
+        };
+        let plan = plan(&batch, &self.keywords);
+        match self.store.apply(&plan.writes).await {
+            Ok(report) => {
+                tracing::info!(
+                    items = plan.item_count(),
+                    statuses = plan.status_count(),
+                    writes = plan.writes.len(),
+                    applied = report.applied,
+                    unchanged = report.unchanged,
+                    kept_raw = plan.kept_raw.values().sum::<usize>(),
+                    envelope_unknown = batch.envelope_unknown_fields.len(),
+                    elapsed_ms = started.elapsed().as_millis() as u64,
+                    "webhook stored"
+                );
+                respond(StatusCode::OK, "EVENT_RECEIVED")
+            }
+            Err(StoreError::Rejected(detail)) => {
+                tracing::error!(%detail, "store rejected the data; keeping the body raw");
+                self.quarantine(body, "store_rejected", &detail).await
+            }
+            Err(StoreError::Unavailable(detail)) => {
+                tracing::error!(%detail, "storage unavailable; Meta will retry");
+                respond(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+            }
+        }
+    }
+
+    /// Keeps a signed body we cannot process, then acknowledges it. Same body → same key,
+    /// so Meta's retries do not pile up copies.
+    async fn quarantine(&self, body: &[u8], reason: &str, detail: &str) -> Response<Body> {
+        let day = chrono::Utc::now().format("%Y/%m/%d");
+        let key = format!("{}{day}/{reason}/{}.json", self.quarantine_prefix, content_id_bytes(body));
+        let detail: String = detail.chars().take(400).collect();
+        match self.raw.put_raw(&key, body, &[("reason", reason), ("detail", &detail)]).await {
+            Ok(()) => {
+                tracing::warn!(%key, reason, "signed body quarantined");
+                respond(StatusCode::OK, "EVENT_RECEIVED")
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "could not quarantine a signed body; Meta will retry");
+                respond(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
+            }
+        }
+    }
+}
+
+fn content_id_bytes(body: &[u8]) -> String {
+    match std::str::from_utf8(body) {
+        Ok(s) => content_id(s),
+        // Invalid UTF-8 still needs a stable name: hash its lossless hex form.
+        Err(_) => content_id(&hex_string(body)),
+    }
+}
+
+fn hex_string(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn respond(status: StatusCode, body: &str) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "text/plain; charset=utf-8")
+        .body(Body::Text(body.to_string()))
+        .expect("static response parts are valid")
+}

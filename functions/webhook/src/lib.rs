@@ -1,0 +1,4 @@
+//! The webhook function's logic, as a library so tests and the local stack drive the same
+//! handler that ships.
+
+pub mod handler;

@@ -1,0 +1,767 @@
+//! `DynamoDbEventStore`: the ingest writes as DynamoDB requests. Key design and access
+//! patterns: `docs/DATA_MODEL.md`. Every request is conditional or `if_not_exists`-only, so
+//! a duplicate leaves the item unchanged; a failed condition means "already applied".
+
+use crate::domain::attribution::utm_of;
+use crate::domain::ingest::{ConsentSignal, Write, WabaEventKind, content_id};
+use crate::domain::pricing::{classify, normalise_category};
+use crate::domain::webhook::{Event, Inbound, Status, StatusKind, TemplateChange, TemplateEvent};
+use crate::ports::{ApplyReport, EventStore, RawStore, StoreError};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::types::AttributeValue as Av;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::collections::HashMap;
+
+/// Raw JSON above this size goes to S3 instead of the item (items are capped at 400 KB).
+pub const MAX_INLINE_RAW: usize = 64 * 1024;
+
+type Attrs = HashMap<String, Av>;
+
+/// One DynamoDB request, built without I/O (benchmarked as part of the ingest CPU budget).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Request {
+    Update {
+        key: Attrs,
+        update: String,
+        condition: Option<&'static str>,
+        names: Option<HashMap<String, String>>,
+        values: Attrs,
+    },
+    Put {
+        item: Attrs,
+        condition: &'static str,
+    },
+}
+
+impl Request {
+    /// The item's key, for logs and tests.
+    pub fn key(&self) -> (String, String) {
+        let attrs = match self {
+            Request::Update { key, .. } => key,
+            Request::Put { item, .. } => item,
+        };
+        let get = |k: &str| attrs.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        (get("pk"), get("sk"))
+    }
+}
+
+fn s(v: impl Into<String>) -> Av {
+    Av::S(v.into())
+}
+fn n(v: i64) -> Av {
+    Av::N(v.to_string())
+}
+fn key(pk: String, sk: impl Into<String>) -> Attrs {
+    let mut k = HashMap::with_capacity(2);
+    k.insert("pk".to_string(), Av::S(pk));
+    k.insert("sk".to_string(), Av::S(sk.into()));
+    k
+}
+
+pub fn message_pk(wamid: &str) -> String {
+    format!("MSG#{wamid}")
+}
+pub fn user_pk(user_key: &str) -> String {
+    format!("USER#{user_key}")
+}
+pub fn template_pk(template_id: &str) -> String {
+    format!("TPL#{template_id}")
+}
+pub fn waba_pk(waba_id: &str) -> String {
+    format!("WABA#{waba_id}")
+}
+
+/// Builds `SET a = if_not_exists(a, :a), …` expressions with their values.
+struct UpdateBuilder {
+    expr: String,
+    values: Attrs,
+}
+
+impl UpdateBuilder {
+    fn new(capacity: usize) -> Self {
+        let mut expr = String::with_capacity(64 + capacity * 48);
+        expr.push_str("SET ");
+        Self { expr, values: HashMap::with_capacity(capacity) }
+    }
+    fn sep(&mut self) {
+        if self.expr.len() > 4 {
+            self.expr.push_str(", ");
+        }
+    }
+    /// `attr = :attr`
+    fn set(&mut self, attr: &str, value: Av) {
+        self.sep();
+        self.expr.push_str(attr);
+        self.expr.push_str(" = :");
+        self.expr.push_str(attr);
+        self.values.insert(format!(":{attr}"), value);
+    }
+    /// `attr = if_not_exists(attr, :attr)`: written once, never overwritten.
+    fn once(&mut self, attr: &str, value: Av) {
+        self.sep();
+        self.expr.push_str(attr);
+        self.expr.push_str(" = if_not_exists(");
+        self.expr.push_str(attr);
+        self.expr.push_str(", :");
+        self.expr.push_str(attr);
+        self.expr.push(')');
+        self.values.insert(format!(":{attr}"), value);
+    }
+    fn once_opt(&mut self, attr: &str, value: Option<&str>) {
+        if let Some(v) = value.filter(|v| !v.is_empty()) {
+            self.once(attr, s(v));
+        }
+    }
+    /// `#name = :name` for attribute names chosen at run time.
+    fn set_named(&mut self, placeholder: &str, value: Av) {
+        self.sep();
+        self.expr.push_str(placeholder);
+        self.expr.push_str(" = :");
+        self.expr.push_str(&placeholder[1..]);
+        self.values.insert(format!(":{}", &placeholder[1..]), value);
+    }
+}
+
+fn map(entries: impl IntoIterator<Item = (&'static str, Option<Av>)>) -> Av {
+    Av::M(entries.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect())
+}
+fn opt_s(v: Option<&str>) -> Option<Av> {
+    v.filter(|v| !v.is_empty()).map(s)
+}
+
+/// The request for one write. `overflow` names the S3 key where an oversized raw part was
+/// stored (see [`DynamoDbEventStore`]).
+pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
+    match write {
+        Write::Status { ctx, event, status } => status_request(ctx.waba_id.as_ref(), ctx.phone_number_id.as_deref(), event, status, overflow),
+        Write::Inbound { ctx, event, msg, user_key, consent } => {
+            let mut item = key(message_pk(&msg.wamid), "IN");
+            item.insert("item_kind".into(), s("inbound"));
+            item.insert("waba_id".into(), s(ctx.waba_id.as_ref()));
+            item.insert("at".into(), n(msg.timestamp));
+            item.insert("msg_type".into(), s(msg.msg_type.as_deref().unwrap_or("<missing>")));
+            let mut put = |k: &str, v: Option<&str>| {
+                if let Some(v) = opt_s(v) {
+                    item.insert(k.to_string(), v);
+                }
+            };
+            put("phone_number_id", ctx.phone_number_id.as_deref());
+            put("user_key", *user_key);
+            put("from_phone", msg.phone());
+            put("from_user_id", msg.user_id());
+            put("context_id", msg.context.as_ref().and_then(|c| c.id.as_deref()));
+            put("referral_source_id", msg.referral.as_ref().and_then(|r| r.source_id.as_deref()));
+            put("ctwa_clid", msg.referral.as_ref().and_then(|r| r.ctwa_clid.as_deref()));
+            put("button_payload", msg.button_payload.as_deref());
+            put("button_text", msg.button_text.as_deref());
+            put("consent_signal", consent.map(|c| c.as_str()));
+            put("system_new_wa_id", msg.system.as_ref().and_then(|s| s.new_wa_id.as_deref()));
+            if let Some(ctx) = &msg.context {
+                if ctx.forwarded || ctx.frequently_forwarded {
+                    item.insert("forwarded".into(), Av::Bool(true));
+                }
+            }
+            if msg.referral.is_some() {
+                item.insert("has_referral".into(), Av::Bool(true));
+            }
+            if let Some(code) = msg.error.as_ref().and_then(|e| e.code) {
+                item.insert("error_code".into(), n(code));
+            }
+            insert_raw(&mut item, event, overflow);
+            Request::Put { item, condition: "attribute_not_exists(pk)" }
+        }
+        Write::Lead { ctx, msg, user_key } => lead_request(ctx.waba_id.as_ref(), ctx.phone_number_id.as_deref(), msg, user_key),
+        Write::LeadNumberChange { msg, user_key } => {
+            let mut u = UpdateBuilder::new(3);
+            let system = msg.system.as_ref();
+            if let Some(v) = system.and_then(|s| s.new_wa_id.as_deref()) {
+                u.set("number_changed_to", s(v));
+            }
+            if let Some(v) = system.and_then(|s| s.new_user_id.as_deref()) {
+                u.set("user_id_changed_to", s(v));
+            }
+            u.set("number_changed_at", n(msg.timestamp));
+            Request::Update {
+                key: key(user_pk(user_key), "PROFILE"),
+                update: u.expr,
+                // Only on an existing lead, and only forward in time.
+                condition: Some(
+                    "attribute_exists(pk) AND (attribute_not_exists(number_changed_at) OR number_changed_at < :number_changed_at)",
+                ),
+                names: None,
+                values: u.values,
+            }
+        }
+        Write::ConsentEvent(signal) => {
+            let mut item = key(
+                user_pk(signal.user_key),
+                format!("CONSENT#{}#{:010}#{}#{}", signal.phone_number_id, signal.at, signal.source.as_str(), signal.id),
+            );
+            consent_attrs(&mut item, signal);
+            item.insert("item_kind".into(), s("consent_event"));
+            item.insert("categories".into(), Av::Ss(signal.categories.iter().map(|c| c.to_string()).collect()));
+            if let Some(k) = &signal.keyword {
+                item.insert("keyword".into(), s(k.as_str()));
+            }
+            Request::Put { item, condition: "attribute_not_exists(pk)" }
+        }
+        Write::ConsentState { signal, category } => {
+            let mut u = UpdateBuilder::new(8);
+            u.set("item_kind", s("consent_state"));
+            u.set("user_key", s(signal.user_key));
+            u.set("phone_number_id", s(signal.phone_number_id));
+            u.set("category", s(*category));
+            u.set("consent", s(signal.action.as_str()));
+            u.set("source", s(signal.source.as_str()));
+            u.set("event_id", s(signal.id.as_str()));
+            u.set("changed_at", n(signal.at));
+            Request::Update {
+                key: key(user_pk(signal.user_key), format!("CONSENT_STATE#{}#{category}", signal.phone_number_id)),
+                update: u.expr,
+                // Current state only moves forward in time; history keeps every signal.
+                condition: Some("attribute_not_exists(changed_at) OR changed_at < :changed_at"),
+                names: None,
+                values: u.values,
+            }
+        }
+        Write::TemplateEvent { ctx, event, template } => {
+            let mut item = key(
+                template_pk(&template.template_id),
+                format!("EVT#{:010}#{}#{}", template.at, template.change.as_str(), content_id(event.raw.get())),
+            );
+            item.insert("item_kind".into(), s("template_event"));
+            item.insert("waba_id".into(), s(ctx.waba_id.as_ref()));
+            item.insert("template_id".into(), s(template.template_id.as_ref()));
+            item.insert("change".into(), s(template.change.as_str()));
+            item.insert("at".into(), n(template.at));
+            for (k, v) in [
+                ("template_name", template.name.as_deref()),
+                ("language", template.language.as_deref()),
+                ("new_value", template.new_value.as_deref()),
+                ("previous_value", template.previous_value.as_deref()),
+                ("reason", template.reason.as_deref()),
+                ("category", template.category.as_deref()),
+            ] {
+                if let Some(v) = opt_s(v) {
+                    item.insert(k.into(), v);
+                }
+            }
+            if template.impending {
+                item.insert("impending".into(), Av::Bool(true));
+            }
+            item.insert("value_json".into(), raw_attr(event, overflow));
+            Request::Put { item, condition: "attribute_not_exists(pk)" }
+        }
+        Write::TemplateState { ctx, template } => template_state_request(ctx.waba_id.as_ref(), template),
+        Write::WabaEvent { ctx, event, kind } => {
+            let id = content_id(event.raw.get());
+            let at = ctx.entry_time.unwrap_or(0);
+            let (sk, mut item_attrs): (String, Vec<(&str, Av)>) = match kind {
+                WabaEventKind::SystemError(e) => (
+                    format!("ERR#{at:010}#{id}"),
+                    [
+                        ("error_code", e.code.map(n)),
+                        ("error_title", opt_s(e.title.as_deref())),
+                        ("error_details", opt_s(e.details.as_deref())),
+                    ]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|v| (k, v)))
+                    .collect(),
+                ),
+                WabaEventKind::Account(a) => (
+                    format!("EVT#{}#{:010}#{id}", a.field, a.at),
+                    opt_s(a.event.as_deref()).map(|v| vec![("event", v)]).unwrap_or_default(),
+                ),
+                WabaEventKind::Automatic(a) => {
+                    let who = a.wamid.as_deref().map(str::to_string).unwrap_or(id);
+                    let name = a.event_name.as_deref().unwrap_or("unknown");
+                    (
+                        format!("AUTO#{who}#{name}"),
+                        [
+                            ("event", opt_s(a.event_name.as_deref())),
+                            ("ctwa_clid", opt_s(a.ctwa_clid.as_deref())),
+                            ("currency", opt_s(a.currency.as_deref())),
+                            ("value_milli", a.value_milli.map(n)),
+                            ("event_at", Some(n(a.timestamp))),
+                        ]
+                        .into_iter()
+                        .filter_map(|(k, v)| v.map(|v| (k, v)))
+                        .collect(),
+                    )
+                }
+            };
+            let mut item = key(waba_pk(&ctx.waba_id), sk);
+            item.insert("item_kind".into(), s("waba_event"));
+            item.insert("field".into(), s(ctx.field.as_ref()));
+            item.insert("at".into(), n(at));
+            if let Some(p) = opt_s(ctx.phone_number_id.as_deref()) {
+                item.insert("phone_number_id".into(), p);
+            }
+            for (k, v) in item_attrs.drain(..) {
+                item.insert(k.into(), v);
+            }
+            item.insert("value_json".into(), raw_attr(event, overflow));
+            Request::Put { item, condition: "attribute_not_exists(pk)" }
+        }
+        Write::Kept { ctx, event, kind, reason } => {
+            let mut item = key(waba_pk(&ctx.waba_id), format!("KEPT#{kind}#{}", content_id(event.raw.get())));
+            item.insert("item_kind".into(), s("kept_raw"));
+            item.insert("kind".into(), s(*kind));
+            item.insert("reason".into(), s(*reason));
+            item.insert("field".into(), s(ctx.field.as_ref()));
+            item.insert("at".into(), n(ctx.entry_time.unwrap_or(0)));
+            if let Some(p) = opt_s(ctx.phone_number_id.as_deref()) {
+                item.insert("phone_number_id".into(), p);
+            }
+            item.insert("raw".into(), raw_attr(event, overflow));
+            Request::Put { item, condition: "attribute_not_exists(pk)" }
+        }
+    }
+}
+
+/// The raw JSON as an attribute, or a pointer to where it overflowed.
+fn raw_attr(event: &Event<'_>, overflow: Option<&str>) -> Av {
+    match overflow {
+        Some(k) => s(format!("s3:{k}")),
+        None => s(event.raw.get()),
+    }
+}
+
+/// Typed items carry their raw JSON only when something in them is unmodelled.
+fn insert_raw(item: &mut Attrs, event: &Event<'_>, overflow: Option<&str>) {
+    if event.keeps_raw() {
+        item.insert("raw".into(), raw_attr(event, overflow));
+        item.insert("unknown_fields".into(), Av::Ss(dedup(&event.unknown_fields)));
+    }
+}
+
+fn dedup(v: &[String]) -> Vec<String> {
+    let mut v = v.to_vec();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// One status → one conditional update of the message item.
+///
+/// The condition `attribute_not_exists(<state>_at)` makes each (wamid, state) apply once:
+/// a duplicate fails it and changes nothing. The ladder position is derived from which
+/// `*_at` attributes exist, so it only ever moves forward, whatever the arrival order.
+/// Pricing, conversation and callback data are `if_not_exists`: stored once, from
+/// whichever status carried them first.
+pub fn status_request(
+    waba_id: &str,
+    phone_number_id: Option<&str>,
+    event: &Event<'_>,
+    status: &Status<'_>,
+    overflow: Option<&str>,
+) -> Request {
+    let mut u = UpdateBuilder::new(12);
+    u.set_named("#t", n(status.timestamp));
+    u.once("item_kind", s("outbound"));
+    u.once("waba_id", s(waba_id));
+    u.once_opt("phone_number_id", phone_number_id);
+    u.once_opt("recipient_phone", status.recipient_phone.as_deref());
+    u.once_opt("recipient_user_id", status.recipient_user_id.as_deref());
+    u.once_opt("biz_opaque_callback_data", status.biz_opaque_callback_data.as_deref());
+    if let Some(p) = &status.pricing {
+        let category = p.category.as_deref().map(normalise_category);
+        u.once(
+            "pricing",
+            map([
+                ("model", opt_s(p.model.as_deref())),
+                ("type", opt_s(p.pricing_type.as_deref())),
+                ("category", category.as_deref().and_then(|c| opt_s(Some(c)))),
+                ("billable", p.billable.map(Av::Bool)),
+                ("paid", classify(p).map(Av::Bool)),
+                ("from_status", Some(s(status.status.as_str()))),
+            ]),
+        );
+    }
+    if let Some(c) = &status.conversation {
+        u.once(
+            "conversation",
+            map([
+                ("id", opt_s(c.id.as_deref())),
+                ("origin_type", opt_s(c.origin_type.as_deref())),
+                ("expiration_timestamp", c.expiration_timestamp.map(n)),
+            ]),
+        );
+    }
+    if status.status == StatusKind::Failed {
+        if let Some(e) = &status.error {
+            if let Some(code) = e.code {
+                u.set("error_code", n(code));
+            }
+            if let Some(t) = opt_s(e.title.as_deref()) {
+                u.set("error_title", t);
+            }
+            if let Some(d) = opt_s(e.details.as_deref()) {
+                u.set("error_details", d);
+            }
+        }
+    }
+    let raw_attr_name = format!("raw_{}", status.status.as_str());
+    let mut names = HashMap::with_capacity(2);
+    names.insert("#t".to_string(), status.status.time_attribute().to_string());
+    if event.keeps_raw() {
+        u.set_named("#raw", raw_attr(event, overflow));
+        names.insert("#raw".to_string(), raw_attr_name);
+        u.set(
+            "unknown_fields",
+            Av::Ss(if event.unknown_fields.is_empty() { vec!["<kept>".into()] } else { dedup(&event.unknown_fields) }),
+        );
+    }
+    let sk = match &status.group_participant {
+        Some(p) => format!("OUT#{p}"),
+        None => "OUT".to_string(),
+    };
+    Request::Update {
+        key: key(message_pk(&status.wamid), sk),
+        update: u.expr,
+        condition: Some("attribute_not_exists(#t)"),
+        names: Some(names),
+        values: u.values,
+    }
+}
+
+/// The lead: created on first inbound; identity and first touch written once.
+fn lead_request(waba_id: &str, phone_number_id: Option<&str>, msg: &Inbound<'_>, user_key: &str) -> Request {
+    let mut u = UpdateBuilder::new(14);
+    u.once("item_kind", s("lead"));
+    u.once("user_key", s(user_key));
+    u.once("created_at", n(msg.timestamp));
+    u.once("first_inbound_wamid", s(msg.wamid.as_ref()));
+    u.once("waba_id", s(waba_id));
+    u.once_opt("phone_number_id", phone_number_id);
+    u.once("stage", s("new"));
+    u.once_opt("phone", msg.phone());
+    u.once_opt("user_id", msg.user_id());
+    if let Some(c) = &msg.contact {
+        u.once_opt("parent_user_id", c.parent_user_id.as_deref());
+        u.once_opt("profile_name", c.name.as_deref());
+        u.once_opt("username", c.username.as_deref());
+    }
+    if let Some(r) = &msg.referral {
+        let utm = utm_of(r);
+        let mut touch: Vec<(&'static str, Option<Av>)> = vec![
+            ("source_id", opt_s(r.source_id.as_deref())),
+            ("source_url", opt_s(r.source_url.as_deref())),
+            ("source_type", opt_s(r.source_type.as_deref())),
+            ("headline", opt_s(r.headline.as_deref())),
+            ("media_type", opt_s(r.media_type.as_deref())),
+            ("ctwa_clid", opt_s(r.ctwa_clid.as_deref())),
+            ("at", Some(n(msg.timestamp))),
+            ("wamid", Some(s(msg.wamid.as_ref()))),
+        ];
+        touch.extend(utm.fields().map(|(k, v)| (k, opt_s(v))));
+        u.once("first_touch", map(touch));
+    }
+    Request::Update {
+        key: key(user_pk(user_key), "PROFILE"),
+        update: u.expr,
+        condition: None,
+        names: None,
+        values: u.values,
+    }
+}
+
+fn consent_attrs(item: &mut Attrs, signal: &ConsentSignal<'_>) {
+    item.insert("user_key".into(), s(signal.user_key));
+    item.insert("phone_number_id".into(), s(signal.phone_number_id));
+    item.insert("consent".into(), s(signal.action.as_str()));
+    item.insert("source".into(), s(signal.source.as_str()));
+    item.insert("at".into(), n(signal.at));
+}
+
+/// Current template state; each aspect (status, quality, category) moves forward in time
+/// on its own timestamp attribute.
+fn template_state_request(waba_id: &str, t: &TemplateEvent<'_>) -> Request {
+    let mut u = UpdateBuilder::new(8);
+    u.set("item_kind", s("template"));
+    u.set("template_id", s(t.template_id.as_ref()));
+    u.set("waba_id", s(waba_id));
+    if let Some(v) = opt_s(t.name.as_deref()) {
+        u.set("template_name", v);
+    }
+    if let Some(v) = opt_s(t.language.as_deref()) {
+        u.set("language", v);
+    }
+    let (value_attr, at_attr, condition) = match (t.change, t.impending) {
+        (TemplateChange::Status, _) => (
+            "template_status",
+            "status_at",
+            "attribute_not_exists(status_at) OR status_at < :status_at",
+        ),
+        (TemplateChange::Quality, _) => (
+            "quality_score",
+            "quality_at",
+            "attribute_not_exists(quality_at) OR quality_at < :quality_at",
+        ),
+        (TemplateChange::Category, false) => (
+            "category",
+            "category_at",
+            "attribute_not_exists(category_at) OR category_at < :category_at",
+        ),
+        (TemplateChange::Category, true) => (
+            "pending_category",
+            "pending_category_at",
+            "attribute_not_exists(pending_category_at) OR pending_category_at < :pending_category_at",
+        ),
+    };
+    let value = if t.impending { t.category.as_deref() } else { t.new_value.as_deref() };
+    if let Some(v) = opt_s(value) {
+        u.set(value_attr, v);
+    }
+    if t.change == TemplateChange::Status {
+        if let Some(c) = opt_s(t.category.as_deref()) {
+            u.set("category", c);
+        }
+        if let Some(r) = opt_s(t.reason.as_deref()) {
+            u.set("status_reason", r);
+        }
+    }
+    u.set(at_attr, n(t.at));
+    Request::Update {
+        key: key(template_pk(&t.template_id), "STATE"),
+        update: u.expr,
+        condition: Some(condition),
+        names: None,
+        values: u.values,
+    }
+}
+
+/// The event store over one DynamoDB table.
+#[derive(Debug, Clone)]
+pub struct DynamoDbEventStore<R> {
+    client: Client,
+    table: String,
+    concurrency: usize,
+    /// Where raw parts too large for an item go.
+    overflow: R,
+}
+
+impl<R: RawStore> DynamoDbEventStore<R> {
+    pub fn new(client: Client, table: impl Into<String>, concurrency: usize, overflow: R) -> Self {
+        Self { client, table: table.into(), concurrency: concurrency.max(1), overflow }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn send(&self, request: Request) -> Result<bool, StoreError> {
+        let result = match request {
+            Request::Update { key, update, condition, names, values } => self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .set_key(Some(key))
+                .update_expression(update)
+                .set_condition_expression(condition.map(str::to_string))
+                .set_expression_attribute_names(names)
+                .set_expression_attribute_values(Some(values))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify_error(e, |s| s.is_conditional_check_failed_exception())),
+            Request::Put { item, condition } => self
+                .client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .condition_expression(condition)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| classify_error(e, |s| s.is_conditional_check_failed_exception())),
+        };
+        match result {
+            Ok(()) => Ok(true),
+            Err(Outcome::ConditionFailed) => Ok(false),
+            Err(Outcome::Failed(e)) => Err(e),
+        }
+    }
+
+    /// Oversized raw parts are written to S3 first (idempotent key), so the item can point
+    /// at them.
+    async fn offload(&self, write: &Write<'_>) -> Result<Option<String>, StoreError> {
+        let event = match write {
+            Write::Status { event, .. }
+            | Write::Inbound { event, .. }
+            | Write::TemplateEvent { event, .. }
+            | Write::WabaEvent { event, .. }
+            | Write::Kept { event, .. } => event,
+            _ => return Ok(None),
+        };
+        let always_raw = matches!(write, Write::TemplateEvent { .. } | Write::WabaEvent { .. });
+        if (!event.keeps_raw() && !always_raw) || event.raw.get().len() <= MAX_INLINE_RAW {
+            return Ok(None);
+        }
+        let key = format!("kept/{}.json", content_id(event.raw.get()));
+        self.overflow.put_raw(&key, event.raw.get().as_bytes(), &[("reason", "raw part over item size")]).await?;
+        Ok(Some(key))
+    }
+}
+
+enum Outcome {
+    ConditionFailed,
+    Failed(StoreError),
+}
+
+fn classify_error<E, R>(err: SdkError<E, R>, is_condition: impl Fn(&E) -> bool) -> Outcome
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    if let Some(service) = err.as_service_error() {
+        if is_condition(service) {
+            return Outcome::ConditionFailed;
+        }
+        let code = service.code().unwrap_or("unknown");
+        let message = service.message().unwrap_or("");
+        // Validation errors are about the data; retrying the same POST cannot fix them.
+        if code == "ValidationException" {
+            return Outcome::Failed(StoreError::Rejected(format!("{code}: {message}")));
+        }
+        return Outcome::Failed(StoreError::Unavailable(format!("{code}: {message}")));
+    }
+    Outcome::Failed(StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string()))
+}
+
+impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
+    async fn apply(&self, writes: &[Write<'_>]) -> Result<ApplyReport, StoreError> {
+        // Build every request up front (CPU only; oversized raw parts, which are rare, are
+        // moved to S3 first), then send them with bounded concurrency.
+        let mut requests = Vec::with_capacity(writes.len());
+        for write in writes {
+            let overflow = self.offload(write).await?;
+            requests.push(request(write, overflow.as_deref()));
+        }
+        let results: Vec<bool> = stream::iter(requests)
+            .map(|r| self.send(r))
+            .buffer_unordered(self.concurrency)
+            .try_collect()
+            .await?;
+        let applied = results.iter().filter(|changed| **changed).count();
+        Ok(ApplyReport { applied, unchanged: results.len() - applied })
+    }
+}
+
+/// Creates the table exactly as `infra/template.yaml` declares it (keys, stream, TTL), for
+/// the local stack and tests.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
+        StreamViewType, TimeToLiveSpecification,
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let key_el = |name: &str, kt: KeyType| {
+        KeySchemaElement::builder().attribute_name(name).key_type(kt).build().map_err(|e| e.to_string())
+    };
+    let created = client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?)
+        .key_schema(key_el("pk", KeyType::Hash)?)
+        .key_schema(key_el("sk", KeyType::Range)?)
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await;
+    if let Err(e) = created {
+        let exists = e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception());
+        if !exists {
+            return Err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string());
+        }
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expires_at")
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::consent::ConsentKeywords;
+    use crate::domain::ingest::plan;
+    use crate::domain::webhook::parse;
+
+    fn requests(body: &str) -> Vec<Request> {
+        let batch = parse(body.as_bytes()).unwrap();
+        let plan = plan(&batch, &ConsentKeywords::default());
+        plan.writes.iter().map(|w| request(w, None)).collect()
+    }
+
+    #[test]
+    fn status_update_is_conditional_on_its_state() {
+        let reqs = requests(
+            r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P"},"statuses":[{"id":"wamid.1","status":"delivered","timestamp":"7","recipient_id":"555","pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"authentication-international"}}]}}]}]}"#,
+        );
+        let Request::Update { key, update, condition, names, values } = &reqs[0] else { panic!() };
+        assert_eq!(key["pk"], s("MSG#wamid.1"));
+        assert_eq!(key["sk"], s("OUT"));
+        assert_eq!(*condition, Some("attribute_not_exists(#t)"));
+        assert_eq!(names.as_ref().unwrap()["#t"], "delivered_at");
+        assert!(update.starts_with("SET #t = :t, item_kind = if_not_exists(item_kind, :item_kind)"));
+        assert!(update.contains("pricing = if_not_exists(pricing, :pricing)"));
+        let Av::M(pricing) = &values[":pricing"] else { panic!() };
+        assert_eq!(pricing["paid"], Av::Bool(true));
+        assert_eq!(pricing["category"], s("authentication_international"));
+        assert_eq!(pricing["from_status"], s("delivered"));
+        assert_eq!(values[":t"], n(7));
+    }
+
+    #[test]
+    fn group_statuses_are_kept_per_participant() {
+        let reqs = requests(
+            r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.g","status":"read","timestamp":"7","recipient_id":"G1","recipient_type":"group","recipient_participant_id":"555"}]}}]}]}"#,
+        );
+        assert_eq!(reqs[0].key(), ("MSG#wamid.g".to_string(), "OUT#555".to_string()));
+    }
+
+    #[test]
+    fn lead_first_touch_is_written_once_with_utm() {
+        let reqs = requests(
+            r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"contacts":[{"profile":{"name":"Ana"},"wa_id":"555","user_id":"BR.1"}],"messages":[{"from":"555","from_user_id":"BR.1","id":"wamid.in","timestamp":"9","type":"text","text":{"body":"hi"},"referral":{"source_url":"https://x.io/?utm_campaign=spring&utm_source=fb","source_id":"ad1","source_type":"ad","headline":"H","media_type":"image","ctwa_clid":"clid"}}]}}]}]}"#,
+        );
+        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs[0].key(), ("MSG#wamid.in".to_string(), "IN".to_string()));
+        let Request::Update { key, update, values, condition, .. } = &reqs[1] else { panic!() };
+        assert_eq!(key["pk"], s("USER#BR.1"));
+        assert_eq!(*condition, None);
+        assert!(update.contains("first_touch = if_not_exists(first_touch, :first_touch)"));
+        let Av::M(touch) = &values[":first_touch"] else { panic!() };
+        assert_eq!(touch["utm_campaign"], s("spring"));
+        assert_eq!(touch["ctwa_clid"], s("clid"));
+        assert_eq!(values[":phone"], s("555"));
+    }
+}

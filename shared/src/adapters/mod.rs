@@ -1,0 +1,6 @@
+//! Adapters: the ports over real services (`<Tech><Port>`). Item ↔ domain mapping lives here
+//! only.
+
+pub mod aws;
+pub mod dynamodb;
+pub mod s3;

@@ -1,0 +1,196 @@
+//! Typed configuration, read from the environment once at cold start. A missing or invalid
+//! variable fails init with its name.
+
+use std::fmt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("missing environment variable {0}")]
+    Missing(&'static str),
+    #[error("invalid value for {name}: {reason}")]
+    Invalid { name: &'static str, reason: String },
+    #[error("no webhook secrets configured: set WEBHOOK_SECRET_ID (Secrets Manager) or META_APP_SECRET and WEBHOOK_VERIFY_TOKEN")]
+    NoSecrets,
+    #[error("could not load secret {id}: {reason}")]
+    SecretLoad { id: String, reason: String },
+}
+
+/// A secret value that never prints.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(s: impl Into<String>) -> Self {
+        Secret(s.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Where the webhook's secrets come from.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// Local runs: `META_APP_SECRET`, optional `META_APP_SECRET_PREVIOUS`, `WEBHOOK_VERIFY_TOKEN`.
+    Env { app_secret: Secret, app_secret_previous: Option<Secret>, verify_token: Secret },
+    /// AWS: a Secrets Manager secret holding
+    /// `{"app_secret": "...", "app_secret_previous": "...", "verify_token": "..."}`.
+    SecretsManager { secret_id: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookSecrets {
+    /// Current first, then the previous one during a rotation.
+    pub app_secrets: Vec<Secret>,
+    pub verify_token: Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub table_name: String,
+    pub bucket_name: String,
+    pub quarantine_prefix: String,
+    pub max_body_bytes: usize,
+    pub write_concurrency: usize,
+    pub secrets: SecretSource,
+    pub stop_keywords: Option<Vec<String>>,
+    pub start_keywords: Option<Vec<String>>,
+}
+
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+impl WebhookConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Same as [`from_env`](Self::from_env) over any lookup (tests, the local stack).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let required = |k: &'static str| get(k).ok_or(ConfigError::Missing(k));
+        let secrets = match (get("WEBHOOK_SECRET_ID"), get("META_APP_SECRET")) {
+            (_, Some(app_secret)) => SecretSource::Env {
+                app_secret: Secret(app_secret),
+                app_secret_previous: get("META_APP_SECRET_PREVIOUS").map(Secret),
+                verify_token: Secret(required("WEBHOOK_VERIFY_TOKEN")?),
+            },
+            (Some(secret_id), None) => SecretSource::SecretsManager { secret_id },
+            (None, None) => return Err(ConfigError::NoSecrets),
+        };
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            bucket_name: required("BUCKET_NAME")?,
+            quarantine_prefix: get("QUARANTINE_PREFIX").unwrap_or_else(|| "quarantine/".into()),
+            max_body_bytes: parse_num(get("MAX_BODY_BYTES"), "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1..=6 * 1024 * 1024)?,
+            write_concurrency: parse_num(get("WRITE_CONCURRENCY"), "WRITE_CONCURRENCY", 32, 1..=256)?,
+            secrets,
+            stop_keywords: get("STOP_KEYWORDS").map(|v| split_list(&v)),
+            start_keywords: get("START_KEYWORDS").map(|v| split_list(&v)),
+        })
+    }
+}
+
+fn parse_num(
+    v: Option<String>,
+    name: &'static str,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ConfigError> {
+    let Some(v) = v else { return Ok(default) };
+    let n: usize = v.trim().parse().map_err(|_| ConfigError::Invalid { name, reason: format!("{v:?} is not a number") })?;
+    if !range.contains(&n) {
+        return Err(ConfigError::Invalid { name, reason: format!("{n} is outside {range:?}") });
+    }
+    Ok(n)
+}
+
+fn split_list(v: &str) -> Vec<String> {
+    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+}
+
+/// Reads the webhook secret JSON (the Secrets Manager shape).
+pub fn webhook_secrets_from_json(id: &str, json: &str) -> Result<WebhookSecrets, ConfigError> {
+    #[derive(serde::Deserialize)]
+    struct Shape {
+        #[serde(default)]
+        app_secret: String,
+        #[serde(default)]
+        app_secret_previous: String,
+        #[serde(default)]
+        verify_token: String,
+    }
+    let fail = |reason: &str| ConfigError::SecretLoad { id: id.to_string(), reason: reason.to_string() };
+    let shape: Shape = serde_json::from_str(json).map_err(|_| fail("secret is not the expected JSON object"))?;
+    if shape.app_secret.is_empty() {
+        return Err(fail("app_secret is empty: put the Meta app secret into the secret"));
+    }
+    if shape.verify_token.is_empty() {
+        return Err(fail("verify_token is empty"));
+    }
+    let mut app_secrets = vec![Secret(shape.app_secret)];
+    if !shape.app_secret_previous.is_empty() {
+        app_secrets.push(Secret(shape.app_secret_previous));
+    }
+    Ok(WebhookSecrets { app_secrets, verify_token: Secret(shape.verify_token) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn local_config_from_env() {
+        let c = WebhookConfig::from_lookup(lookup(&[
+            ("TABLE_NAME", "t"),
+            ("BUCKET_NAME", "b"),
+            ("META_APP_SECRET", "s3cr3t"),
+            ("WEBHOOK_VERIFY_TOKEN", "v"),
+            ("STOP_KEYWORDS", "stop, alto ,"),
+        ]))
+        .unwrap();
+        assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert_eq!(c.stop_keywords, Some(vec!["stop".to_string(), "alto".to_string()]));
+        assert!(!format!("{c:?}").contains("s3cr3t"), "secrets must not print");
+    }
+
+    #[test]
+    fn missing_and_invalid_variables_are_named() {
+        let e = WebhookConfig::from_lookup(lookup(&[("META_APP_SECRET", "s"), ("WEBHOOK_VERIFY_TOKEN", "v")]))
+            .unwrap_err();
+        assert_eq!(e.to_string(), "missing environment variable TABLE_NAME");
+        let e = WebhookConfig::from_lookup(lookup(&[("TABLE_NAME", "t"), ("BUCKET_NAME", "b")])).unwrap_err();
+        assert!(matches!(e, ConfigError::NoSecrets));
+        let e = WebhookConfig::from_lookup(lookup(&[
+            ("TABLE_NAME", "t"),
+            ("BUCKET_NAME", "b"),
+            ("WEBHOOK_SECRET_ID", "arn"),
+            ("MAX_BODY_BYTES", "lots"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("MAX_BODY_BYTES"));
+    }
+
+    #[test]
+    fn secret_json_shape() {
+        let s = webhook_secrets_from_json("id", r#"{"app_secret":"a","app_secret_previous":"b","verify_token":"v"}"#)
+            .unwrap();
+        assert_eq!(s.app_secrets.len(), 2);
+        let e = webhook_secrets_from_json("id", r#"{"app_secret":"","verify_token":"v"}"#).unwrap_err();
+        assert!(e.to_string().contains("app_secret is empty"));
+    }
+}

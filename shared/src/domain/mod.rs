@@ -1,0 +1,10 @@
+//! Pure types and rules: the webhook model, status ladder, pricing classification, consent
+//! keywords, attribution and the ingest plan. No AWS or HTTP types here.
+
+pub mod attribution;
+pub mod consent;
+pub mod ingest;
+pub mod lenient;
+pub mod pricing;
+pub mod signature;
+pub mod webhook;

@@ -1,0 +1,1291 @@
+//! The webhook POST body model and parser.
+//!
+//! Every `entry` × `change` × item becomes exactly one [`Event`]: a typed event for what we
+//! model, or [`EventKind::Kept`] (raw JSON kept, kind named) for what we do not. Unknown
+//! fields inside typed items are reported by path (`serde_ignored`) and the item's raw JSON
+//! rides along so nothing is dropped. Structs borrow from the body (`Cow` borrows unless a
+//! string holds escapes), and items are parsed from `&RawValue` slices, so the hot path
+//! allocates little and never builds a `serde_json::Value`.
+
+pub use super::lenient::Text;
+use super::lenient::Timestamp;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+
+type Str<'a> = Text<'a>;
+
+/// Why a signed body could not be read as a webhook envelope at all.
+#[derive(Debug, thiserror::Error)]
+pub enum ParseError {
+    #[error("body is not valid UTF-8 (at byte {0})")]
+    InvalidUtf8(usize),
+    #[error("body is not valid JSON: {0}")]
+    InvalidJson(#[source] serde_json::Error),
+    #[error("body is JSON but not a webhook envelope: {0}")]
+    NotAnEnvelope(String),
+}
+
+impl ParseError {
+    /// Short machine-readable reason, used in quarantine keys and logs.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ParseError::InvalidUtf8(_) => "invalid_utf8",
+            ParseError::InvalidJson(_) => "invalid_json",
+            ParseError::NotAnEnvelope(_) => "not_an_envelope",
+        }
+    }
+}
+
+/// Where an event came from: the entry (WABA) and change (field, business number).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeCtx<'a> {
+    /// `entry[].id`: the WhatsApp Business Account id; `"unknown"` when absent.
+    pub waba_id: Str<'a>,
+    /// `entry[].time` (non-`messages` fields carry it).
+    pub entry_time: Option<i64>,
+    /// `changes[].field` (or `value.field` in Meta's malformed examples).
+    pub field: Str<'a>,
+    pub phone_number_id: Option<Str<'a>>,
+    pub display_phone_number: Option<Str<'a>>,
+}
+
+/// One item of the POST, accounted for.
+#[derive(Debug)]
+pub struct Event<'a> {
+    /// Index into [`Batch::changes`].
+    pub change: usize,
+    pub kind: EventKind<'a>,
+    /// Paths of fields we do not model, e.g. `pricing.new_thing`. Non-empty → raw is stored.
+    pub unknown_fields: Vec<String>,
+    /// The item's own JSON, exactly as received.
+    pub raw: &'a RawValue,
+}
+
+impl Event<'_> {
+    /// True when the stored record must carry the raw JSON (something in it is unmodelled).
+    pub fn keeps_raw(&self) -> bool {
+        !self.unknown_fields.is_empty() || matches!(self.kind, EventKind::Kept { .. })
+    }
+}
+
+#[derive(Debug)]
+pub enum EventKind<'a> {
+    Status(Status<'a>),
+    Inbound(Inbound<'a>),
+    /// `value.errors[]` of a `messages` change: system/app/account-level errors.
+    SystemError(ApiError<'a>),
+    Template(TemplateEvent<'a>),
+    UserPreference(UserPreference<'a>),
+    /// `account_update` and `phone_number_quality_update`: stored as WABA events.
+    AccountEvent(AccountEvent<'a>),
+    AutomaticEvent(AutomaticEvent<'a>),
+    /// Not modelled: kept raw with its kind named (unknown `field`, unknown status value,
+    /// an item that does not fit its schema).
+    Kept { kind: String, reason: String },
+}
+
+impl EventKind<'_> {
+    /// Names the kind for counting: `status.read`, `inbound.text`, `kept.field:calls`, …
+    pub fn name(&self) -> String {
+        match self {
+            EventKind::Status(s) => format!("status.{}", s.status.as_str()),
+            EventKind::Inbound(m) => format!("inbound.{}", m.msg_type.as_deref().unwrap_or("<missing type>")),
+            EventKind::SystemError(_) => "system_error".into(),
+            EventKind::Template(t) => format!("template.{}", t.change.as_str()),
+            EventKind::UserPreference(_) => "user_preference".into(),
+            EventKind::AccountEvent(a) => a.field.to_string(),
+            EventKind::AutomaticEvent(_) => "automatic_event".into(),
+            EventKind::Kept { kind, .. } => format!("kept.{kind}"),
+        }
+    }
+}
+
+/// A parsed POST.
+#[derive(Debug, Default)]
+pub struct Batch<'a> {
+    pub changes: Vec<ChangeCtx<'a>>,
+    pub events: Vec<Event<'a>>,
+    /// Unknown keys at envelope/entry/change level (e.g. `entry.extra`), by path.
+    pub envelope_unknown_fields: Vec<String>,
+}
+
+impl<'a> Batch<'a> {
+    pub fn ctx(&self, event: &Event<'a>) -> &ChangeCtx<'a> {
+        &self.changes[event.change]
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Domain event payloads
+// ---------------------------------------------------------------------------------------
+
+/// The status ladder: sent < delivered < read; `played` (voice) implies delivered;
+/// `failed` is terminal when it is the latest by Meta's timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum StatusKind {
+    Sent,
+    Delivered,
+    Read,
+    Played,
+    Failed,
+}
+
+impl StatusKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "sent" => StatusKind::Sent,
+            "delivered" => StatusKind::Delivered,
+            "read" => StatusKind::Read,
+            "played" => StatusKind::Played,
+            "failed" => StatusKind::Failed,
+            _ => return None,
+        })
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusKind::Sent => "sent",
+            StatusKind::Delivered => "delivered",
+            StatusKind::Read => "read",
+            StatusKind::Played => "played",
+            StatusKind::Failed => "failed",
+        }
+    }
+    /// The attribute holding the first-seen time of this state on the message item.
+    pub fn time_attribute(self) -> &'static str {
+        match self {
+            StatusKind::Sent => "sent_at",
+            StatusKind::Delivered => "delivered_at",
+            StatusKind::Read => "read_at",
+            StatusKind::Played => "played_at",
+            StatusKind::Failed => "failed_at",
+        }
+    }
+    pub const ALL: [StatusKind; 5] = [
+        StatusKind::Sent,
+        StatusKind::Delivered,
+        StatusKind::Read,
+        StatusKind::Played,
+        StatusKind::Failed,
+    ];
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status<'a> {
+    pub wamid: Str<'a>,
+    pub status: StatusKind,
+    pub timestamp: i64,
+    /// Phone of the recipient; `None` when absent or `""` (username users).
+    pub recipient_phone: Option<Str<'a>>,
+    /// Business-scoped user id of the recipient.
+    pub recipient_user_id: Option<Str<'a>>,
+    /// Group messages: one status per participant.
+    pub group_participant: Option<Str<'a>>,
+    pub biz_opaque_callback_data: Option<Str<'a>>,
+    pub conversation: Option<Conversation<'a>>,
+    pub pricing: Option<Pricing<'a>>,
+    pub error: Option<ApiError<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation<'a> {
+    pub id: Option<Str<'a>>,
+    pub origin_type: Option<Str<'a>>,
+    pub expiration_timestamp: Option<i64>,
+}
+
+/// Pricing as Meta reported it; `paid` is derived by [`super::pricing::classify`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pricing<'a> {
+    pub model: Option<Str<'a>>,
+    /// `type` (PMP) — also read from the `pricing_type` spelling.
+    pub pricing_type: Option<Str<'a>>,
+    pub category: Option<Str<'a>>,
+    pub billable: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError<'a> {
+    pub code: Option<i64>,
+    pub title: Option<Str<'a>>,
+    pub details: Option<Str<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inbound<'a> {
+    pub wamid: Str<'a>,
+    pub timestamp: i64,
+    /// `type` as sent; `None` when absent (one published fixture).
+    pub msg_type: Option<Str<'a>>,
+    pub from_phone: Option<Str<'a>>,
+    pub from_user_id: Option<Str<'a>>,
+    pub contact: Option<Contact<'a>>,
+    pub context: Option<Context<'a>>,
+    pub referral: Option<Referral<'a>>,
+    /// Text body (used for keyword consent; not stored).
+    pub text: Option<Str<'a>>,
+    pub button_payload: Option<Str<'a>>,
+    pub button_text: Option<Str<'a>>,
+    pub error: Option<ApiError<'a>>,
+    /// `system` messages: the user's new number / id.
+    pub system: Option<SystemChange<'a>>,
+}
+
+impl Inbound<'_> {
+    /// The user as we key leads: business-scoped id when present, else phone.
+    pub fn user_key(&self) -> Option<&str> {
+        let contact = self.contact.as_ref();
+        non_empty(self.from_user_id.as_deref())
+            .or_else(|| contact.and_then(|c| non_empty(c.user_id.as_deref())))
+            .or_else(|| non_empty(self.from_phone.as_deref()))
+            .or_else(|| contact.and_then(|c| non_empty(c.wa_id.as_deref())))
+    }
+    pub fn phone(&self) -> Option<&str> {
+        non_empty(self.from_phone.as_deref())
+            .or_else(|| self.contact.as_ref().and_then(|c| non_empty(c.wa_id.as_deref())))
+    }
+    pub fn user_id(&self) -> Option<&str> {
+        non_empty(self.from_user_id.as_deref())
+            .or_else(|| self.contact.as_ref().and_then(|c| non_empty(c.user_id.as_deref())))
+    }
+    /// System notifications (number change) are not user messages and do not create leads.
+    pub fn is_user_message(&self) -> bool {
+        self.msg_type.as_deref() != Some("system")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Contact<'a> {
+    pub wa_id: Option<Str<'a>>,
+    pub user_id: Option<Str<'a>>,
+    pub parent_user_id: Option<Str<'a>>,
+    pub name: Option<Str<'a>>,
+    pub username: Option<Str<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Context<'a> {
+    /// wamid of the business message replied to.
+    pub id: Option<Str<'a>>,
+    pub from: Option<Str<'a>>,
+    pub forwarded: bool,
+    pub frequently_forwarded: bool,
+}
+
+/// Click-to-WhatsApp ad referral.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Referral<'a> {
+    pub source_url: Option<Str<'a>>,
+    pub source_id: Option<Str<'a>>,
+    pub source_type: Option<Str<'a>>,
+    pub headline: Option<Str<'a>>,
+    pub body: Option<Str<'a>>,
+    pub media_type: Option<Str<'a>>,
+    pub ctwa_clid: Option<Str<'a>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemChange<'a> {
+    pub change_type: Option<Str<'a>>,
+    pub new_wa_id: Option<Str<'a>>,
+    pub new_user_id: Option<Str<'a>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateChange {
+    Status,
+    Quality,
+    Category,
+}
+
+impl TemplateChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemplateChange::Status => "status",
+            TemplateChange::Quality => "quality",
+            TemplateChange::Category => "category",
+        }
+    }
+}
+
+/// `message_template_status_update`, `message_template_quality_update`,
+/// `template_category_update`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateEvent<'a> {
+    pub change: TemplateChange,
+    pub template_id: Str<'a>,
+    pub name: Option<Str<'a>>,
+    pub language: Option<Str<'a>>,
+    /// Status event (`APPROVED`, …), new quality score, or new category.
+    pub new_value: Option<Str<'a>>,
+    pub previous_value: Option<Str<'a>>,
+    pub reason: Option<Str<'a>>,
+    /// Category on status updates; `correct_category` on impending category changes.
+    pub category: Option<Str<'a>>,
+    /// True for an announced (not yet effective) category change.
+    pub impending: bool,
+    /// When it happened: `entry.time`, else the event's own timestamp, else 0.
+    pub at: i64,
+}
+
+/// `user_preferences[]` item: the user stopped or resumed marketing messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPreference<'a> {
+    pub wa_id: Option<Str<'a>>,
+    pub user_id: Option<Str<'a>>,
+    pub category: Option<Str<'a>>,
+    pub value: Str<'a>,
+    pub timestamp: i64,
+}
+
+impl UserPreference<'_> {
+    pub fn user_key(&self) -> Option<&str> {
+        non_empty(self.user_id.as_deref()).or_else(|| non_empty(self.wa_id.as_deref()))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountEvent<'a> {
+    pub field: Str<'a>,
+    pub event: Option<Str<'a>>,
+    pub at: i64,
+}
+
+/// `automatic_events[]`: Meta's CTWA conversion signals (`LeadSubmitted`, `Purchase`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutomaticEvent<'a> {
+    pub wamid: Option<Str<'a>>,
+    pub event_name: Option<Str<'a>>,
+    pub ctwa_clid: Option<Str<'a>>,
+    pub currency: Option<Str<'a>>,
+    /// `custom_data.value` as sent (amount × 1000).
+    pub value_milli: Option<i64>,
+    pub timestamp: i64,
+}
+
+pub(crate) fn non_empty(s: Option<&str>) -> Option<&str> {
+    s.filter(|s| !s.is_empty())
+}
+
+fn non_empty_cow(s: Option<Str<'_>>) -> Option<Str<'_>> {
+    s.filter(|s| !s.is_empty())
+}
+
+// ---------------------------------------------------------------------------------------
+// Wire structs (what Meta sends), parsed leniently.
+// ---------------------------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct WireEnvelope<'a> {
+    #[serde(borrow, default)]
+    #[allow(dead_code)] // read for schema accounting; always whatsapp_business_account
+    object: Option<Str<'a>>,
+    #[serde(borrow)]
+    entry: Vec<WireEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireEntry<'a> {
+    #[serde(borrow, default)]
+    id: Option<Text<'a>>,
+    #[serde(default)]
+    time: Option<Timestamp>,
+    #[serde(borrow, default)]
+    changes: Vec<WireChange<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireChange<'a> {
+    #[serde(borrow, default)]
+    field: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    value: Option<&'a RawValue>,
+}
+
+/// Only the keys that route a change; everything else in `value` is read per field.
+#[derive(Deserialize)]
+struct WireValueHead<'a> {
+    #[serde(borrow, default)]
+    field: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    metadata: Option<WireMetadata<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireMetadata<'a> {
+    #[serde(borrow, default)]
+    display_phone_number: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    phone_number_id: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireMessagesValue<'a> {
+    #[serde(borrow, default)]
+    contacts: Vec<WireContact<'a>>,
+    #[serde(borrow, default)]
+    messages: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    statuses: Vec<&'a RawValue>,
+    #[serde(borrow, default)]
+    errors: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WireContact<'a> {
+    #[serde(borrow, default)]
+    wa_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    parent_user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    profile: Option<WireProfile<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)] // identity-change check hash: known, not stored
+    identity_key_hash: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireProfile<'a> {
+    #[serde(borrow, default)]
+    name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    username: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    country_code: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireStatus<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    #[serde(borrow)]
+    status: Str<'a>,
+    timestamp: Timestamp,
+    #[serde(borrow, default)]
+    recipient_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    recipient_user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    parent_recipient_user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    recipient_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    recipient_participant_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    recipient_participant_user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    recipient_participant_parent_user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    recipient_identity_key_hash: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    biz_opaque_callback_data: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    conversation: Option<WireConversation<'a>>,
+    #[serde(borrow, default)]
+    pricing: Option<WirePricing<'a>>,
+    #[serde(borrow, default)]
+    errors: Vec<WireError<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireConversation<'a> {
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(default)]
+    expiration_timestamp: Option<Timestamp>,
+    #[serde(borrow, default)]
+    origin: Option<WireOrigin<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireOrigin<'a> {
+    #[serde(borrow, rename = "type", default)]
+    origin_type: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WirePricing<'a> {
+    #[serde(default)]
+    billable: Option<bool>,
+    #[serde(borrow, default)]
+    pricing_model: Option<Str<'a>>,
+    #[serde(borrow, rename = "type", default)]
+    pricing_type: Option<Str<'a>>,
+    /// v24 spelling seen in SDKs.
+    #[serde(borrow, rename = "pricing_type", default)]
+    pricing_type_alt: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    category: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireError<'a> {
+    #[serde(default)]
+    code: Option<i64>,
+    #[serde(borrow, default)]
+    title: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)] // Meta: message == title
+    message: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    error_data: Option<WireErrorData<'a>>,
+    /// Some SDK fixtures put `details` at the top level.
+    #[serde(borrow, default)]
+    details: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    href: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireErrorData<'a> {
+    #[serde(borrow, default)]
+    details: Option<Str<'a>>,
+}
+
+impl<'a> From<WireError<'a>> for ApiError<'a> {
+    fn from(e: WireError<'a>) -> Self {
+        ApiError {
+            code: e.code,
+            title: e.title,
+            details: e.error_data.and_then(|d| d.details).or(e.details),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)] // content subtrees are known but opaque: analytics never stores them
+struct WireMessage<'a> {
+    #[serde(borrow)]
+    id: Str<'a>,
+    timestamp: Timestamp,
+    #[serde(borrow, rename = "type", default)]
+    msg_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    from: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    from_user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    from_parent_user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    context: Option<WireContext<'a>>,
+    #[serde(borrow, default)]
+    referral: Option<WireReferral<'a>>,
+    #[serde(borrow, default)]
+    errors: Vec<WireError<'a>>,
+    #[serde(borrow, default)]
+    text: Option<WireText<'a>>,
+    #[serde(borrow, default)]
+    button: Option<WireButton<'a>>,
+    #[serde(borrow, default)]
+    system: Option<WireSystem<'a>>,
+    #[serde(borrow, default)]
+    interactive: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    image: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    audio: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    video: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    document: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    sticker: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    location: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    contacts: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    order: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    reaction: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    unsupported: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    identity: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WireContext<'a> {
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    from: Option<Str<'a>>,
+    #[serde(default)]
+    forwarded: Option<bool>,
+    #[serde(default)]
+    frequently_forwarded: Option<bool>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    referred_product: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WireReferral<'a> {
+    #[serde(borrow, default)]
+    source_url: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    source_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    source_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    body: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    headline: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    media_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    image_url: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    video_url: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    thumbnail_url: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    ctwa_clid: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    welcome_message: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WireText<'a> {
+    #[serde(borrow, default)]
+    body: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireButton<'a> {
+    #[serde(borrow, default)]
+    payload: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    text: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireSystem<'a> {
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    body: Option<Str<'a>>,
+    #[serde(borrow, rename = "type", default)]
+    change_type: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    wa_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    new_wa_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    customer: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)]
+struct WireTemplateValue<'a> {
+    #[serde(borrow, default)]
+    event: Option<Str<'a>>,
+    #[serde(borrow)]
+    message_template_id: Text<'a>,
+    #[serde(borrow, default)]
+    message_template_name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    message_template_language: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    message_template_category: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    reason: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    previous_quality_score: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    new_quality_score: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    previous_category: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    new_category: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    correct_category: Option<Str<'a>>,
+    #[serde(default)]
+    category_update_timestamp: Option<Timestamp>,
+    #[serde(borrow, default)]
+    disable_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    other_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    rejection_info: Option<&'a RawValue>,
+    // Meta's malformed examples put these inside value.
+    #[serde(borrow, default)]
+    field: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    object: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireUserPreferencesValue<'a> {
+    #[serde(borrow, default)]
+    contacts: Vec<WireContact<'a>>,
+    #[serde(borrow, default)]
+    user_preferences: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WireUserPreference<'a> {
+    #[serde(borrow, default)]
+    wa_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    user_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    #[allow(dead_code)]
+    detail: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    category: Option<Str<'a>>,
+    #[serde(borrow)]
+    value: Str<'a>,
+    timestamp: Timestamp,
+}
+
+#[derive(Deserialize)]
+#[allow(dead_code)] // the whole value is stored raw; these are the documented keys
+struct WireAccountValue<'a> {
+    #[serde(borrow, default)]
+    event: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    phone_number: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    display_phone_number: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    country: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    violation_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    ban_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    waba_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    volume_tier_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    auth_international_rate_eligibility: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    restriction_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    disconnection_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    partner_client_certification_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    lock_info: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    old_limit: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    current_limit: Option<Str<'a>>,
+    #[serde(default)]
+    max_daily_conversations_per_business: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    field: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    object: Option<Str<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireAutomaticEventsValue<'a> {
+    #[serde(borrow, default)]
+    automatic_events: Vec<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct WireAutomaticEvent<'a> {
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    event_name: Option<Str<'a>>,
+    timestamp: Timestamp,
+    #[serde(borrow, default)]
+    ctwa_clid: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    custom_data: Option<WireCustomData<'a>>,
+}
+
+#[derive(Deserialize)]
+struct WireCustomData<'a> {
+    #[serde(borrow, default)]
+    currency: Option<Str<'a>>,
+    #[serde(default)]
+    value: Option<i64>,
+}
+
+// ---------------------------------------------------------------------------------------
+// Parser
+// ---------------------------------------------------------------------------------------
+
+/// Keys every `value` may carry besides the field-specific ones.
+const VALUE_COMMON: &[&str] = &["messaging_product", "metadata", "field", "object"];
+
+/// Parses `T` from `raw`, collecting the paths of fields `T` does not declare.
+fn typed<'a, T: Deserialize<'a>>(raw: &'a str) -> Result<(T, Vec<String>), serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(raw);
+    let mut unknown = Vec::new();
+    let value = serde_ignored::deserialize(&mut de, |path| unknown.push(clean_path(&path.to_string())))?;
+    de.end()?;
+    Ok((value, unknown))
+}
+
+/// `pricing.?.tier` → `pricing.tier` (`?` marks an `Option` level).
+fn clean_path(path: &str) -> String {
+    path.split('.').filter(|seg| *seg != "?").collect::<Vec<_>>().join(".")
+}
+
+/// Parses a signed POST body. Fails only when the body is not a webhook envelope at all;
+/// anything inside that does not fit is kept as [`EventKind::Kept`].
+pub fn parse(body: &[u8]) -> Result<Batch<'_>, ParseError> {
+    let text = std::str::from_utf8(body).map_err(|e| ParseError::InvalidUtf8(e.valid_up_to()))?;
+    let (envelope, envelope_unknown_fields) = match typed::<WireEnvelope>(text) {
+        Ok(ok) => ok,
+        Err(e) if e.is_data() => return Err(ParseError::NotAnEnvelope(e.to_string())),
+        Err(e) => return Err(ParseError::InvalidJson(e)),
+    };
+    let mut batch = Batch { envelope_unknown_fields, ..Batch::default() };
+    for entry in envelope.entry {
+        let waba_id = entry.id.unwrap_or(Text(Cow::Borrowed("unknown")));
+        let entry_time = entry.time.map(|t| t.0);
+        for change in entry.changes {
+            parse_change(&mut batch, waba_id.clone(), entry_time, change);
+        }
+    }
+    Ok(batch)
+}
+
+fn parse_change<'a>(batch: &mut Batch<'a>, waba_id: Str<'a>, entry_time: Option<i64>, change: WireChange<'a>) {
+    let head: Option<WireValueHead> = change.value.and_then(|v| serde_json::from_str(v.get()).ok());
+    let field = change
+        .field
+        .or_else(|| head.as_ref().and_then(|h| h.field.clone()))
+        .unwrap_or(Text(Cow::Borrowed("<missing field>")));
+    let metadata = head.and_then(|h| h.metadata);
+    let index = batch.changes.len();
+    batch.changes.push(ChangeCtx {
+        waba_id,
+        entry_time,
+        field: field.clone(),
+        phone_number_id: metadata.as_ref().and_then(|m| m.phone_number_id.clone()),
+        display_phone_number: metadata.and_then(|m| m.display_phone_number),
+    });
+    let Some(value) = change.value else {
+        // A change without a value still counts: keep it (as `null`) under its field.
+        let raw: &'a RawValue = serde_json::from_str("null").expect("null is JSON");
+        batch.events.push(kept(index, raw, format!("field:{field}"), "change has no value".into()));
+        return;
+    };
+    let mut out = Collector { batch, index };
+    match field.as_ref() {
+        "messages" => out.messages(value),
+        "message_template_status_update"
+        | "message_template_quality_update"
+        | "template_category_update" => out.template(value, entry_time),
+        "user_preferences" => out.user_preferences(value),
+        "account_update" | "phone_number_quality_update" => out.account(value, &field, entry_time),
+        "automatic_events" => out.automatic_events(value),
+        other => {
+            let kind = format!("field:{other}");
+            out.push_kept(value, kind, "webhook field not modelled; stored raw".into());
+        }
+    }
+}
+
+fn kept<'a>(change: usize, raw: &'a RawValue, kind: String, reason: String) -> Event<'a> {
+    Event { change, kind: EventKind::Kept { kind, reason }, unknown_fields: Vec::new(), raw }
+}
+
+struct Collector<'b, 'a> {
+    batch: &'b mut Batch<'a>,
+    index: usize,
+}
+
+impl<'a> Collector<'_, 'a> {
+    fn push(&mut self, raw: &'a RawValue, kind: EventKind<'a>, unknown_fields: Vec<String>) {
+        self.batch.events.push(Event { change: self.index, kind, unknown_fields, raw });
+    }
+
+    fn push_kept(&mut self, raw: &'a RawValue, kind: String, reason: String) {
+        self.batch.events.push(kept(self.index, raw, kind, reason));
+    }
+
+    /// Unknown keys of a change `value` (outside the item arrays) are kept too: the value
+    /// itself becomes a kept record naming them.
+    fn value_unknowns(&mut self, value: &'a RawValue, field: &str, unknown: Vec<String>, known: &[&str]) {
+        let unknown: Vec<String> = unknown
+            .into_iter()
+            .filter(|p| !VALUE_COMMON.iter().chain(known).any(|k| p == k || p.starts_with(&format!("{k}."))))
+            .collect();
+        if !unknown.is_empty() {
+            let reason = format!("unmodelled keys in {field} value: {}", unknown.join(", "));
+            self.push_kept(value, format!("value_fields:{field}"), reason);
+        }
+    }
+
+    fn messages(&mut self, value: &'a RawValue) {
+        let (v, unknown) = match typed::<WireMessagesValue>(value.get()) {
+            Ok(ok) => ok,
+            Err(e) => return self.push_kept(value, "field:messages".into(), format!("value does not fit: {e}")),
+        };
+        self.value_unknowns(value, "messages", unknown, &["contacts"]);
+        if v.messages.is_empty() && v.statuses.is_empty() && v.errors.is_empty() {
+            self.push_kept(value, "messages.empty".into(), "no messages, statuses or errors".into());
+        }
+        let contacts: Vec<Contact<'a>> = v.contacts.into_iter().map(Contact::from).collect();
+        for raw in v.statuses {
+            self.status(raw);
+        }
+        for raw in v.messages {
+            self.inbound(raw, &contacts);
+        }
+        for raw in v.errors {
+            match typed::<WireError>(raw.get()) {
+                Ok((e, unknown)) => self.push(raw, EventKind::SystemError(e.into()), unknown),
+                Err(e) => self.push_kept(raw, "system_error".into(), format!("does not fit: {e}")),
+            }
+        }
+    }
+
+    fn status(&mut self, raw: &'a RawValue) {
+        let (s, unknown) = match typed::<WireStatus>(raw.get()) {
+            Ok(ok) => ok,
+            Err(e) => return self.push_kept(raw, "status".into(), format!("does not fit: {e}")),
+        };
+        let Some(status) = StatusKind::parse(&s.status) else {
+            let kind = format!("status_value:{}", s.status);
+            return self.push_kept(raw, kind, "status value not modelled".into());
+        };
+        let pricing = s.pricing.map(|p| Pricing {
+            model: p.pricing_model,
+            pricing_type: p.pricing_type.or(p.pricing_type_alt),
+            category: p.category,
+            billable: p.billable,
+        });
+        let conversation = s.conversation.map(|c| Conversation {
+            id: c.id,
+            origin_type: c.origin.and_then(|o| o.origin_type),
+            expiration_timestamp: c.expiration_timestamp.map(|t| t.0),
+        });
+        let event = Status {
+            wamid: s.id,
+            status,
+            timestamp: s.timestamp.0,
+            recipient_phone: non_empty_cow(s.recipient_id),
+            recipient_user_id: non_empty_cow(s.recipient_user_id),
+            group_participant: non_empty_cow(s.recipient_participant_user_id)
+                .or(non_empty_cow(s.recipient_participant_id)),
+            biz_opaque_callback_data: s.biz_opaque_callback_data,
+            conversation,
+            pricing,
+            error: s.errors.into_iter().next().map(ApiError::from),
+        };
+        self.push(raw, EventKind::Status(event), unknown);
+    }
+
+    fn inbound(&mut self, raw: &'a RawValue, contacts: &[Contact<'a>]) {
+        let (m, mut unknown) = match typed::<WireMessage>(raw.get()) {
+            Ok(ok) => ok,
+            Err(e) => return self.push_kept(raw, "inbound".into(), format!("does not fit: {e}")),
+        };
+        // An unknown or missing type is stored as an inbound message (it is one) with its
+        // raw JSON, and counted under its type name.
+        if !is_known_message_type(m.msg_type.as_deref()) {
+            unknown.push(format!("type:{}", m.msg_type.as_deref().unwrap_or("<missing>")));
+        }
+        let from_phone = non_empty_cow(m.from);
+        let from_user_id = non_empty_cow(m.from_user_id);
+        let contact = match_contact(contacts, from_phone.as_deref(), from_user_id.as_deref());
+        let event = Inbound {
+            wamid: m.id,
+            timestamp: m.timestamp.0,
+            msg_type: m.msg_type,
+            from_phone,
+            from_user_id,
+            contact,
+            context: m.context.map(|c| Context {
+                id: c.id,
+                from: c.from,
+                forwarded: c.forwarded.unwrap_or(false),
+                frequently_forwarded: c.frequently_forwarded.unwrap_or(false),
+            }),
+            referral: m.referral.map(|r| Referral {
+                source_url: r.source_url,
+                source_id: r.source_id,
+                source_type: r.source_type,
+                headline: r.headline,
+                body: r.body,
+                media_type: r.media_type,
+                ctwa_clid: non_empty_cow(r.ctwa_clid),
+            }),
+            text: m.text.and_then(|t| t.body),
+            button_payload: m.button.as_ref().and_then(|b| b.payload.clone()),
+            button_text: m.button.and_then(|b| b.text),
+            error: m.errors.into_iter().next().map(ApiError::from),
+            system: m.system.map(|s| SystemChange {
+                change_type: s.change_type,
+                new_wa_id: non_empty_cow(s.new_wa_id.or(s.wa_id)),
+                new_user_id: non_empty_cow(s.user_id),
+            }),
+        };
+        self.push(raw, EventKind::Inbound(event), unknown);
+    }
+
+    fn template(&mut self, value: &'a RawValue, entry_time: Option<i64>) {
+        let (t, unknown) = match typed::<WireTemplateValue>(value.get()) {
+            Ok(ok) => ok,
+            Err(e) => return self.push_kept(value, "template".into(), format!("does not fit: {e}")),
+        };
+        // Route on content, not on `field`: Meta's own quality example arrives under the
+        // status-update field name.
+        let (change, new_value, previous_value, impending) = if t.new_quality_score.is_some() {
+            (TemplateChange::Quality, t.new_quality_score, t.previous_quality_score, false)
+        } else if t.new_category.is_some() || t.correct_category.is_some() {
+            let impending = t.previous_category.is_none() && t.correct_category.is_some();
+            (TemplateChange::Category, t.new_category, t.previous_category, impending)
+        } else {
+            (TemplateChange::Status, t.event, None, false)
+        };
+        let at = entry_time.or(t.category_update_timestamp.map(|ts| ts.0)).unwrap_or(0);
+        let event = TemplateEvent {
+            change,
+            template_id: t.message_template_id,
+            name: t.message_template_name,
+            language: t.message_template_language,
+            new_value,
+            previous_value,
+            reason: t.reason,
+            category: t.message_template_category.or(t.correct_category),
+            impending,
+            at,
+        };
+        self.push(value, EventKind::Template(event), unknown);
+    }
+
+    fn user_preferences(&mut self, value: &'a RawValue) {
+        let (v, unknown) = match typed::<WireUserPreferencesValue>(value.get()) {
+            Ok(ok) => ok,
+            Err(e) => return self.push_kept(value, "field:user_preferences".into(), format!("value does not fit: {e}")),
+        };
+        self.value_unknowns(value, "user_preferences", unknown, &["contacts"]);
+        let contacts: Vec<Contact<'a>> = v.contacts.into_iter().map(Contact::from).collect();
+        for raw in v.user_preferences {
+            match typed::<WireUserPreference>(raw.get()) {
+                Ok((p, unknown)) => {
+                    let wa_id = non_empty_cow(p.wa_id);
+                    let contact = match_contact(&contacts, wa_id.as_deref(), p.user_id.as_deref());
+                    let pref = UserPreference {
+                        user_id: non_empty_cow(p.user_id).or(contact.and_then(|c| c.user_id)),
+                        wa_id,
+                        category: p.category,
+                        value: p.value,
+                        timestamp: p.timestamp.0,
+                    };
+                    self.push(raw, EventKind::UserPreference(pref), unknown);
+                }
+                Err(e) => self.push_kept(raw, "user_preference".into(), format!("does not fit: {e}")),
+            }
+        }
+    }
+
+    fn account(&mut self, value: &'a RawValue, field: &Str<'a>, entry_time: Option<i64>) {
+        match typed::<WireAccountValue>(value.get()) {
+            Ok((a, unknown)) => {
+                let event = AccountEvent { field: field.clone(), event: a.event, at: entry_time.unwrap_or(0) };
+                self.push(value, EventKind::AccountEvent(event), unknown);
+            }
+            Err(e) => self.push_kept(value, format!("field:{field}"), format!("value does not fit: {e}")),
+        }
+    }
+
+    fn automatic_events(&mut self, value: &'a RawValue) {
+        let (v, unknown) = match typed::<WireAutomaticEventsValue>(value.get()) {
+            Ok(ok) => ok,
+            Err(e) => return self.push_kept(value, "field:automatic_events".into(), format!("value does not fit: {e}")),
+        };
+        self.value_unknowns(value, "automatic_events", unknown, &[]);
+        for raw in v.automatic_events {
+            match typed::<WireAutomaticEvent>(raw.get()) {
+                Ok((a, unknown)) => {
+                    let custom = a.custom_data;
+                    let event = AutomaticEvent {
+                        wamid: a.id,
+                        event_name: a.event_name,
+                        ctwa_clid: non_empty_cow(a.ctwa_clid),
+                        currency: custom.as_ref().and_then(|c| c.currency.clone()),
+                        value_milli: custom.and_then(|c| c.value),
+                        timestamp: a.timestamp.0,
+                    };
+                    self.push(raw, EventKind::AutomaticEvent(event), unknown);
+                }
+                Err(e) => self.push_kept(raw, "automatic_event".into(), format!("does not fit: {e}")),
+            }
+        }
+    }
+}
+
+impl<'a> From<WireContact<'a>> for Contact<'a> {
+    fn from(c: WireContact<'a>) -> Self {
+        let (name, username) = c.profile.map(|p| (p.name, p.username)).unwrap_or_default();
+        Contact {
+            wa_id: non_empty_cow(c.wa_id),
+            user_id: non_empty_cow(c.user_id),
+            parent_user_id: non_empty_cow(c.parent_user_id),
+            name,
+            username,
+        }
+    }
+}
+
+/// The contact of a message: the one whose phone or user id matches, else the only one.
+fn match_contact<'a>(contacts: &[Contact<'a>], phone: Option<&str>, user_id: Option<&str>) -> Option<Contact<'a>> {
+    contacts
+        .iter()
+        .find(|c| {
+            (phone.is_some() && c.wa_id.as_deref() == phone) || (user_id.is_some() && c.user_id.as_deref() == user_id)
+        })
+        .or(if contacts.len() == 1 { contacts.first() } else { None })
+        .cloned()
+}
+
+/// Message types Meta documents (OAS discriminator, system, request_welcome).
+fn is_known_message_type(t: Option<&str>) -> bool {
+    matches!(
+        t,
+        Some(
+            "text"
+                | "reaction"
+                | "audio"
+                | "document"
+                | "image"
+                | "sticker"
+                | "video"
+                | "location"
+                | "contacts"
+                | "unsupported"
+                | "unknown"
+                | "button"
+                | "interactive"
+                | "order"
+                | "system"
+                | "request_welcome"
+        )
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statuses_body(items: &str) -> String {
+        format!(
+            r#"{{"object":"whatsapp_business_account","entry":[{{"id":"102290129340398","changes":[{{"value":{{"messaging_product":"whatsapp","metadata":{{"display_phone_number":"15550783881","phone_number_id":"106540352242922"}},"statuses":[{items}]}},"field":"messages"}}]}}]}}"#
+        )
+    }
+
+    #[test]
+    fn parses_a_pmp_status_without_allocating_ids() {
+        let body = statuses_body(
+            r#"{"id":"wamid.A","status":"sent","timestamp":"1750263773","recipient_id":"16505551234","pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"},"conversation":{"id":"c1","expiration_timestamp":"1750350000","origin":{"type":"marketing"}}}"#,
+        );
+        let batch = parse(body.as_bytes()).unwrap();
+        assert_eq!(batch.events.len(), 1);
+        let EventKind::Status(s) = &batch.events[0].kind else { panic!("not a status") };
+        assert!(matches!(s.wamid.0, Cow::Borrowed("wamid.A")));
+        assert_eq!(s.status, StatusKind::Sent);
+        assert_eq!(s.timestamp, 1750263773);
+        let p = s.pricing.as_ref().unwrap();
+        assert_eq!(p.pricing_type.as_deref(), Some("regular"));
+        assert_eq!(s.conversation.as_ref().unwrap().expiration_timestamp, Some(1750350000));
+        assert!(batch.events[0].unknown_fields.is_empty());
+        assert_eq!(batch.changes[0].phone_number_id.as_deref(), Some("106540352242922"));
+    }
+
+    #[test]
+    fn pricing_type_spelling_and_empty_recipient() {
+        let body = statuses_body(
+            r#"{"id":"wamid.B","status":"delivered","timestamp":"1","recipient_id":"","recipient_user_id":"US.123","pricing":{"pricing_model":"PMP","pricing_type":"free_customer_service","category":"utility"}}"#,
+        );
+        let batch = parse(body.as_bytes()).unwrap();
+        let EventKind::Status(s) = &batch.events[0].kind else { panic!() };
+        assert_eq!(s.pricing.as_ref().unwrap().pricing_type.as_deref(), Some("free_customer_service"));
+        assert_eq!(s.recipient_phone, None);
+        assert_eq!(s.recipient_user_id.as_deref(), Some("US.123"));
+    }
+
+    #[test]
+    fn every_status_of_a_batch_is_an_event() {
+        let items: Vec<String> = (0..1000)
+            .map(|i| format!(r#"{{"id":"wamid.{i}","status":"read","timestamp":"{i}","recipient_id":"1"}}"#))
+            .collect();
+        let body = statuses_body(&items.join(","));
+        let batch = parse(body.as_bytes()).unwrap();
+        assert_eq!(batch.events.len(), 1000);
+    }
+
+    #[test]
+    fn unknown_fields_and_values_are_kept_and_named() {
+        let body = statuses_body(
+            r#"{"id":"wamid.C","status":"sent","timestamp":"1","recipient_id":"1","new_thing":{"x":1},"pricing":{"billable":false,"pricing_model":"PMP","type":"free_something_new","category":"brand_new","tier":"0:1"}},
+               {"id":"wamid.D","status":"deleted","timestamp":"1","recipient_id":"1"}"#,
+        );
+        let batch = parse(body.as_bytes()).unwrap();
+        assert_eq!(batch.events.len(), 2);
+        assert_eq!(batch.events[0].unknown_fields, vec!["new_thing", "pricing.tier"]);
+        assert!(batch.events[0].keeps_raw());
+        assert!(batch.events[0].raw.get().contains("new_thing"));
+        assert_eq!(batch.events[1].kind.name(), "kept.status_value:deleted");
+    }
+
+    #[test]
+    fn timestamp_as_number_is_accepted_and_nonsense_is_kept() {
+        let body = statuses_body(
+            r#"{"id":"wamid.E","status":"sent","timestamp":1700000000,"recipient_id":"1"},
+               {"id":"wamid.F","status":"sent","timestamp":{"when":"now"},"recipient_id":"1"}"#,
+        );
+        let batch = parse(body.as_bytes()).unwrap();
+        assert_eq!(batch.events[0].kind.name(), "status.sent");
+        assert_eq!(batch.events[1].kind.name(), "kept.status");
+    }
+
+    #[test]
+    fn unparseable_bodies_are_errors_with_reasons() {
+        assert_eq!(parse(b"{\"entry\": [").unwrap_err().reason(), "invalid_json");
+        assert_eq!(parse(b"\xff\xfe{}").unwrap_err().reason(), "invalid_utf8");
+        assert_eq!(parse(b"[1,2]").unwrap_err().reason(), "not_an_envelope");
+        assert_eq!(parse(b"{}").unwrap_err().reason(), "not_an_envelope");
+        let deep = format!("{{\"entry\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+        assert!(parse(deep.as_bytes()).is_err(), "deep nesting must fail cleanly, not overflow");
+        // A number no float can hold, in a field we do not model, is kept raw, not a panic.
+        let huge = r#"{"entry":[{"id":"1","changes":[{"field":"messages","value":{"statuses":[{"id":"w","status":"sent","timestamp":"1","recipient_id":"1","n":1e999999}]}}]}]}"#;
+        let batch = parse(huge.as_bytes()).unwrap();
+        assert_eq!(batch.events[0].unknown_fields, vec!["n"]);
+        assert!(batch.events[0].raw.get().contains("1e999999"));
+    }
+
+    #[test]
+    fn unknown_field_is_kept_with_its_name() {
+        let body = r#"{"object":"whatsapp_business_account","entry":[{"id":"1","time":5,"changes":[{"field":"account_alerts","value":{"entity_type":"WABA"}}]}]}"#;
+        let batch = parse(body.as_bytes()).unwrap();
+        assert_eq!(batch.events.len(), 1);
+        assert_eq!(batch.events[0].kind.name(), "kept.field:account_alerts");
+        assert_eq!(batch.events[0].raw.get(), r#"{"entity_type":"WABA"}"#);
+    }
+
+    #[test]
+    fn user_key_prefers_the_business_scoped_id() {
+        let body = r#"{"entry":[{"id":"1","changes":[{"field":"messages","value":{"contacts":[{"profile":{"name":"A"},"wa_id":"","user_id":"US.9"}],"messages":[{"from_user_id":"US.9","id":"wamid.X","timestamp":"1","type":"text","text":{"body":"hi"}}]}}]}]}"#;
+        let batch = parse(body.as_bytes()).unwrap();
+        let EventKind::Inbound(m) = &batch.events[0].kind else { panic!() };
+        assert_eq!(m.user_key(), Some("US.9"));
+        assert_eq!(m.phone(), None);
+        assert_eq!(m.contact.as_ref().unwrap().name.as_deref(), Some("A"));
+    }
+}

@@ -1,0 +1,13 @@
+//! wa-insights common crate.
+//!
+//! - [`domain`]: pure types and rules (no AWS/HTTP types);
+//! - [`ports`]: the traits functions depend on;
+//! - [`adapters`]: DynamoDB, S3 and Secrets Manager implementations (`<Tech><Port>`);
+//! - [`config`]: one typed config per function, read from the environment once;
+//! - [`telemetry`]: logging, masking, SDK request counting.
+
+pub mod adapters;
+pub mod config;
+pub mod domain;
+pub mod ports;
+pub mod telemetry;
