@@ -9,7 +9,9 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("invalid value for {name}: {reason}")]
     Invalid { name: &'static str, reason: String },
-    #[error("no webhook secrets configured: set WEBHOOK_SECRET_ID (Secrets Manager) or META_APP_SECRET and WEBHOOK_VERIFY_TOKEN")]
+    #[error(
+        "no webhook secrets configured: set WEBHOOK_SECRET_ID (Secrets Manager) or META_APP_SECRET and WEBHOOK_VERIFY_TOKEN"
+    )]
     NoSecrets,
     #[error("could not load secret {id}: {reason}")]
     SecretLoad { id: String, reason: String },
@@ -41,7 +43,11 @@ impl fmt::Debug for Secret {
 #[derive(Debug, Clone)]
 pub enum SecretSource {
     /// Local runs: `META_APP_SECRET`, optional `META_APP_SECRET_PREVIOUS`, `WEBHOOK_VERIFY_TOKEN`.
-    Env { app_secret: Secret, app_secret_previous: Option<Secret>, verify_token: Secret },
+    Env {
+        app_secret: Secret,
+        app_secret_previous: Option<Secret>,
+        verify_token: Secret,
+    },
     /// AWS: a Secrets Manager secret holding
     /// `{"app_secret": "...", "app_secret_previous": "...", "verify_token": "..."}`.
     SecretsManager { secret_id: String },
@@ -90,8 +96,18 @@ impl WebhookConfig {
             table_name: required("TABLE_NAME")?,
             bucket_name: required("BUCKET_NAME")?,
             quarantine_prefix: get("QUARANTINE_PREFIX").unwrap_or_else(|| "quarantine/".into()),
-            max_body_bytes: parse_num(get("MAX_BODY_BYTES"), "MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES, 1..=6 * 1024 * 1024)?,
-            write_concurrency: parse_num(get("WRITE_CONCURRENCY"), "WRITE_CONCURRENCY", 32, 1..=256)?,
+            max_body_bytes: parse_num(
+                get("MAX_BODY_BYTES"),
+                "MAX_BODY_BYTES",
+                DEFAULT_MAX_BODY_BYTES,
+                1..=6 * 1024 * 1024,
+            )?,
+            write_concurrency: parse_num(
+                get("WRITE_CONCURRENCY"),
+                "WRITE_CONCURRENCY",
+                32,
+                1..=256,
+            )?,
             secrets,
             stop_keywords: get("STOP_KEYWORDS").map(|v| split_list(&v)),
             start_keywords: get("START_KEYWORDS").map(|v| split_list(&v)),
@@ -106,15 +122,25 @@ fn parse_num(
     range: std::ops::RangeInclusive<usize>,
 ) -> Result<usize, ConfigError> {
     let Some(v) = v else { return Ok(default) };
-    let n: usize = v.trim().parse().map_err(|_| ConfigError::Invalid { name, reason: format!("{v:?} is not a number") })?;
+    let n: usize = v.trim().parse().map_err(|_| ConfigError::Invalid {
+        name,
+        reason: format!("{v:?} is not a number"),
+    })?;
     if !range.contains(&n) {
-        return Err(ConfigError::Invalid { name, reason: format!("{n} is outside {range:?}") });
+        return Err(ConfigError::Invalid {
+            name,
+            reason: format!("{n} is outside {range:?}"),
+        });
     }
     Ok(n)
 }
 
 fn split_list(v: &str) -> Vec<String> {
-    v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// Reads the webhook secret JSON (the Secrets Manager shape).
@@ -128,10 +154,16 @@ pub fn webhook_secrets_from_json(id: &str, json: &str) -> Result<WebhookSecrets,
         #[serde(default)]
         verify_token: String,
     }
-    let fail = |reason: &str| ConfigError::SecretLoad { id: id.to_string(), reason: reason.to_string() };
-    let shape: Shape = serde_json::from_str(json).map_err(|_| fail("secret is not the expected JSON object"))?;
+    let fail = |reason: &str| ConfigError::SecretLoad {
+        id: id.to_string(),
+        reason: reason.to_string(),
+    };
+    let shape: Shape =
+        serde_json::from_str(json).map_err(|_| fail("secret is not the expected JSON object"))?;
     if shape.app_secret.is_empty() {
-        return Err(fail("app_secret is empty: put the Meta app secret into the secret"));
+        return Err(fail(
+            "app_secret is empty: put the Meta app secret into the secret",
+        ));
     }
     if shape.verify_token.is_empty() {
         return Err(fail("verify_token is empty"));
@@ -140,7 +172,10 @@ pub fn webhook_secrets_from_json(id: &str, json: &str) -> Result<WebhookSecrets,
     if !shape.app_secret_previous.is_empty() {
         app_secrets.push(Secret(shape.app_secret_previous));
     }
-    Ok(WebhookSecrets { app_secrets, verify_token: Secret(shape.verify_token) })
+    Ok(WebhookSecrets {
+        app_secrets,
+        verify_token: Secret(shape.verify_token),
+    })
 }
 
 #[cfg(test)]
@@ -149,7 +184,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -164,16 +202,26 @@ mod tests {
         ]))
         .unwrap();
         assert_eq!(c.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
-        assert_eq!(c.stop_keywords, Some(vec!["stop".to_string(), "alto".to_string()]));
-        assert!(!format!("{c:?}").contains("s3cr3t"), "secrets must not print");
+        assert_eq!(
+            c.stop_keywords,
+            Some(vec!["stop".to_string(), "alto".to_string()])
+        );
+        assert!(
+            !format!("{c:?}").contains("s3cr3t"),
+            "secrets must not print"
+        );
     }
 
     #[test]
     fn missing_and_invalid_variables_are_named() {
-        let e = WebhookConfig::from_lookup(lookup(&[("META_APP_SECRET", "s"), ("WEBHOOK_VERIFY_TOKEN", "v")]))
-            .unwrap_err();
+        let e = WebhookConfig::from_lookup(lookup(&[
+            ("META_APP_SECRET", "s"),
+            ("WEBHOOK_VERIFY_TOKEN", "v"),
+        ]))
+        .unwrap_err();
         assert_eq!(e.to_string(), "missing environment variable TABLE_NAME");
-        let e = WebhookConfig::from_lookup(lookup(&[("TABLE_NAME", "t"), ("BUCKET_NAME", "b")])).unwrap_err();
+        let e = WebhookConfig::from_lookup(lookup(&[("TABLE_NAME", "t"), ("BUCKET_NAME", "b")]))
+            .unwrap_err();
         assert!(matches!(e, ConfigError::NoSecrets));
         let e = WebhookConfig::from_lookup(lookup(&[
             ("TABLE_NAME", "t"),
@@ -187,10 +235,14 @@ mod tests {
 
     #[test]
     fn secret_json_shape() {
-        let s = webhook_secrets_from_json("id", r#"{"app_secret":"a","app_secret_previous":"b","verify_token":"v"}"#)
-            .unwrap();
+        let s = webhook_secrets_from_json(
+            "id",
+            r#"{"app_secret":"a","app_secret_previous":"b","verify_token":"v"}"#,
+        )
+        .unwrap();
         assert_eq!(s.app_secrets.len(), 2);
-        let e = webhook_secrets_from_json("id", r#"{"app_secret":"","verify_token":"v"}"#).unwrap_err();
+        let e =
+            webhook_secrets_from_json("id", r#"{"app_secret":"","verify_token":"v"}"#).unwrap_err();
         assert!(e.to_string().contains("app_secret is empty"));
     }
 }

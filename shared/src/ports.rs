@@ -28,7 +28,10 @@ pub struct ApplyReport {
 pub trait EventStore: Send + Sync {
     /// Applies every write; each is idempotent, so a retried call converges. Returns only
     /// after all writes are durable, or the first error.
-    fn apply(&self, writes: &[Write<'_>]) -> impl Future<Output = Result<ApplyReport, StoreError>> + Send;
+    fn apply(
+        &self,
+        writes: &[Write<'_>],
+    ) -> impl Future<Output = Result<ApplyReport, StoreError>> + Send;
 }
 
 /// Raw bodies we keep outside the table (quarantine of unparseable POSTs, oversized parts).

@@ -14,7 +14,9 @@ use std::sync::{Arc, Mutex};
 pub fn init() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     let result = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
         builder.json().flatten_event(true).without_time().try_init()
     } else {
@@ -22,6 +24,19 @@ pub fn init() {
     };
     // A second init (tests, local stack) keeps the first subscriber.
     drop(result);
+}
+
+/// For tests: logs go through the test harness's capture (shown only on failure).
+pub fn init_for_tests() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    drop(
+        tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_test_writer()
+            .compact()
+            .try_init(),
+    );
 }
 
 /// `15551234567` → `*******4567`: enough to tell numbers apart in logs, not to dial them.
@@ -40,9 +55,20 @@ pub struct RequestCounter {
     counts: Arc<Mutex<BTreeMap<String, u64>>>,
 }
 
-const READ_OPERATIONS: &[&str] = &["GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"];
-const WRITE_OPERATIONS: &[&str] =
-    &["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"];
+const READ_OPERATIONS: &[&str] = &[
+    "GetItem",
+    "BatchGetItem",
+    "Query",
+    "Scan",
+    "TransactGetItems",
+];
+const WRITE_OPERATIONS: &[&str] = &[
+    "PutItem",
+    "UpdateItem",
+    "DeleteItem",
+    "BatchWriteItem",
+    "TransactWriteItems",
+];
 
 impl RequestCounter {
     pub fn new() -> Self {
@@ -56,7 +82,9 @@ impl RequestCounter {
     }
     fn sum(&self, ops: &[&str]) -> u64 {
         let counts = self.counts.lock().expect("counter lock");
-        ops.iter().map(|op| counts.get(*op).copied().unwrap_or(0)).sum()
+        ops.iter()
+            .map(|op| counts.get(*op).copied().unwrap_or(0))
+            .sum()
     }
     /// DynamoDB item reads (GetItem, Query, Scan, …).
     pub fn reads(&self) -> u64 {
@@ -79,8 +107,16 @@ impl Intercept for RequestCounter {
         _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let name = cfg.load::<Metadata>().map(|m| m.name().to_string()).unwrap_or_else(|| "unknown".into());
-        *self.counts.lock().expect("counter lock").entry(name).or_default() += 1;
+        let name = cfg
+            .load::<Metadata>()
+            .map(|m| m.name().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        *self
+            .counts
+            .lock()
+            .expect("counter lock")
+            .entry(name)
+            .or_default() += 1;
         Ok(())
     }
 }

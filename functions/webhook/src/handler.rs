@@ -17,8 +17,8 @@ use shared::domain::signature::{SIGNATURE_HEADER, SignatureVerifier};
 use shared::domain::webhook::parse;
 use shared::ports::{EventStore, RawStore, StoreError};
 use shared::telemetry::RequestCounter;
-use subtle::ConstantTimeEq;
 use std::time::Instant;
+use subtle::ConstantTimeEq;
 
 /// The deployed shape: DynamoDB for events, S3 for raw bodies.
 pub type LiveWebhook = Webhook<DynamoDbEventStore<S3RawStore>, S3RawStore>;
@@ -52,16 +52,30 @@ impl LiveWebhook {
         // Open the TLS connection now, not on Meta's first POST. DescribeEndpoints needs no
         // table permission; its answer does not matter.
         let _ = dynamodb.describe_endpoints().send().await;
-        let store = DynamoDbEventStore::new(dynamodb, &config.table_name, config.write_concurrency, raw.clone());
+        let store = DynamoDbEventStore::new(
+            dynamodb,
+            &config.table_name,
+            config.write_concurrency,
+            raw.clone(),
+        );
         Self::new(&secrets, config, store, raw)
     }
 }
 
 impl<S: EventStore, R: RawStore> Webhook<S, R> {
-    pub fn new(secrets: &WebhookSecrets, config: &WebhookConfig, store: S, raw: R) -> Result<Self, ConfigError> {
+    pub fn new(
+        secrets: &WebhookSecrets,
+        config: &WebhookConfig,
+        store: S,
+        raw: R,
+    ) -> Result<Self, ConfigError> {
         let keys: Vec<&str> = secrets.app_secrets.iter().map(Secret::expose).collect();
-        let verifier = SignatureVerifier::new(&keys).ok_or(ConfigError::Missing("META_APP_SECRET"))?;
-        let keywords = ConsentKeywords::configured(config.stop_keywords.as_deref(), config.start_keywords.as_deref());
+        let verifier =
+            SignatureVerifier::new(&keys).ok_or(ConfigError::Missing("META_APP_SECRET"))?;
+        let keywords = ConsentKeywords::configured(
+            config.stop_keywords.as_deref(),
+            config.start_keywords.as_deref(),
+        );
         Ok(Self {
             verifier,
             verify_token: secrets.verify_token.clone(),
@@ -162,9 +176,17 @@ impl<S: EventStore, R: RawStore> Webhook<S, R> {
     /// so Meta's retries do not pile up copies.
     async fn quarantine(&self, body: &[u8], reason: &str, detail: &str) -> Response<Body> {
         let day = chrono::Utc::now().format("%Y/%m/%d");
-        let key = format!("{}{day}/{reason}/{}.json", self.quarantine_prefix, content_id_bytes(body));
+        let key = format!(
+            "{}{day}/{reason}/{}.json",
+            self.quarantine_prefix,
+            content_id_bytes(body)
+        );
         let detail: String = detail.chars().take(400).collect();
-        match self.raw.put_raw(&key, body, &[("reason", reason), ("detail", &detail)]).await {
+        match self
+            .raw
+            .put_raw(&key, body, &[("reason", reason), ("detail", &detail)])
+            .await
+        {
             Ok(()) => {
                 tracing::warn!(%key, reason, "signed body quarantined");
                 respond(StatusCode::OK, "EVENT_RECEIVED")

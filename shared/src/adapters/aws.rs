@@ -11,7 +11,10 @@ pub async fn load_sdk_config() -> SdkConfig {
 }
 
 /// DynamoDB client; with a counter, every request is counted by operation.
-pub fn dynamodb_client(sdk: &SdkConfig, counter: Option<RequestCounter>) -> aws_sdk_dynamodb::Client {
+pub fn dynamodb_client(
+    sdk: &SdkConfig,
+    counter: Option<RequestCounter>,
+) -> aws_sdk_dynamodb::Client {
     let mut builder = aws_sdk_dynamodb::config::Builder::from(sdk);
     if let Some(counter) = counter {
         builder = builder.interceptor(counter);
@@ -22,25 +25,39 @@ pub fn dynamodb_client(sdk: &SdkConfig, counter: Option<RequestCounter>) -> aws_
 /// S3 client; path-style addressing when an endpoint override is set (local stack), since
 /// `<bucket>.localhost` does not resolve.
 pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::from(sdk).force_path_style(sdk.endpoint_url().is_some()).build();
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
     aws_sdk_s3::Client::from_conf(conf)
 }
 
 /// Resolves the webhook's secrets from env or Secrets Manager. Never logs values.
-pub async fn webhook_secrets(sdk: &SdkConfig, source: &SecretSource) -> Result<WebhookSecrets, ConfigError> {
+pub async fn webhook_secrets(
+    sdk: &SdkConfig,
+    source: &SecretSource,
+) -> Result<WebhookSecrets, ConfigError> {
     match source {
-        SecretSource::Env { app_secret, app_secret_previous, verify_token } => Ok(WebhookSecrets {
-            app_secrets: std::iter::once(app_secret.clone()).chain(app_secret_previous.clone()).collect(),
+        SecretSource::Env {
+            app_secret,
+            app_secret_previous,
+            verify_token,
+        } => Ok(WebhookSecrets {
+            app_secrets: std::iter::once(app_secret.clone())
+                .chain(app_secret_previous.clone())
+                .collect(),
             verify_token: verify_token.clone(),
         }),
         SecretSource::SecretsManager { secret_id } => {
             let client = aws_sdk_secretsmanager::Client::new(sdk);
-            let out = client.get_secret_value().secret_id(secret_id).send().await.map_err(|e| {
-                ConfigError::SecretLoad {
+            let out = client
+                .get_secret_value()
+                .secret_id(secret_id)
+                .send()
+                .await
+                .map_err(|e| ConfigError::SecretLoad {
                     id: secret_id.clone(),
                     reason: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
-                }
-            })?;
+                })?;
             let json = out.secret_string().ok_or_else(|| ConfigError::SecretLoad {
                 id: secret_id.clone(),
                 reason: "secret has no string value".into(),

@@ -3,7 +3,7 @@
 //! a duplicate leaves the item unchanged; a failed condition means "already applied".
 
 use crate::domain::attribution::utm_of;
-use crate::domain::ingest::{ConsentSignal, Write, WabaEventKind, content_id};
+use crate::domain::ingest::{ConsentSignal, WabaEventKind, Write, content_id};
 use crate::domain::pricing::{classify, normalise_category};
 use crate::domain::webhook::{Event, Inbound, Status, StatusKind, TemplateChange, TemplateEvent};
 use crate::ports::{ApplyReport, EventStore, RawStore, StoreError};
@@ -41,7 +41,13 @@ impl Request {
             Request::Update { key, .. } => key,
             Request::Put { item, .. } => item,
         };
-        let get = |k: &str| attrs.get(k).and_then(|v| v.as_s().ok()).cloned().unwrap_or_default();
+        let get = |k: &str| {
+            attrs
+                .get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
         (get("pk"), get("sk"))
     }
 }
@@ -72,27 +78,44 @@ pub fn waba_pk(waba_id: &str) -> String {
     format!("WABA#{waba_id}")
 }
 
-/// Builds `SET a = if_not_exists(a, :a), …` expressions with their values.
+/// Builds `SET a = if_not_exists(a, :a), …` expressions with their values. Names without
+/// an underscore are aliased (`#pricing`): DynamoDB reserves hundreds of plain words
+/// (`source`, `language`, …) but none containing `_`.
 struct UpdateBuilder {
     expr: String,
     values: Attrs,
+    names: HashMap<String, String>,
 }
 
 impl UpdateBuilder {
     fn new(capacity: usize) -> Self {
         let mut expr = String::with_capacity(64 + capacity * 48);
         expr.push_str("SET ");
-        Self { expr, values: HashMap::with_capacity(capacity) }
+        Self {
+            expr,
+            values: HashMap::with_capacity(capacity),
+            names: HashMap::new(),
+        }
     }
     fn sep(&mut self) {
         if self.expr.len() > 4 {
             self.expr.push_str(", ");
         }
     }
+    /// Writes the attribute's name into the expression, aliased when it could be reserved.
+    fn name(&mut self, attr: &str) {
+        if attr.contains('_') {
+            self.expr.push_str(attr);
+        } else {
+            self.expr.push('#');
+            self.expr.push_str(attr);
+            self.names.insert(format!("#{attr}"), attr.to_string());
+        }
+    }
     /// `attr = :attr`
     fn set(&mut self, attr: &str, value: Av) {
         self.sep();
-        self.expr.push_str(attr);
+        self.name(attr);
         self.expr.push_str(" = :");
         self.expr.push_str(attr);
         self.values.insert(format!(":{attr}"), value);
@@ -100,9 +123,9 @@ impl UpdateBuilder {
     /// `attr = if_not_exists(attr, :attr)`: written once, never overwritten.
     fn once(&mut self, attr: &str, value: Av) {
         self.sep();
-        self.expr.push_str(attr);
+        self.name(attr);
         self.expr.push_str(" = if_not_exists(");
-        self.expr.push_str(attr);
+        self.name(attr);
         self.expr.push_str(", :");
         self.expr.push_str(attr);
         self.expr.push(')');
@@ -114,17 +137,33 @@ impl UpdateBuilder {
         }
     }
     /// `#name = :name` for attribute names chosen at run time.
-    fn set_named(&mut self, placeholder: &str, value: Av) {
+    fn set_named(&mut self, placeholder: &str, attr: &str, value: Av) {
         self.sep();
         self.expr.push_str(placeholder);
         self.expr.push_str(" = :");
         self.expr.push_str(&placeholder[1..]);
         self.values.insert(format!(":{}", &placeholder[1..]), value);
+        self.names.insert(placeholder.to_string(), attr.to_string());
+    }
+    fn into_request(self, key: Attrs, condition: Option<&'static str>) -> Request {
+        let names = (!self.names.is_empty()).then_some(self.names);
+        Request::Update {
+            key,
+            update: self.expr,
+            condition,
+            names,
+            values: self.values,
+        }
     }
 }
 
 fn map(entries: impl IntoIterator<Item = (&'static str, Option<Av>)>) -> Av {
-    Av::M(entries.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_string(), v))).collect())
+    Av::M(
+        entries
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+            .collect(),
+    )
 }
 fn opt_s(v: Option<&str>) -> Option<Av> {
     v.filter(|v| !v.is_empty()).map(s)
@@ -134,13 +173,28 @@ fn opt_s(v: Option<&str>) -> Option<Av> {
 /// stored (see [`DynamoDbEventStore`]).
 pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
     match write {
-        Write::Status { ctx, event, status } => status_request(ctx.waba_id.as_ref(), ctx.phone_number_id.as_deref(), event, status, overflow),
-        Write::Inbound { ctx, event, msg, user_key, consent } => {
+        Write::Status { ctx, event, status } => status_request(
+            ctx.waba_id.as_ref(),
+            ctx.phone_number_id.as_deref(),
+            event,
+            status,
+            overflow,
+        ),
+        Write::Inbound {
+            ctx,
+            event,
+            msg,
+            user_key,
+            consent,
+        } => {
             let mut item = key(message_pk(&msg.wamid), "IN");
             item.insert("item_kind".into(), s("inbound"));
             item.insert("waba_id".into(), s(ctx.waba_id.as_ref()));
             item.insert("at".into(), n(msg.timestamp));
-            item.insert("msg_type".into(), s(msg.msg_type.as_deref().unwrap_or("<missing>")));
+            item.insert(
+                "msg_type".into(),
+                s(msg.msg_type.as_deref().unwrap_or("<missing>")),
+            );
             let mut put = |k: &str, v: Option<&str>| {
                 if let Some(v) = opt_s(v) {
                     item.insert(k.to_string(), v);
@@ -150,13 +204,25 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
             put("user_key", *user_key);
             put("from_phone", msg.phone());
             put("from_user_id", msg.user_id());
-            put("context_id", msg.context.as_ref().and_then(|c| c.id.as_deref()));
-            put("referral_source_id", msg.referral.as_ref().and_then(|r| r.source_id.as_deref()));
-            put("ctwa_clid", msg.referral.as_ref().and_then(|r| r.ctwa_clid.as_deref()));
+            put(
+                "context_id",
+                msg.context.as_ref().and_then(|c| c.id.as_deref()),
+            );
+            put(
+                "referral_source_id",
+                msg.referral.as_ref().and_then(|r| r.source_id.as_deref()),
+            );
+            put(
+                "ctwa_clid",
+                msg.referral.as_ref().and_then(|r| r.ctwa_clid.as_deref()),
+            );
             put("button_payload", msg.button_payload.as_deref());
             put("button_text", msg.button_text.as_deref());
             put("consent_signal", consent.map(|c| c.as_str()));
-            put("system_new_wa_id", msg.system.as_ref().and_then(|s| s.new_wa_id.as_deref()));
+            put(
+                "system_new_wa_id",
+                msg.system.as_ref().and_then(|s| s.new_wa_id.as_deref()),
+            );
             if let Some(ctx) = &msg.context {
                 if ctx.forwarded || ctx.frequently_forwarded {
                     item.insert("forwarded".into(), Av::Bool(true));
@@ -169,9 +235,17 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
                 item.insert("error_code".into(), n(code));
             }
             insert_raw(&mut item, event, overflow);
-            Request::Put { item, condition: "attribute_not_exists(pk)" }
+            Request::Put {
+                item,
+                condition: "attribute_not_exists(pk)",
+            }
         }
-        Write::Lead { ctx, msg, user_key } => lead_request(ctx.waba_id.as_ref(), ctx.phone_number_id.as_deref(), msg, user_key),
+        Write::Lead { ctx, msg, user_key } => lead_request(
+            ctx.waba_id.as_ref(),
+            ctx.phone_number_id.as_deref(),
+            msg,
+            user_key,
+        ),
         Write::LeadNumberChange { msg, user_key } => {
             let mut u = UpdateBuilder::new(3);
             let system = msg.system.as_ref();
@@ -182,29 +256,36 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
                 u.set("user_id_changed_to", s(v));
             }
             u.set("number_changed_at", n(msg.timestamp));
-            Request::Update {
-                key: key(user_pk(user_key), "PROFILE"),
-                update: u.expr,
-                // Only on an existing lead, and only forward in time.
-                condition: Some(
-                    "attribute_exists(pk) AND (attribute_not_exists(number_changed_at) OR number_changed_at < :number_changed_at)",
-                ),
-                names: None,
-                values: u.values,
-            }
+            // Only on an existing lead, and only forward in time.
+            u.into_request(
+                key(user_pk(user_key), "PROFILE"),
+                Some("attribute_exists(pk) AND (attribute_not_exists(number_changed_at) OR number_changed_at < :number_changed_at)"),
+            )
         }
         Write::ConsentEvent(signal) => {
             let mut item = key(
                 user_pk(signal.user_key),
-                format!("CONSENT#{}#{:010}#{}#{}", signal.phone_number_id, signal.at, signal.source.as_str(), signal.id),
+                format!(
+                    "CONSENT#{}#{:010}#{}#{}",
+                    signal.phone_number_id,
+                    signal.at,
+                    signal.source.as_str(),
+                    signal.id
+                ),
             );
             consent_attrs(&mut item, signal);
             item.insert("item_kind".into(), s("consent_event"));
-            item.insert("categories".into(), Av::Ss(signal.categories.iter().map(|c| c.to_string()).collect()));
+            item.insert(
+                "categories".into(),
+                Av::Ss(signal.categories.iter().map(|c| c.to_string()).collect()),
+            );
             if let Some(k) = &signal.keyword {
                 item.insert("keyword".into(), s(k.as_str()));
             }
-            Request::Put { item, condition: "attribute_not_exists(pk)" }
+            Request::Put {
+                item,
+                condition: "attribute_not_exists(pk)",
+            }
         }
         Write::ConsentState { signal, category } => {
             let mut u = UpdateBuilder::new(8);
@@ -216,19 +297,28 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
             u.set("source", s(signal.source.as_str()));
             u.set("event_id", s(signal.id.as_str()));
             u.set("changed_at", n(signal.at));
-            Request::Update {
-                key: key(user_pk(signal.user_key), format!("CONSENT_STATE#{}#{category}", signal.phone_number_id)),
-                update: u.expr,
-                // Current state only moves forward in time; history keeps every signal.
-                condition: Some("attribute_not_exists(changed_at) OR changed_at < :changed_at"),
-                names: None,
-                values: u.values,
-            }
+            // Current state only moves forward in time; history keeps every signal.
+            u.into_request(
+                key(
+                    user_pk(signal.user_key),
+                    format!("CONSENT_STATE#{}#{category}", signal.phone_number_id),
+                ),
+                Some("attribute_not_exists(changed_at) OR changed_at < :changed_at"),
+            )
         }
-        Write::TemplateEvent { ctx, event, template } => {
+        Write::TemplateEvent {
+            ctx,
+            event,
+            template,
+        } => {
             let mut item = key(
                 template_pk(&template.template_id),
-                format!("EVT#{:010}#{}#{}", template.at, template.change.as_str(), content_id(event.raw.get())),
+                format!(
+                    "EVT#{:010}#{}#{}",
+                    template.at,
+                    template.change.as_str(),
+                    content_id(event.raw.get())
+                ),
             );
             item.insert("item_kind".into(), s("template_event"));
             item.insert("waba_id".into(), s(ctx.waba_id.as_ref()));
@@ -251,9 +341,14 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
                 item.insert("impending".into(), Av::Bool(true));
             }
             item.insert("value_json".into(), raw_attr(event, overflow));
-            Request::Put { item, condition: "attribute_not_exists(pk)" }
+            Request::Put {
+                item,
+                condition: "attribute_not_exists(pk)",
+            }
         }
-        Write::TemplateState { ctx, template } => template_state_request(ctx.waba_id.as_ref(), template),
+        Write::TemplateState { ctx, template } => {
+            template_state_request(ctx.waba_id.as_ref(), template)
+        }
         Write::WabaEvent { ctx, event, kind } => {
             let id = content_id(event.raw.get());
             let at = ctx.entry_time.unwrap_or(0);
@@ -271,7 +366,9 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
                 ),
                 WabaEventKind::Account(a) => (
                     format!("EVT#{}#{:010}#{id}", a.field, a.at),
-                    opt_s(a.event.as_deref()).map(|v| vec![("event", v)]).unwrap_or_default(),
+                    opt_s(a.event.as_deref())
+                        .map(|v| vec![("event", v)])
+                        .unwrap_or_default(),
                 ),
                 WabaEventKind::Automatic(a) => {
                     let who = a.wamid.as_deref().map(str::to_string).unwrap_or(id);
@@ -302,10 +399,21 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
                 item.insert(k.into(), v);
             }
             item.insert("value_json".into(), raw_attr(event, overflow));
-            Request::Put { item, condition: "attribute_not_exists(pk)" }
+            Request::Put {
+                item,
+                condition: "attribute_not_exists(pk)",
+            }
         }
-        Write::Kept { ctx, event, kind, reason } => {
-            let mut item = key(waba_pk(&ctx.waba_id), format!("KEPT#{kind}#{}", content_id(event.raw.get())));
+        Write::Kept {
+            ctx,
+            event,
+            kind,
+            reason,
+        } => {
+            let mut item = key(
+                waba_pk(&ctx.waba_id),
+                format!("KEPT#{kind}#{}", content_id(event.raw.get())),
+            );
             item.insert("item_kind".into(), s("kept_raw"));
             item.insert("kind".into(), s(*kind));
             item.insert("reason".into(), s(*reason));
@@ -315,7 +423,10 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
                 item.insert("phone_number_id".into(), p);
             }
             item.insert("raw".into(), raw_attr(event, overflow));
-            Request::Put { item, condition: "attribute_not_exists(pk)" }
+            Request::Put {
+                item,
+                condition: "attribute_not_exists(pk)",
+            }
         }
     }
 }
@@ -332,7 +443,10 @@ fn raw_attr(event: &Event<'_>, overflow: Option<&str>) -> Av {
 fn insert_raw(item: &mut Attrs, event: &Event<'_>, overflow: Option<&str>) {
     if event.keeps_raw() {
         item.insert("raw".into(), raw_attr(event, overflow));
-        item.insert("unknown_fields".into(), Av::Ss(dedup(&event.unknown_fields)));
+        item.insert(
+            "unknown_fields".into(),
+            Av::Ss(dedup(&event.unknown_fields)),
+        );
     }
 }
 
@@ -358,13 +472,16 @@ pub fn status_request(
     overflow: Option<&str>,
 ) -> Request {
     let mut u = UpdateBuilder::new(12);
-    u.set_named("#t", n(status.timestamp));
+    u.set_named("#t", status.status.time_attribute(), n(status.timestamp));
     u.once("item_kind", s("outbound"));
     u.once("waba_id", s(waba_id));
     u.once_opt("phone_number_id", phone_number_id);
     u.once_opt("recipient_phone", status.recipient_phone.as_deref());
     u.once_opt("recipient_user_id", status.recipient_user_id.as_deref());
-    u.once_opt("biz_opaque_callback_data", status.biz_opaque_callback_data.as_deref());
+    u.once_opt(
+        "biz_opaque_callback_data",
+        status.biz_opaque_callback_data.as_deref(),
+    );
     if let Some(p) = &status.pricing {
         let category = p.category.as_deref().map(normalise_category);
         u.once(
@@ -402,32 +519,38 @@ pub fn status_request(
             }
         }
     }
-    let raw_attr_name = format!("raw_{}", status.status.as_str());
-    let mut names = HashMap::with_capacity(2);
-    names.insert("#t".to_string(), status.status.time_attribute().to_string());
     if event.keeps_raw() {
-        u.set_named("#raw", raw_attr(event, overflow));
-        names.insert("#raw".to_string(), raw_attr_name);
+        u.set_named(
+            "#raw",
+            &format!("raw_{}", status.status.as_str()),
+            raw_attr(event, overflow),
+        );
         u.set(
             "unknown_fields",
-            Av::Ss(if event.unknown_fields.is_empty() { vec!["<kept>".into()] } else { dedup(&event.unknown_fields) }),
+            Av::Ss(if event.unknown_fields.is_empty() {
+                vec!["<kept>".into()]
+            } else {
+                dedup(&event.unknown_fields)
+            }),
         );
     }
     let sk = match &status.group_participant {
         Some(p) => format!("OUT#{p}"),
         None => "OUT".to_string(),
     };
-    Request::Update {
-        key: key(message_pk(&status.wamid), sk),
-        update: u.expr,
-        condition: Some("attribute_not_exists(#t)"),
-        names: Some(names),
-        values: u.values,
-    }
+    u.into_request(
+        key(message_pk(&status.wamid), sk),
+        Some("attribute_not_exists(#t)"),
+    )
 }
 
 /// The lead: created on first inbound; identity and first touch written once.
-fn lead_request(waba_id: &str, phone_number_id: Option<&str>, msg: &Inbound<'_>, user_key: &str) -> Request {
+fn lead_request(
+    waba_id: &str,
+    phone_number_id: Option<&str>,
+    msg: &Inbound<'_>,
+    user_key: &str,
+) -> Request {
     let mut u = UpdateBuilder::new(14);
     u.once("item_kind", s("lead"));
     u.once("user_key", s(user_key));
@@ -458,13 +581,7 @@ fn lead_request(waba_id: &str, phone_number_id: Option<&str>, msg: &Inbound<'_>,
         touch.extend(utm.fields().map(|(k, v)| (k, opt_s(v))));
         u.once("first_touch", map(touch));
     }
-    Request::Update {
-        key: key(user_pk(user_key), "PROFILE"),
-        update: u.expr,
-        condition: None,
-        names: None,
-        values: u.values,
-    }
+    u.into_request(key(user_pk(user_key), "PROFILE"), None)
 }
 
 fn consent_attrs(item: &mut Attrs, signal: &ConsentSignal<'_>) {
@@ -510,7 +627,11 @@ fn template_state_request(waba_id: &str, t: &TemplateEvent<'_>) -> Request {
             "attribute_not_exists(pending_category_at) OR pending_category_at < :pending_category_at",
         ),
     };
-    let value = if t.impending { t.category.as_deref() } else { t.new_value.as_deref() };
+    let value = if t.impending {
+        t.category.as_deref()
+    } else {
+        t.new_value.as_deref()
+    };
     if let Some(v) = opt_s(value) {
         u.set(value_attr, v);
     }
@@ -523,13 +644,7 @@ fn template_state_request(waba_id: &str, t: &TemplateEvent<'_>) -> Request {
         }
     }
     u.set(at_attr, n(t.at));
-    Request::Update {
-        key: key(template_pk(&t.template_id), "STATE"),
-        update: u.expr,
-        condition: Some(condition),
-        names: None,
-        values: u.values,
-    }
+    u.into_request(key(template_pk(&t.template_id), "STATE"), Some(condition))
 }
 
 /// The event store over one DynamoDB table.
@@ -544,7 +659,12 @@ pub struct DynamoDbEventStore<R> {
 
 impl<R: RawStore> DynamoDbEventStore<R> {
     pub fn new(client: Client, table: impl Into<String>, concurrency: usize, overflow: R) -> Self {
-        Self { client, table: table.into(), concurrency: concurrency.max(1), overflow }
+        Self {
+            client,
+            table: table.into(),
+            concurrency: concurrency.max(1),
+            overflow,
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -556,7 +676,13 @@ impl<R: RawStore> DynamoDbEventStore<R> {
 
     async fn send(&self, request: Request) -> Result<bool, StoreError> {
         let result = match request {
-            Request::Update { key, update, condition, names, values } => self
+            Request::Update {
+                key,
+                update,
+                condition,
+                names,
+                values,
+            } => self
                 .client
                 .update_item()
                 .table_name(&self.table)
@@ -603,7 +729,13 @@ impl<R: RawStore> DynamoDbEventStore<R> {
             return Ok(None);
         }
         let key = format!("kept/{}.json", content_id(event.raw.get()));
-        self.overflow.put_raw(&key, event.raw.get().as_bytes(), &[("reason", "raw part over item size")]).await?;
+        self.overflow
+            .put_raw(
+                &key,
+                event.raw.get().as_bytes(),
+                &[("reason", "raw part over item size")],
+            )
+            .await?;
         Ok(Some(key))
     }
 }
@@ -630,7 +762,9 @@ where
         }
         return Outcome::Failed(StoreError::Unavailable(format!("{code}: {message}")));
     }
-    Outcome::Failed(StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string()))
+    Outcome::Failed(StoreError::Unavailable(
+        aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string(),
+    ))
 }
 
 impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
@@ -648,7 +782,10 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
             .try_collect()
             .await?;
         let applied = results.iter().filter(|changed| **changed).count();
-        Ok(ApplyReport { applied, unchanged: results.len() - applied })
+        Ok(ApplyReport {
+            applied,
+            unchanged: results.len() - applied,
+        })
     }
 }
 
@@ -656,8 +793,8 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
 /// the local stack and tests.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
-        StreamViewType, TimeToLiveSpecification,
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        StreamSpecification, StreamViewType, TimeToLiveSpecification,
     };
     let attr = |name: &str| {
         AttributeDefinition::builder()
@@ -667,7 +804,11 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
             .map_err(|e| e.to_string())
     };
     let key_el = |name: &str, kt: KeyType| {
-        KeySchemaElement::builder().attribute_name(name).key_type(kt).build().map_err(|e| e.to_string())
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kt)
+            .build()
+            .map_err(|e| e.to_string())
     };
     let created = client
         .create_table()
@@ -687,7 +828,9 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
         .send()
         .await;
     if let Err(e) = created {
-        let exists = e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception());
+        let exists = e
+            .as_service_error()
+            .is_some_and(|s| s.is_resource_in_use_exception());
         if !exists {
             return Err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string());
         }
@@ -726,14 +869,31 @@ mod tests {
         let reqs = requests(
             r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"metadata":{"phone_number_id":"P"},"statuses":[{"id":"wamid.1","status":"delivered","timestamp":"7","recipient_id":"555","pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"authentication-international"}}]}}]}]}"#,
         );
-        let Request::Update { key, update, condition, names, values } = &reqs[0] else { panic!() };
+        let Request::Update {
+            key,
+            update,
+            condition,
+            names,
+            values,
+        } = &reqs[0]
+        else {
+            panic!()
+        };
         assert_eq!(key["pk"], s("MSG#wamid.1"));
         assert_eq!(key["sk"], s("OUT"));
         assert_eq!(*condition, Some("attribute_not_exists(#t)"));
         assert_eq!(names.as_ref().unwrap()["#t"], "delivered_at");
-        assert!(update.starts_with("SET #t = :t, item_kind = if_not_exists(item_kind, :item_kind)"));
-        assert!(update.contains("pricing = if_not_exists(pricing, :pricing)"));
-        let Av::M(pricing) = &values[":pricing"] else { panic!() };
+        assert!(
+            update.starts_with("SET #t = :t, item_kind = if_not_exists(item_kind, :item_kind)")
+        );
+        assert!(
+            update.contains("#pricing = if_not_exists(#pricing, :pricing)"),
+            "{update}"
+        );
+        assert_eq!(names.as_ref().unwrap()["#pricing"], "pricing");
+        let Av::M(pricing) = &values[":pricing"] else {
+            panic!()
+        };
         assert_eq!(pricing["paid"], Av::Bool(true));
         assert_eq!(pricing["category"], s("authentication_international"));
         assert_eq!(pricing["from_status"], s("delivered"));
@@ -745,7 +905,10 @@ mod tests {
         let reqs = requests(
             r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.g","status":"read","timestamp":"7","recipient_id":"G1","recipient_type":"group","recipient_participant_id":"555"}]}}]}]}"#,
         );
-        assert_eq!(reqs[0].key(), ("MSG#wamid.g".to_string(), "OUT#555".to_string()));
+        assert_eq!(
+            reqs[0].key(),
+            ("MSG#wamid.g".to_string(), "OUT#555".to_string())
+        );
     }
 
     #[test]
@@ -754,12 +917,26 @@ mod tests {
             r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"contacts":[{"profile":{"name":"Ana"},"wa_id":"555","user_id":"BR.1"}],"messages":[{"from":"555","from_user_id":"BR.1","id":"wamid.in","timestamp":"9","type":"text","text":{"body":"hi"},"referral":{"source_url":"https://x.io/?utm_campaign=spring&utm_source=fb","source_id":"ad1","source_type":"ad","headline":"H","media_type":"image","ctwa_clid":"clid"}}]}}]}]}"#,
         );
         assert_eq!(reqs.len(), 2);
-        assert_eq!(reqs[0].key(), ("MSG#wamid.in".to_string(), "IN".to_string()));
-        let Request::Update { key, update, values, condition, .. } = &reqs[1] else { panic!() };
+        assert_eq!(
+            reqs[0].key(),
+            ("MSG#wamid.in".to_string(), "IN".to_string())
+        );
+        let Request::Update {
+            key,
+            update,
+            values,
+            condition,
+            ..
+        } = &reqs[1]
+        else {
+            panic!()
+        };
         assert_eq!(key["pk"], s("USER#BR.1"));
         assert_eq!(*condition, None);
         assert!(update.contains("first_touch = if_not_exists(first_touch, :first_touch)"));
-        let Av::M(touch) = &values[":first_touch"] else { panic!() };
+        let Av::M(touch) = &values[":first_touch"] else {
+            panic!()
+        };
         assert_eq!(touch["utm_campaign"], s("spring"));
         assert_eq!(touch["ctwa_clid"], s("clid"));
         assert_eq!(values[":phone"], s("555"));

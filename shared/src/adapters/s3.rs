@@ -12,7 +12,10 @@ pub struct S3RawStore {
 
 impl S3RawStore {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into() }
+        Self {
+            client,
+            bucket: bucket.into(),
+        }
     }
     pub fn client(&self) -> &Client {
         &self.client
@@ -23,7 +26,12 @@ impl S3RawStore {
 }
 
 impl RawStore for S3RawStore {
-    async fn put_raw(&self, key: &str, body: &[u8], metadata: &[(&str, &str)]) -> Result<(), StoreError> {
+    async fn put_raw(
+        &self,
+        key: &str,
+        body: &[u8],
+        metadata: &[(&str, &str)],
+    ) -> Result<(), StoreError> {
         let mut put = self
             .client
             .put_object()
@@ -33,13 +41,16 @@ impl RawStore for S3RawStore {
             .body(ByteStream::from(body.to_vec()));
         for (k, v) in metadata {
             // S3 metadata must be ASCII; reasons are ours, but keep them safe anyway.
-            let v: String = v.chars().filter(|c| c.is_ascii() && !c.is_ascii_control()).take(512).collect();
+            let v: String = v
+                .chars()
+                .filter(|c| c.is_ascii() && !c.is_ascii_control())
+                .take(512)
+                .collect();
             put = put.metadata(*k, v);
         }
-        put.send()
-            .await
-            .map(|_| ())
-            .map_err(|e| StoreError::Unavailable(aws_sdk_s3::error::DisplayErrorContext(&e).to_string()))
+        put.send().await.map(|_| ()).map_err(|e| {
+            StoreError::Unavailable(aws_sdk_s3::error::DisplayErrorContext(&e).to_string())
+        })
     }
 }
 
@@ -49,7 +60,8 @@ pub async fn create_bucket(client: &Client, bucket: &str) -> Result<(), String> 
         Ok(_) => Ok(()),
         Err(e) => {
             let s = e.as_service_error();
-            if s.is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists()) {
+            if s.is_some_and(|s| s.is_bucket_already_owned_by_you() || s.is_bucket_already_exists())
+            {
                 Ok(())
             } else {
                 Err(aws_sdk_s3::error::DisplayErrorContext(&e).to_string())

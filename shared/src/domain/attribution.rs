@@ -17,7 +17,9 @@ impl Utm {
     /// not parse (Meta sends short links like `https://fb.me/x`) simply carry no UTM.
     pub fn from_url(url: &str) -> Utm {
         let mut utm = Utm::default();
-        let Ok(parsed) = url::Url::parse(url.trim()) else { return utm };
+        let Ok(parsed) = url::Url::parse(url.trim()) else {
+            return utm;
+        };
         for (k, v) in parsed.query_pairs() {
             let slot = match k.as_ref() {
                 "utm_source" => &mut utm.source,
@@ -47,7 +49,11 @@ impl Utm {
 
 /// UTM of a referral (from its `source_url`).
 pub fn utm_of(referral: &Referral<'_>) -> Utm {
-    referral.source_url.as_deref().map(Utm::from_url).unwrap_or_default()
+    referral
+        .source_url
+        .as_deref()
+        .map(Utm::from_url)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -68,6 +74,11 @@ mod tests {
     fn short_links_and_garbage_have_no_utm() {
         assert_eq!(Utm::from_url("https://fb.me/3cr4Wqqkv"), Utm::default());
         assert_eq!(Utm::from_url("not a url"), Utm::default());
-        assert_eq!(Utm::from_url("https://x.io/?utm_campaign=&utm_campaign=b").campaign.as_deref(), Some("b"));
+        assert_eq!(
+            Utm::from_url("https://x.io/?utm_campaign=&utm_campaign=b")
+                .campaign
+                .as_deref(),
+            Some("b")
+        );
     }
 }

@@ -19,9 +19,18 @@ impl ConsentAction {
 }
 
 /// Multi-language defaults (English, Indonesian, Portuguese, Spanish).
-pub const DEFAULT_STOP_KEYWORDS: &[&str] =
-    &["stop", "unsubscribe", "berhenti", "parar", "sair", "cancelar", "baja", "stopp"];
-pub const DEFAULT_START_KEYWORDS: &[&str] = &["start", "resume", "mulai", "voltar", "alta", "unstop"];
+pub const DEFAULT_STOP_KEYWORDS: &[&str] = &[
+    "stop",
+    "unsubscribe",
+    "berhenti",
+    "parar",
+    "sair",
+    "cancelar",
+    "baja",
+    "stopp",
+];
+pub const DEFAULT_START_KEYWORDS: &[&str] =
+    &["start", "resume", "mulai", "voltar", "alta", "unstop"];
 
 /// Configured keyword sets, normalised once.
 #[derive(Debug, Clone)]
@@ -32,28 +41,46 @@ pub struct ConsentKeywords {
 
 impl Default for ConsentKeywords {
     fn default() -> Self {
-        Self::new(DEFAULT_STOP_KEYWORDS.iter().copied(), DEFAULT_START_KEYWORDS.iter().copied())
+        Self::new(
+            DEFAULT_STOP_KEYWORDS.iter().copied(),
+            DEFAULT_START_KEYWORDS.iter().copied(),
+        )
     }
 }
 
 impl ConsentKeywords {
-    pub fn new<'a>(stop: impl IntoIterator<Item = &'a str>, start: impl IntoIterator<Item = &'a str>) -> Self {
+    pub fn new<'a>(
+        stop: impl IntoIterator<Item = &'a str>,
+        start: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
         let norm = |it: &mut dyn Iterator<Item = &'a str>| {
-            it.map(normalise).filter(|s| !s.is_empty()).collect::<HashSet<_>>()
+            it.map(normalise)
+                .filter(|s| !s.is_empty())
+                .collect::<HashSet<_>>()
         };
-        Self { stop: norm(&mut stop.into_iter()), start: norm(&mut start.into_iter()) }
+        Self {
+            stop: norm(&mut stop.into_iter()),
+            start: norm(&mut start.into_iter()),
+        }
     }
 
     /// Configured lists replace the defaults; an unset list keeps its defaults.
     pub fn configured(stop: Option<&[String]>, start: Option<&[String]>) -> Self {
-        let pick = |configured: Option<&[String]>, defaults: &'static [&'static str]| -> Vec<String> {
-            match configured {
-                Some(list) => list.to_vec(),
-                None => defaults.iter().map(|s| s.to_string()).collect(),
-            }
-        };
-        let (stop, start) = (pick(stop, DEFAULT_STOP_KEYWORDS), pick(start, DEFAULT_START_KEYWORDS));
-        Self::new(stop.iter().map(String::as_str), start.iter().map(String::as_str))
+        let pick =
+            |configured: Option<&[String]>, defaults: &'static [&'static str]| -> Vec<String> {
+                match configured {
+                    Some(list) => list.to_vec(),
+                    None => defaults.iter().map(|s| s.to_string()).collect(),
+                }
+            };
+        let (stop, start) = (
+            pick(stop, DEFAULT_STOP_KEYWORDS),
+            pick(start, DEFAULT_START_KEYWORDS),
+        );
+        Self::new(
+            stop.iter().map(String::as_str),
+            start.iter().map(String::as_str),
+        )
     }
 
     /// The whole message, trimmed and case-folded, must equal a keyword:
@@ -114,7 +141,11 @@ mod tests {
         assert_eq!(k.classify("stop"), None);
         let only_stop = ConsentKeywords::configured(Some(&["alto".to_string()]), None);
         assert_eq!(only_stop.classify("alto"), Some(ConsentAction::OptOut));
-        assert_eq!(only_stop.classify("start"), Some(ConsentAction::OptIn), "unset START list keeps defaults");
+        assert_eq!(
+            only_stop.classify("start"),
+            Some(ConsentAction::OptIn),
+            "unset START list keeps defaults"
+        );
     }
 
     #[test]

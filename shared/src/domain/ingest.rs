@@ -4,7 +4,8 @@
 
 use super::consent::{self, ConsentAction, ConsentKeywords};
 use super::webhook::{
-    AccountEvent, ApiError, AutomaticEvent, Batch, ChangeCtx, Event, EventKind, Inbound, Status, TemplateEvent,
+    AccountEvent, ApiError, AutomaticEvent, Batch, ChangeCtx, Event, EventKind, Inbound, Status,
+    TemplateEvent,
 };
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -54,7 +55,11 @@ pub enum WabaEventKind<'b> {
 #[derive(Debug)]
 pub enum Write<'b> {
     /// Outbound message item: apply one status (ladder, pricing once, first-seen time).
-    Status { ctx: &'b ChangeCtx<'b>, event: &'b Event<'b>, status: &'b Status<'b> },
+    Status {
+        ctx: &'b ChangeCtx<'b>,
+        event: &'b Event<'b>,
+        status: &'b Status<'b>,
+    },
     /// Inbound message item, written once per wamid.
     Inbound {
         ctx: &'b ChangeCtx<'b>,
@@ -64,16 +69,42 @@ pub enum Write<'b> {
         consent: Option<ConsentAction>,
     },
     /// Contact/lead: created on first inbound, first touch written once.
-    Lead { ctx: &'b ChangeCtx<'b>, msg: &'b Inbound<'b>, user_key: &'b str },
+    Lead {
+        ctx: &'b ChangeCtx<'b>,
+        msg: &'b Inbound<'b>,
+        user_key: &'b str,
+    },
     /// A `system` number-change notice, recorded on an existing lead.
-    LeadNumberChange { msg: &'b Inbound<'b>, user_key: &'b str },
+    LeadNumberChange {
+        msg: &'b Inbound<'b>,
+        user_key: &'b str,
+    },
     ConsentEvent(ConsentSignal<'b>),
-    ConsentState { signal: ConsentSignal<'b>, category: &'static str },
-    TemplateEvent { ctx: &'b ChangeCtx<'b>, event: &'b Event<'b>, template: &'b TemplateEvent<'b> },
-    TemplateState { ctx: &'b ChangeCtx<'b>, template: &'b TemplateEvent<'b> },
-    WabaEvent { ctx: &'b ChangeCtx<'b>, event: &'b Event<'b>, kind: WabaEventKind<'b> },
+    ConsentState {
+        signal: ConsentSignal<'b>,
+        category: &'static str,
+    },
+    TemplateEvent {
+        ctx: &'b ChangeCtx<'b>,
+        event: &'b Event<'b>,
+        template: &'b TemplateEvent<'b>,
+    },
+    TemplateState {
+        ctx: &'b ChangeCtx<'b>,
+        template: &'b TemplateEvent<'b>,
+    },
+    WabaEvent {
+        ctx: &'b ChangeCtx<'b>,
+        event: &'b Event<'b>,
+        kind: WabaEventKind<'b>,
+    },
     /// Raw JSON kept for what is not modelled, kind named.
-    Kept { ctx: &'b ChangeCtx<'b>, event: &'b Event<'b>, kind: &'b str, reason: &'b str },
+    Kept {
+        ctx: &'b ChangeCtx<'b>,
+        event: &'b Event<'b>,
+        kind: &'b str,
+        reason: &'b str,
+    },
 }
 
 /// The writes for a POST plus per-kind counts of what it held.
@@ -91,7 +122,10 @@ impl Plan<'_> {
         self.items.values().sum()
     }
     pub fn status_count(&self) -> usize {
-        self.writes.iter().filter(|w| matches!(w, Write::Status { .. })).count()
+        self.writes
+            .iter()
+            .filter(|w| matches!(w, Write::Status { .. }))
+            .count()
     }
 }
 
@@ -102,7 +136,10 @@ pub fn content_id(raw: &str) -> String {
 }
 
 pub fn plan<'b>(batch: &'b Batch<'b>, keywords: &ConsentKeywords) -> Plan<'b> {
-    let mut plan = Plan { writes: Vec::with_capacity(batch.events.len() + 4), ..Plan::default() };
+    let mut plan = Plan {
+        writes: Vec::with_capacity(batch.events.len() + 4),
+        ..Plan::default()
+    };
     for event in &batch.events {
         let ctx = batch.ctx(event);
         // Counting allocates a key string only per distinct kind on the hot path.
@@ -120,7 +157,12 @@ pub fn plan<'b>(batch: &'b Batch<'b>, keywords: &ConsentKeywords) -> Plan<'b> {
     plan
 }
 
-fn plan_event<'b>(w: &mut Vec<Write<'b>>, ctx: &'b ChangeCtx<'b>, event: &'b Event<'b>, keywords: &ConsentKeywords) {
+fn plan_event<'b>(
+    w: &mut Vec<Write<'b>>,
+    ctx: &'b ChangeCtx<'b>,
+    event: &'b Event<'b>,
+    keywords: &ConsentKeywords,
+) {
     let phone_number_id = ctx.phone_number_id.as_deref().unwrap_or("unknown");
     match &event.kind {
         EventKind::Status(status) => w.push(Write::Status { ctx, event, status }),
@@ -131,11 +173,21 @@ fn plan_event<'b>(w: &mut Vec<Write<'b>>, ctx: &'b ChangeCtx<'b>, event: &'b Eve
             } else {
                 None
             };
-            w.push(Write::Inbound { ctx, event, msg, user_key, consent });
+            w.push(Write::Inbound {
+                ctx,
+                event,
+                msg,
+                user_key,
+                consent,
+            });
             let Some(user_key) = user_key else { return };
             if msg.is_user_message() {
                 w.push(Write::Lead { ctx, msg, user_key });
-            } else if msg.system.as_ref().is_some_and(|s| s.new_wa_id.is_some() || s.new_user_id.is_some()) {
+            } else if msg
+                .system
+                .as_ref()
+                .is_some_and(|s| s.new_wa_id.is_some() || s.new_user_id.is_some())
+            {
                 w.push(Write::LeadNumberChange { msg, user_key });
             }
             if let Some(action) = consent {
@@ -169,23 +221,52 @@ fn plan_event<'b>(w: &mut Vec<Write<'b>>, ctx: &'b ChangeCtx<'b>, event: &'b Eve
                     },
                 ),
                 // A value we do not know ("signup") or no user: keep it raw.
-                _ => w.push(Write::Kept { ctx, event, kind: "user_preference", reason: "not a stop/resume for a known user" }),
+                _ => w.push(Write::Kept {
+                    ctx,
+                    event,
+                    kind: "user_preference",
+                    reason: "not a stop/resume for a known user",
+                }),
             }
         }
         EventKind::Template(template) => {
-            w.push(Write::TemplateEvent { ctx, event, template });
+            w.push(Write::TemplateEvent {
+                ctx,
+                event,
+                template,
+            });
             w.push(Write::TemplateState { ctx, template });
         }
-        EventKind::SystemError(e) => w.push(Write::WabaEvent { ctx, event, kind: WabaEventKind::SystemError(e) }),
-        EventKind::AccountEvent(a) => w.push(Write::WabaEvent { ctx, event, kind: WabaEventKind::Account(a) }),
-        EventKind::AutomaticEvent(a) => w.push(Write::WabaEvent { ctx, event, kind: WabaEventKind::Automatic(a) }),
-        EventKind::Kept { kind, reason } => w.push(Write::Kept { ctx, event, kind, reason }),
+        EventKind::SystemError(e) => w.push(Write::WabaEvent {
+            ctx,
+            event,
+            kind: WabaEventKind::SystemError(e),
+        }),
+        EventKind::AccountEvent(a) => w.push(Write::WabaEvent {
+            ctx,
+            event,
+            kind: WabaEventKind::Account(a),
+        }),
+        EventKind::AutomaticEvent(a) => w.push(Write::WabaEvent {
+            ctx,
+            event,
+            kind: WabaEventKind::Automatic(a),
+        }),
+        EventKind::Kept { kind, reason } => w.push(Write::Kept {
+            ctx,
+            event,
+            kind,
+            reason,
+        }),
     }
 }
 
 fn push_consent<'b>(w: &mut Vec<Write<'b>>, signal: ConsentSignal<'b>) {
     for category in signal.categories {
-        w.push(Write::ConsentState { signal: signal.clone(), category });
+        w.push(Write::ConsentState {
+            signal: signal.clone(),
+            category,
+        });
     }
     w.push(Write::ConsentEvent(signal));
 }
@@ -222,8 +303,16 @@ mod tests {
         let p = plan(&batch, &ConsentKeywords::default());
         // inbound + lead + 2 consent states + 1 consent event
         assert_eq!(p.writes.len(), 5);
-        assert!(matches!(&p.writes[0], Write::Inbound { consent: Some(ConsentAction::OptOut), .. }));
-        let Write::ConsentEvent(signal) = &p.writes[4] else { panic!("no consent event") };
+        assert!(matches!(
+            &p.writes[0],
+            Write::Inbound {
+                consent: Some(ConsentAction::OptOut),
+                ..
+            }
+        ));
+        let Write::ConsentEvent(signal) = &p.writes[4] else {
+            panic!("no consent event")
+        };
         assert_eq!(signal.keyword.as_deref(), Some("stop"));
         assert_eq!(signal.id, "wamid.1");
 

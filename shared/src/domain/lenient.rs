@@ -1,8 +1,8 @@
 //! Scalar types that accept the spellings Meta actually sends: timestamps as strings in
 //! message/status webhooks and as integers elsewhere; ids as strings or integers.
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 use std::borrow::Cow;
 use std::fmt;
 
@@ -22,10 +22,15 @@ impl<'de> Deserialize<'de> for Timestamp {
                 Ok(Timestamp(v))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Timestamp, E> {
-                i64::try_from(v).map(Timestamp).map_err(|_| E::custom("timestamp out of range"))
+                i64::try_from(v)
+                    .map(Timestamp)
+                    .map_err(|_| E::custom("timestamp out of range"))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Timestamp, E> {
-                v.trim().parse().map(Timestamp).map_err(|_| E::custom("timestamp is not an integer"))
+                v.trim()
+                    .parse()
+                    .map(Timestamp)
+                    .map_err(|_| E::custom("timestamp is not an integer"))
             }
         }
         d.deserialize_any(V)
@@ -104,8 +109,14 @@ mod tests {
 
     #[test]
     fn timestamps_as_string_or_integer() {
-        assert_eq!(serde_json::from_str::<Timestamp>("\"1751247548\"").unwrap(), Timestamp(1751247548));
-        assert_eq!(serde_json::from_str::<Timestamp>("1751247548").unwrap(), Timestamp(1751247548));
+        assert_eq!(
+            serde_json::from_str::<Timestamp>("\"1751247548\"").unwrap(),
+            Timestamp(1751247548)
+        );
+        assert_eq!(
+            serde_json::from_str::<Timestamp>("1751247548").unwrap(),
+            Timestamp(1751247548)
+        );
         assert!(serde_json::from_str::<Timestamp>("\"soon\"").is_err());
         assert!(serde_json::from_str::<Timestamp>("1.5").is_err());
         assert!(serde_json::from_str::<Timestamp>("99999999999999999999").is_err());
@@ -116,7 +127,10 @@ mod tests {
         let id: Text = serde_json::from_str("\"1234\"").unwrap();
         assert!(matches!(id.0, Cow::Borrowed("1234")));
         let id: Option<Text> = serde_json::from_str("\"abc\"").unwrap();
-        assert!(matches!(id.unwrap().0, Cow::Borrowed("abc")), "borrows inside Option too");
+        assert!(
+            matches!(id.unwrap().0, Cow::Borrowed("abc")),
+            "borrows inside Option too"
+        );
         let id: Text = serde_json::from_str("\"a\\/b\"").unwrap();
         assert_eq!(id.as_str(), "a/b");
         let id: Text = serde_json::from_str("1234").unwrap();

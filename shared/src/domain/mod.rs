@@ -4,6 +4,7 @@
 pub mod attribution;
 pub mod consent;
 pub mod ingest;
+pub mod ladder;
 pub mod lenient;
 pub mod pricing;
 pub mod signature;

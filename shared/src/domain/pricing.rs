@@ -16,7 +16,11 @@ pub fn classify(p: &Pricing<'_>) -> Option<bool> {
 /// `authentication-international` (status webhooks) and `authentication_international`
 /// (analytics) are the same category; store one spelling.
 pub fn normalise_category(c: &str) -> std::borrow::Cow<'_, str> {
-    if c.contains('-') { c.replace('-', "_").into() } else { c.into() }
+    if c.contains('-') {
+        c.replace('-', "_").into()
+    } else {
+        c.into()
+    }
 }
 
 #[cfg(test)]
@@ -26,30 +30,53 @@ mod tests {
     const B: fn(&'static str) -> Text<'static> = Text::from;
 
     fn p(model: &'static str, t: Option<&'static str>, billable: Option<bool>) -> Pricing<'static> {
-        Pricing { model: Some(B(model)), pricing_type: t.map(B), category: Some(B("utility")), billable }
+        Pricing {
+            model: Some(B(model)),
+            pricing_type: t.map(B),
+            category: Some(B("utility")),
+            billable,
+        }
     }
 
     #[test]
     fn pmp_type_decides() {
         assert_eq!(classify(&p("PMP", Some("regular"), Some(true))), Some(true));
-        assert_eq!(classify(&p("PMP", Some("free_customer_service"), Some(false))), Some(false));
-        assert_eq!(classify(&p("PMP", Some("free_entry_point"), None)), Some(false));
+        assert_eq!(
+            classify(&p("PMP", Some("free_customer_service"), Some(false))),
+            Some(false)
+        );
+        assert_eq!(
+            classify(&p("PMP", Some("free_entry_point"), None)),
+            Some(false)
+        );
         // `type` wins over a contradicting billable.
-        assert_eq!(classify(&p("PMP", Some("regular"), Some(false))), Some(true));
-        assert_eq!(classify(&p("PMP", Some("free_group_customer_service"), Some(true))), Some(false));
+        assert_eq!(
+            classify(&p("PMP", Some("regular"), Some(false))),
+            Some(true)
+        );
+        assert_eq!(
+            classify(&p("PMP", Some("free_group_customer_service"), Some(true))),
+            Some(false)
+        );
     }
 
     #[test]
     fn cbp_and_unknown_types_use_billable() {
         assert_eq!(classify(&p("CBP", None, Some(true))), Some(true));
         assert_eq!(classify(&p("CBP", None, Some(false))), Some(false));
-        assert_eq!(classify(&p("PMP", Some("something_new"), Some(true))), Some(true));
+        assert_eq!(
+            classify(&p("PMP", Some("something_new"), Some(true))),
+            Some(true)
+        );
         assert_eq!(classify(&p("PMP", None, None)), None);
     }
 
     #[test]
     fn category_spellings() {
-        assert_eq!(normalise_category("authentication-international"), "authentication_international");
+        assert_eq!(
+            normalise_category("authentication-international"),
+            "authentication_international"
+        );
         assert_eq!(normalise_category("marketing"), "marketing");
     }
 }

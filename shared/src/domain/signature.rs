@@ -28,7 +28,11 @@ pub struct SignatureVerifier {
 
 impl std::fmt::Debug for SignatureVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SignatureVerifier({} secret(s), redacted)", self.keyed.len())
+        write!(
+            f,
+            "SignatureVerifier({} secret(s), redacted)",
+            self.keyed.len()
+        )
     }
 }
 
@@ -69,7 +73,10 @@ fn parse_header(value: &[u8]) -> Result<[u8; 32], SignatureError> {
     if hex_part.len() != 64 {
         return Err(SignatureError::Malformed("expected 64 hex digits"));
     }
-    if !hex_part.iter().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if !hex_part
+        .iter()
+        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+    {
         return Err(SignatureError::Malformed("expected lowercase hex digits"));
     }
     let mut out = [0u8; 32];
@@ -112,11 +119,17 @@ mod tests {
     #[test]
     fn forged_and_mutated_bodies_are_rejected() {
         let header = sign(b"wrong-secret", BODY);
-        assert_eq!(verifier().verify(Some(header.as_bytes()), BODY), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verifier().verify(Some(header.as_bytes()), BODY),
+            Err(SignatureError::Mismatch)
+        );
         let good = sign(b"current-secret", BODY);
         let mut flipped = BODY.to_vec();
         flipped[10] ^= 0x01;
-        assert_eq!(verifier().verify(Some(good.as_bytes()), &flipped), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verifier().verify(Some(good.as_bytes()), &flipped),
+            Err(SignatureError::Mismatch)
+        );
         // Same JSON, different whitespace: the signature covers bytes, not meaning.
         let reserialised = br#"{"object": "whatsapp_business_account", "entry": []}"#;
         assert_eq!(
@@ -145,7 +158,10 @@ mod tests {
         ];
         for case in cases {
             assert!(
-                matches!(verifier().verify(Some(case.as_bytes()), BODY), Err(SignatureError::Malformed(_))),
+                matches!(
+                    verifier().verify(Some(case.as_bytes()), BODY),
+                    Err(SignatureError::Malformed(_))
+                ),
                 "accepted malformed header {case:?}"
             );
         }
@@ -159,7 +175,10 @@ mod tests {
         let new = sign(b"new-secret", BODY);
         assert_eq!(during.verify(Some(old.as_bytes()), BODY), Ok(()));
         assert_eq!(during.verify(Some(new.as_bytes()), BODY), Ok(()));
-        assert_eq!(after.verify(Some(old.as_bytes()), BODY), Err(SignatureError::Mismatch));
+        assert_eq!(
+            after.verify(Some(old.as_bytes()), BODY),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(after.verify(Some(new.as_bytes()), BODY), Ok(()));
     }
 
@@ -170,7 +189,10 @@ mod tests {
         let decoded = "{\"name\":\"Lucía Gómez\"}".as_bytes();
         let header = sign(b"current-secret", escaped);
         assert_eq!(verifier().verify(Some(header.as_bytes()), escaped), Ok(()));
-        assert_eq!(verifier().verify(Some(header.as_bytes()), decoded), Err(SignatureError::Mismatch));
+        assert_eq!(
+            verifier().verify(Some(header.as_bytes()), decoded),
+            Err(SignatureError::Mismatch)
+        );
     }
 
     #[test]

@@ -82,7 +82,10 @@ pub enum EventKind<'a> {
     AutomaticEvent(AutomaticEvent<'a>),
     /// Not modelled: kept raw with its kind named (unknown `field`, unknown status value,
     /// an item that does not fit its schema).
-    Kept { kind: String, reason: String },
+    Kept {
+        kind: String,
+        reason: String,
+    },
 }
 
 impl EventKind<'_> {
@@ -90,7 +93,10 @@ impl EventKind<'_> {
     pub fn name(&self) -> String {
         match self {
             EventKind::Status(s) => format!("status.{}", s.status.as_str()),
-            EventKind::Inbound(m) => format!("inbound.{}", m.msg_type.as_deref().unwrap_or("<missing type>")),
+            EventKind::Inbound(m) => format!(
+                "inbound.{}",
+                m.msg_type.as_deref().unwrap_or("<missing type>")
+            ),
             EventKind::SystemError(_) => "system_error".into(),
             EventKind::Template(t) => format!("template.{}", t.change.as_str()),
             EventKind::UserPreference(_) => "user_preference".into(),
@@ -241,12 +247,18 @@ impl Inbound<'_> {
             .or_else(|| contact.and_then(|c| non_empty(c.wa_id.as_deref())))
     }
     pub fn phone(&self) -> Option<&str> {
-        non_empty(self.from_phone.as_deref())
-            .or_else(|| self.contact.as_ref().and_then(|c| non_empty(c.wa_id.as_deref())))
+        non_empty(self.from_phone.as_deref()).or_else(|| {
+            self.contact
+                .as_ref()
+                .and_then(|c| non_empty(c.wa_id.as_deref()))
+        })
     }
     pub fn user_id(&self) -> Option<&str> {
-        non_empty(self.from_user_id.as_deref())
-            .or_else(|| self.contact.as_ref().and_then(|c| non_empty(c.user_id.as_deref())))
+        non_empty(self.from_user_id.as_deref()).or_else(|| {
+            self.contact
+                .as_ref()
+                .and_then(|c| non_empty(c.user_id.as_deref()))
+        })
     }
     /// System notifications (number change) are not user messages and do not create leads.
     pub fn is_user_message(&self) -> bool {
@@ -832,14 +844,18 @@ const VALUE_COMMON: &[&str] = &["messaging_product", "metadata", "field", "objec
 fn typed<'a, T: Deserialize<'a>>(raw: &'a str) -> Result<(T, Vec<String>), serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(raw);
     let mut unknown = Vec::new();
-    let value = serde_ignored::deserialize(&mut de, |path| unknown.push(clean_path(&path.to_string())))?;
+    let value =
+        serde_ignored::deserialize(&mut de, |path| unknown.push(clean_path(&path.to_string())))?;
     de.end()?;
     Ok((value, unknown))
 }
 
 /// `pricing.?.tier` → `pricing.tier` (`?` marks an `Option` level).
 fn clean_path(path: &str) -> String {
-    path.split('.').filter(|seg| *seg != "?").collect::<Vec<_>>().join(".")
+    path.split('.')
+        .filter(|seg| *seg != "?")
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// Parses a signed POST body. Fails only when the body is not a webhook envelope at all;
@@ -851,7 +867,10 @@ pub fn parse(body: &[u8]) -> Result<Batch<'_>, ParseError> {
         Err(e) if e.is_data() => return Err(ParseError::NotAnEnvelope(e.to_string())),
         Err(e) => return Err(ParseError::InvalidJson(e)),
     };
-    let mut batch = Batch { envelope_unknown_fields, ..Batch::default() };
+    let mut batch = Batch {
+        envelope_unknown_fields,
+        ..Batch::default()
+    };
     for entry in envelope.entry {
         let waba_id = entry.id.unwrap_or(Text(Cow::Borrowed("unknown")));
         let entry_time = entry.time.map(|t| t.0);
@@ -862,8 +881,15 @@ pub fn parse(body: &[u8]) -> Result<Batch<'_>, ParseError> {
     Ok(batch)
 }
 
-fn parse_change<'a>(batch: &mut Batch<'a>, waba_id: Str<'a>, entry_time: Option<i64>, change: WireChange<'a>) {
-    let head: Option<WireValueHead> = change.value.and_then(|v| serde_json::from_str(v.get()).ok());
+fn parse_change<'a>(
+    batch: &mut Batch<'a>,
+    waba_id: Str<'a>,
+    entry_time: Option<i64>,
+    change: WireChange<'a>,
+) {
+    let head: Option<WireValueHead> = change
+        .value
+        .and_then(|v| serde_json::from_str(v.get()).ok());
     let field = change
         .field
         .or_else(|| head.as_ref().and_then(|h| h.field.clone()))
@@ -880,7 +906,12 @@ fn parse_change<'a>(batch: &mut Batch<'a>, waba_id: Str<'a>, entry_time: Option<
     let Some(value) = change.value else {
         // A change without a value still counts: keep it (as `null`) under its field.
         let raw: &'a RawValue = serde_json::from_str("null").expect("null is JSON");
-        batch.events.push(kept(index, raw, format!("field:{field}"), "change has no value".into()));
+        batch.events.push(kept(
+            index,
+            raw,
+            format!("field:{field}"),
+            "change has no value".into(),
+        ));
         return;
     };
     let mut out = Collector { batch, index };
@@ -900,7 +931,12 @@ fn parse_change<'a>(batch: &mut Batch<'a>, waba_id: Str<'a>, entry_time: Option<
 }
 
 fn kept<'a>(change: usize, raw: &'a RawValue, kind: String, reason: String) -> Event<'a> {
-    Event { change, kind: EventKind::Kept { kind, reason }, unknown_fields: Vec::new(), raw }
+    Event {
+        change,
+        kind: EventKind::Kept { kind, reason },
+        unknown_fields: Vec::new(),
+        raw,
+    }
 }
 
 struct Collector<'b, 'a> {
@@ -910,7 +946,12 @@ struct Collector<'b, 'a> {
 
 impl<'a> Collector<'_, 'a> {
     fn push(&mut self, raw: &'a RawValue, kind: EventKind<'a>, unknown_fields: Vec<String>) {
-        self.batch.events.push(Event { change: self.index, kind, unknown_fields, raw });
+        self.batch.events.push(Event {
+            change: self.index,
+            kind,
+            unknown_fields,
+            raw,
+        });
     }
 
     fn push_kept(&mut self, raw: &'a RawValue, kind: String, reason: String) {
@@ -919,10 +960,21 @@ impl<'a> Collector<'_, 'a> {
 
     /// Unknown keys of a change `value` (outside the item arrays) are kept too: the value
     /// itself becomes a kept record naming them.
-    fn value_unknowns(&mut self, value: &'a RawValue, field: &str, unknown: Vec<String>, known: &[&str]) {
+    fn value_unknowns(
+        &mut self,
+        value: &'a RawValue,
+        field: &str,
+        unknown: Vec<String>,
+        known: &[&str],
+    ) {
         let unknown: Vec<String> = unknown
             .into_iter()
-            .filter(|p| !VALUE_COMMON.iter().chain(known).any(|k| p == k || p.starts_with(&format!("{k}."))))
+            .filter(|p| {
+                !VALUE_COMMON
+                    .iter()
+                    .chain(known)
+                    .any(|k| p == k || p.starts_with(&format!("{k}.")))
+            })
             .collect();
         if !unknown.is_empty() {
             let reason = format!("unmodelled keys in {field} value: {}", unknown.join(", "));
@@ -933,11 +985,21 @@ impl<'a> Collector<'_, 'a> {
     fn messages(&mut self, value: &'a RawValue) {
         let (v, unknown) = match typed::<WireMessagesValue>(value.get()) {
             Ok(ok) => ok,
-            Err(e) => return self.push_kept(value, "field:messages".into(), format!("value does not fit: {e}")),
+            Err(e) => {
+                return self.push_kept(
+                    value,
+                    "field:messages".into(),
+                    format!("value does not fit: {e}"),
+                );
+            }
         };
         self.value_unknowns(value, "messages", unknown, &["contacts"]);
         if v.messages.is_empty() && v.statuses.is_empty() && v.errors.is_empty() {
-            self.push_kept(value, "messages.empty".into(), "no messages, statuses or errors".into());
+            self.push_kept(
+                value,
+                "messages.empty".into(),
+                "no messages, statuses or errors".into(),
+            );
         }
         let contacts: Vec<Contact<'a>> = v.contacts.into_iter().map(Contact::from).collect();
         for raw in v.statuses {
@@ -998,7 +1060,10 @@ impl<'a> Collector<'_, 'a> {
         // An unknown or missing type is stored as an inbound message (it is one) with its
         // raw JSON, and counted under its type name.
         if !is_known_message_type(m.msg_type.as_deref()) {
-            unknown.push(format!("type:{}", m.msg_type.as_deref().unwrap_or("<missing>")));
+            unknown.push(format!(
+                "type:{}",
+                m.msg_type.as_deref().unwrap_or("<missing>")
+            ));
         }
         let from_phone = non_empty_cow(m.from);
         let from_user_id = non_empty_cow(m.from_user_id);
@@ -1041,19 +1106,33 @@ impl<'a> Collector<'_, 'a> {
     fn template(&mut self, value: &'a RawValue, entry_time: Option<i64>) {
         let (t, unknown) = match typed::<WireTemplateValue>(value.get()) {
             Ok(ok) => ok,
-            Err(e) => return self.push_kept(value, "template".into(), format!("does not fit: {e}")),
+            Err(e) => {
+                return self.push_kept(value, "template".into(), format!("does not fit: {e}"));
+            }
         };
         // Route on content, not on `field`: Meta's own quality example arrives under the
         // status-update field name.
         let (change, new_value, previous_value, impending) = if t.new_quality_score.is_some() {
-            (TemplateChange::Quality, t.new_quality_score, t.previous_quality_score, false)
+            (
+                TemplateChange::Quality,
+                t.new_quality_score,
+                t.previous_quality_score,
+                false,
+            )
         } else if t.new_category.is_some() || t.correct_category.is_some() {
             let impending = t.previous_category.is_none() && t.correct_category.is_some();
-            (TemplateChange::Category, t.new_category, t.previous_category, impending)
+            (
+                TemplateChange::Category,
+                t.new_category,
+                t.previous_category,
+                impending,
+            )
         } else {
             (TemplateChange::Status, t.event, None, false)
         };
-        let at = entry_time.or(t.category_update_timestamp.map(|ts| ts.0)).unwrap_or(0);
+        let at = entry_time
+            .or(t.category_update_timestamp.map(|ts| ts.0))
+            .unwrap_or(0);
         let event = TemplateEvent {
             change,
             template_id: t.message_template_id,
@@ -1072,7 +1151,13 @@ impl<'a> Collector<'_, 'a> {
     fn user_preferences(&mut self, value: &'a RawValue) {
         let (v, unknown) = match typed::<WireUserPreferencesValue>(value.get()) {
             Ok(ok) => ok,
-            Err(e) => return self.push_kept(value, "field:user_preferences".into(), format!("value does not fit: {e}")),
+            Err(e) => {
+                return self.push_kept(
+                    value,
+                    "field:user_preferences".into(),
+                    format!("value does not fit: {e}"),
+                );
+            }
         };
         self.value_unknowns(value, "user_preferences", unknown, &["contacts"]);
         let contacts: Vec<Contact<'a>> = v.contacts.into_iter().map(Contact::from).collect();
@@ -1090,7 +1175,9 @@ impl<'a> Collector<'_, 'a> {
                     };
                     self.push(raw, EventKind::UserPreference(pref), unknown);
                 }
-                Err(e) => self.push_kept(raw, "user_preference".into(), format!("does not fit: {e}")),
+                Err(e) => {
+                    self.push_kept(raw, "user_preference".into(), format!("does not fit: {e}"))
+                }
             }
         }
     }
@@ -1098,17 +1185,31 @@ impl<'a> Collector<'_, 'a> {
     fn account(&mut self, value: &'a RawValue, field: &Str<'a>, entry_time: Option<i64>) {
         match typed::<WireAccountValue>(value.get()) {
             Ok((a, unknown)) => {
-                let event = AccountEvent { field: field.clone(), event: a.event, at: entry_time.unwrap_or(0) };
+                let event = AccountEvent {
+                    field: field.clone(),
+                    event: a.event,
+                    at: entry_time.unwrap_or(0),
+                };
                 self.push(value, EventKind::AccountEvent(event), unknown);
             }
-            Err(e) => self.push_kept(value, format!("field:{field}"), format!("value does not fit: {e}")),
+            Err(e) => self.push_kept(
+                value,
+                format!("field:{field}"),
+                format!("value does not fit: {e}"),
+            ),
         }
     }
 
     fn automatic_events(&mut self, value: &'a RawValue) {
         let (v, unknown) = match typed::<WireAutomaticEventsValue>(value.get()) {
             Ok(ok) => ok,
-            Err(e) => return self.push_kept(value, "field:automatic_events".into(), format!("value does not fit: {e}")),
+            Err(e) => {
+                return self.push_kept(
+                    value,
+                    "field:automatic_events".into(),
+                    format!("value does not fit: {e}"),
+                );
+            }
         };
         self.value_unknowns(value, "automatic_events", unknown, &[]);
         for raw in v.automatic_events {
@@ -1125,7 +1226,9 @@ impl<'a> Collector<'_, 'a> {
                     };
                     self.push(raw, EventKind::AutomaticEvent(event), unknown);
                 }
-                Err(e) => self.push_kept(raw, "automatic_event".into(), format!("does not fit: {e}")),
+                Err(e) => {
+                    self.push_kept(raw, "automatic_event".into(), format!("does not fit: {e}"))
+                }
             }
         }
     }
@@ -1145,13 +1248,22 @@ impl<'a> From<WireContact<'a>> for Contact<'a> {
 }
 
 /// The contact of a message: the one whose phone or user id matches, else the only one.
-fn match_contact<'a>(contacts: &[Contact<'a>], phone: Option<&str>, user_id: Option<&str>) -> Option<Contact<'a>> {
+fn match_contact<'a>(
+    contacts: &[Contact<'a>],
+    phone: Option<&str>,
+    user_id: Option<&str>,
+) -> Option<Contact<'a>> {
     contacts
         .iter()
         .find(|c| {
-            (phone.is_some() && c.wa_id.as_deref() == phone) || (user_id.is_some() && c.user_id.as_deref() == user_id)
+            (phone.is_some() && c.wa_id.as_deref() == phone)
+                || (user_id.is_some() && c.user_id.as_deref() == user_id)
         })
-        .or(if contacts.len() == 1 { contacts.first() } else { None })
+        .or(if contacts.len() == 1 {
+            contacts.first()
+        } else {
+            None
+        })
         .cloned()
 }
 
@@ -1197,15 +1309,23 @@ mod tests {
         );
         let batch = parse(body.as_bytes()).unwrap();
         assert_eq!(batch.events.len(), 1);
-        let EventKind::Status(s) = &batch.events[0].kind else { panic!("not a status") };
+        let EventKind::Status(s) = &batch.events[0].kind else {
+            panic!("not a status")
+        };
         assert!(matches!(s.wamid.0, Cow::Borrowed("wamid.A")));
         assert_eq!(s.status, StatusKind::Sent);
         assert_eq!(s.timestamp, 1750263773);
         let p = s.pricing.as_ref().unwrap();
         assert_eq!(p.pricing_type.as_deref(), Some("regular"));
-        assert_eq!(s.conversation.as_ref().unwrap().expiration_timestamp, Some(1750350000));
+        assert_eq!(
+            s.conversation.as_ref().unwrap().expiration_timestamp,
+            Some(1750350000)
+        );
         assert!(batch.events[0].unknown_fields.is_empty());
-        assert_eq!(batch.changes[0].phone_number_id.as_deref(), Some("106540352242922"));
+        assert_eq!(
+            batch.changes[0].phone_number_id.as_deref(),
+            Some("106540352242922")
+        );
     }
 
     #[test]
@@ -1214,8 +1334,13 @@ mod tests {
             r#"{"id":"wamid.B","status":"delivered","timestamp":"1","recipient_id":"","recipient_user_id":"US.123","pricing":{"pricing_model":"PMP","pricing_type":"free_customer_service","category":"utility"}}"#,
         );
         let batch = parse(body.as_bytes()).unwrap();
-        let EventKind::Status(s) = &batch.events[0].kind else { panic!() };
-        assert_eq!(s.pricing.as_ref().unwrap().pricing_type.as_deref(), Some("free_customer_service"));
+        let EventKind::Status(s) = &batch.events[0].kind else {
+            panic!()
+        };
+        assert_eq!(
+            s.pricing.as_ref().unwrap().pricing_type.as_deref(),
+            Some("free_customer_service")
+        );
         assert_eq!(s.recipient_phone, None);
         assert_eq!(s.recipient_user_id.as_deref(), Some("US.123"));
     }
@@ -1223,7 +1348,11 @@ mod tests {
     #[test]
     fn every_status_of_a_batch_is_an_event() {
         let items: Vec<String> = (0..1000)
-            .map(|i| format!(r#"{{"id":"wamid.{i}","status":"read","timestamp":"{i}","recipient_id":"1"}}"#))
+            .map(|i| {
+                format!(
+                    r#"{{"id":"wamid.{i}","status":"read","timestamp":"{i}","recipient_id":"1"}}"#
+                )
+            })
             .collect();
         let body = statuses_body(&items.join(","));
         let batch = parse(body.as_bytes()).unwrap();
@@ -1238,7 +1367,10 @@ mod tests {
         );
         let batch = parse(body.as_bytes()).unwrap();
         assert_eq!(batch.events.len(), 2);
-        assert_eq!(batch.events[0].unknown_fields, vec!["new_thing", "pricing.tier"]);
+        assert_eq!(
+            batch.events[0].unknown_fields,
+            vec!["new_thing", "pricing.tier"]
+        );
         assert!(batch.events[0].keeps_raw());
         assert!(batch.events[0].raw.get().contains("new_thing"));
         assert_eq!(batch.events[1].kind.name(), "kept.status_value:deleted");
@@ -1257,12 +1389,18 @@ mod tests {
 
     #[test]
     fn unparseable_bodies_are_errors_with_reasons() {
-        assert_eq!(parse(b"{\"entry\": [").unwrap_err().reason(), "invalid_json");
+        assert_eq!(
+            parse(b"{\"entry\": [").unwrap_err().reason(),
+            "invalid_json"
+        );
         assert_eq!(parse(b"\xff\xfe{}").unwrap_err().reason(), "invalid_utf8");
         assert_eq!(parse(b"[1,2]").unwrap_err().reason(), "not_an_envelope");
         assert_eq!(parse(b"{}").unwrap_err().reason(), "not_an_envelope");
         let deep = format!("{{\"entry\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
-        assert!(parse(deep.as_bytes()).is_err(), "deep nesting must fail cleanly, not overflow");
+        assert!(
+            parse(deep.as_bytes()).is_err(),
+            "deep nesting must fail cleanly, not overflow"
+        );
         // A number no float can hold, in a field we do not model, is kept raw, not a panic.
         let huge = r#"{"entry":[{"id":"1","changes":[{"field":"messages","value":{"statuses":[{"id":"w","status":"sent","timestamp":"1","recipient_id":"1","n":1e999999}]}}]}]}"#;
         let batch = parse(huge.as_bytes()).unwrap();
@@ -1283,7 +1421,9 @@ mod tests {
     fn user_key_prefers_the_business_scoped_id() {
         let body = r#"{"entry":[{"id":"1","changes":[{"field":"messages","value":{"contacts":[{"profile":{"name":"A"},"wa_id":"","user_id":"US.9"}],"messages":[{"from_user_id":"US.9","id":"wamid.X","timestamp":"1","type":"text","text":{"body":"hi"}}]}}]}]}"#;
         let batch = parse(body.as_bytes()).unwrap();
-        let EventKind::Inbound(m) = &batch.events[0].kind else { panic!() };
+        let EventKind::Inbound(m) = &batch.events[0].kind else {
+            panic!()
+        };
         assert_eq!(m.user_key(), Some("US.9"));
         assert_eq!(m.phone(), None);
         assert_eq!(m.contact.as_ref().unwrap().name.as_deref(), Some("A"));

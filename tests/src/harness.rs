@@ -1,0 +1,379 @@
+//! Test and local-stack harness: a `moto_server` (the project venv's, ≥ 5.2.5) started per
+//! stack or an existing one from `AWS_ENDPOINT_URL`, tables and buckets created from the
+//! same definitions the template uses, the real webhook handler wired to them, and signed
+//! request builders.
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use lambda_http::{Body, Request, RequestExt};
+use shared::adapters::aws::{dynamodb_client, s3_client};
+use shared::adapters::dynamodb::create_table;
+use shared::adapters::s3::create_bucket;
+use shared::config::{Secret, SecretSource, WebhookConfig};
+use shared::domain::signature::sign;
+use shared::telemetry::RequestCounter;
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use webhook::handler::LiveWebhook;
+
+pub const LOCAL_APP_SECRET: &str = "local-app-secret";
+pub const LOCAL_VERIFY_TOKEN: &str = "local-verify-token";
+
+/// The workspace root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// The conformance corpus: `WA_CORPUS_DIR`, else `../shared/corpus` from the workspace root.
+/// Missing → panic with the fix, never a silent skip.
+pub fn corpus_dir() -> PathBuf {
+    let dir = std::env::var_os("WA_CORPUS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("../shared/corpus"));
+    assert!(
+        dir.is_dir(),
+        "corpus not found at {} — set WA_CORPUS_DIR to the directory holding Meta's example payloads \
+         (default: ../shared/corpus next to the repository)",
+        dir.display()
+    );
+    dir
+}
+
+/// The `moto_server` to run: `MOTO_SERVER`, else the project venv's. An older one on PATH
+/// breaks multipart uploads, so PATH is not searched.
+fn moto_binary() -> PathBuf {
+    if let Some(p) = std::env::var_os("MOTO_SERVER") {
+        return PathBuf::from(p);
+    }
+    let venv = workspace_root().join(".venv/bin/moto_server");
+    assert!(
+        venv.exists(),
+        "moto_server not found at {} — run `make setup` (scripts/setup.sh installs moto[server]>=5.2.5 into .venv) \
+         or set MOTO_SERVER",
+        venv.display()
+    );
+    venv
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free local port")
+}
+
+/// A `moto_server` child process, killed on drop.
+pub struct Moto {
+    child: Option<Child>,
+    pub port: u16,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Moto {
+        let bin = moto_binary();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));
+        let moto = Moto {
+            child: Some(child),
+            port,
+        };
+        moto.wait_ready();
+        moto
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
+                use std::io::{Read, Write};
+                let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
+                let mut buf = [0u8; 16];
+                if s.read(&mut buf)
+                    .is_ok_and(|n| n >= 12 && &buf[9..12] == b"200")
+                {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "moto_server on port {} did not become ready in 30 s",
+            self.port
+        );
+    }
+
+    /// Stops the server (storage outage); state is lost with it.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// SDK config for a local endpoint: dummy credentials, fixed region, no IMDS lookups, one
+/// retry (outage tests stay quick) and a generous operation timeout (moto is one Python
+/// process; under 50 concurrent POSTs its queue, not our code, sets the latency).
+pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "local",
+        ))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_timeout(Duration::from_secs(90))
+                .build(),
+        )
+        .load()
+        .await
+}
+
+static UNIQUE: AtomicU32 = AtomicU32::new(0);
+
+/// A unique resource name (tests share one moto process per stack, but names never clash).
+pub fn unique_name(prefix: &str) -> String {
+    let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}-{}-{n}", std::process::id())
+}
+
+pub fn webhook_config(table: &str, bucket: &str) -> WebhookConfig {
+    WebhookConfig {
+        table_name: table.to_string(),
+        bucket_name: bucket.to_string(),
+        quarantine_prefix: "quarantine/".to_string(),
+        max_body_bytes: shared::config::DEFAULT_MAX_BODY_BYTES,
+        write_concurrency: 32,
+        secrets: SecretSource::Env {
+            app_secret: Secret::new(LOCAL_APP_SECRET),
+            app_secret_previous: None,
+            verify_token: Secret::new(LOCAL_VERIFY_TOKEN),
+        },
+        stop_keywords: None,
+        start_keywords: None,
+    }
+}
+
+/// The whole ingest stack against moto: table, bucket, the real handler, a request counter.
+pub struct Stack {
+    pub moto: Option<Moto>,
+    pub endpoint: String,
+    pub sdk: SdkConfig,
+    pub table: String,
+    pub bucket: String,
+    pub counter: RequestCounter,
+    pub webhook: LiveWebhook,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+}
+
+impl Stack {
+    /// A fresh moto process with its own table and bucket.
+    pub async fn start() -> Stack {
+        let moto = Moto::start();
+        let endpoint = moto.url();
+        Self::on(endpoint, Some(moto), webhook_config).await
+    }
+
+    /// Against an endpoint (a running moto), with a custom config.
+    pub async fn on(
+        endpoint: String,
+        moto: Option<Moto>,
+        config: impl FnOnce(&str, &str) -> WebhookConfig,
+    ) -> Stack {
+        shared::telemetry::init_for_tests();
+        let sdk = local_sdk_config(&endpoint).await;
+        let table = unique_name("wa-insights");
+        let bucket = unique_name("wa-insights-raw");
+        let dynamodb = dynamodb_client(&sdk, None);
+        let s3 = s3_client(&sdk);
+        create_table(&dynamodb, &table).await.expect("create table");
+        create_bucket(&s3, &bucket).await.expect("create bucket");
+        let counter = RequestCounter::new();
+        let config = config(&table, &bucket);
+        let webhook = LiveWebhook::from_sdk(&config, &sdk, Some(counter.clone()))
+            .await
+            .expect("webhook init");
+        counter.reset();
+        Stack {
+            moto,
+            endpoint,
+            sdk,
+            table,
+            bucket,
+            counter,
+            webhook,
+            dynamodb,
+            s3,
+        }
+    }
+
+    /// POSTs a body signed with the local app secret to the real handler.
+    pub async fn post(&self, body: &[u8]) -> (u16, String) {
+        self.send(signed_post(body, LOCAL_APP_SECRET.as_bytes()))
+            .await
+    }
+
+    pub async fn send(&self, req: Request) -> (u16, String) {
+        let resp = self
+            .webhook
+            .handle(req)
+            .await
+            .expect("handler never errors");
+        let status = resp.status().as_u16();
+        let body = match resp.body() {
+            Body::Text(t) => t.clone(),
+            Body::Binary(b) => String::from_utf8_lossy(b).into_owned(),
+            Body::Empty => String::new(),
+            _ => String::new(),
+        };
+        (status, body)
+    }
+
+    /// Every item in the table, sorted by key (tests compare whole-table snapshots).
+    pub async fn scan(&self) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        scan_table(&self.dynamodb, &self.table).await
+    }
+
+    pub async fn item(
+        &self,
+        pk: &str,
+        sk: &str,
+    ) -> Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        use aws_sdk_dynamodb::types::AttributeValue as Av;
+        self.dynamodb
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", Av::S(pk.into()))
+            .key("sk", Av::S(sk.into()))
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get item")
+            .item
+    }
+
+    /// Object keys under a prefix in the stack's bucket.
+    pub async fn objects(&self, prefix: &str) -> Vec<String> {
+        let out = self
+            .s3
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .send()
+            .await
+            .expect("list objects");
+        out.contents()
+            .iter()
+            .filter_map(|o| o.key().map(str::to_string))
+            .collect()
+    }
+
+    pub async fn object(&self, key: &str) -> Vec<u8> {
+        let out = self
+            .s3
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .expect("get object");
+        out.body
+            .collect()
+            .await
+            .expect("object body")
+            .into_bytes()
+            .to_vec()
+    }
+}
+
+pub async fn scan_table(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Vec<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+    let mut items: Vec<_> = client
+        .scan()
+        .table_name(table)
+        .consistent_read(true)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .expect("scan");
+    let key = |i: &HashMap<String, aws_sdk_dynamodb::types::AttributeValue>| {
+        let s = |k: &str| {
+            i.get(k)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        (s("pk"), s("sk"))
+    };
+    items.sort_by_key(key);
+    items
+}
+
+/// A POST as Lambda hands it to the handler, signed with `secret`.
+pub fn signed_post(body: &[u8], secret: &[u8]) -> Request {
+    let sig = sign(secret, body);
+    post_with_header(body, Some(&sig))
+}
+
+/// A POST with the given `X-Hub-Signature-256` header value (or none).
+pub fn post_with_header(body: &[u8], signature: Option<&str>) -> Request {
+    let mut b = http::Request::builder()
+        .method("POST")
+        .uri("https://example.lambda-url.us-east-1.on.aws/")
+        .header("content-type", "application/json")
+        .header("content-length", body.len().to_string());
+    if let Some(sig) = signature {
+        b = b.header("x-hub-signature-256", sig);
+    }
+    let body = match std::str::from_utf8(body) {
+        Ok(s) => Body::Text(s.to_string()),
+        Err(_) => Body::Binary(body.to_vec()),
+    };
+    b.body(body).expect("valid request")
+}
+
+/// Meta's verification GET.
+pub fn handshake(params: &[(&str, &str)]) -> Request {
+    let query: HashMap<String, String> = params
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    http::Request::builder()
+        .method("GET")
+        .uri("https://example.lambda-url.us-east-1.on.aws/")
+        .body(Body::Empty)
+        .expect("valid request")
+        .with_query_string_parameters(query)
+}

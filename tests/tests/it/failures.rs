@@ -1,0 +1,193 @@
+//! T13 and storage outages: signed-but-unparseable bodies are kept raw and acknowledged;
+//! an unavailable store answers 5xx so Meta retries; a Function URL event with a base64
+//! body is verified over the decoded bytes.
+
+use crate::support::*;
+use integration_tests::harness::{LOCAL_APP_SECRET, Moto, Stack, free_port, webhook_config};
+use shared::adapters::dynamodb::create_table;
+use shared::adapters::s3::create_bucket;
+use shared::domain::signature::sign;
+
+#[tokio::test]
+async fn t13_signed_but_unparseable_bodies_are_quarantined_and_acknowledged() {
+    let stack = Stack::start().await;
+    let deep = format!("{{\"entry\":{}{}}}", "[".repeat(10_000), "]".repeat(10_000));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        (
+            "invalid_json",
+            br#"{"object":"whatsapp_business_account","entry":[{"id":"1","changes":[{"#.to_vec(),
+        ),
+        ("invalid_utf8", b"{\"entry\":[\"\xff\xfe\"]}".to_vec()),
+        ("invalid_json", deep.into_bytes()),
+        ("not_an_envelope", br#"["not", "an", "envelope"]"#.to_vec()),
+    ];
+    for (reason, body) in &cases {
+        assert_eq!(
+            stack.post(body).await,
+            (200, "EVENT_RECEIVED".to_string()),
+            "{reason}"
+        );
+    }
+    let keys = stack.objects("quarantine/").await;
+    assert_eq!(keys.len(), cases.len(), "{keys:?}");
+    for (reason, body) in &cases {
+        let key = keys
+            .iter()
+            .find(|k| k.contains(&format!("/{reason}/")) && true)
+            .expect(reason);
+        let _ = key;
+        let stored = futures_util::future::join_all(keys.iter().map(|k| stack.object(k))).await;
+        assert!(stored.iter().any(|s| s == body), "{reason}: raw bytes kept");
+    }
+    // Retries of the same bad body land on the same key.
+    assert_eq!(stack.post(&cases[0].1).await.0, 200);
+    assert_eq!(stack.objects("quarantine/").await.len(), cases.len());
+    assert_eq!(stack.counter.writes(), 0, "nothing written to the table");
+    // Quirks that are not errors: a numeric timestamp is simply accepted.
+    let numeric = br#"{"entry":[{"id":"1","changes":[{"field":"messages","value":{"statuses":[{"id":"wamid.N","status":"sent","timestamp":1700000000,"recipient_id":"1"}]}}]}]}"#;
+    assert_eq!(stack.post(numeric).await.0, 200);
+    assert_eq!(
+        num(&stack.item("MSG#wamid.N", "OUT").await.unwrap(), "sent_at"),
+        Some(1_700_000_000)
+    );
+}
+
+#[tokio::test]
+async fn storage_down_is_503_and_a_retry_after_recovery_is_stored() {
+    let mut stack = Stack::start().await;
+    let body = statuses_body(&[
+        status("wamid.OUT1", "sent", 1),
+        status("wamid.OUT1", "read", 2),
+    ]);
+    let port = stack.moto.as_ref().unwrap().port;
+    stack.moto.as_mut().unwrap().stop();
+    assert_eq!(
+        stack.post(&body).await.0,
+        503,
+        "no 200 without a durable write"
+    );
+    // Unparseable bodies cannot be quarantined either: 503, not a silent 200.
+    assert_eq!(stack.post(b"{nope").await.0, 503);
+    // The store comes back (empty: moto keeps state in memory); Meta's retry lands.
+    stack.moto = Some(Moto::start_on(port));
+    create_table(&stack.dynamodb, &stack.table).await.unwrap();
+    create_bucket(&stack.s3, &stack.bucket).await.unwrap();
+    assert_eq!(stack.post(&body).await.0, 200);
+    let t = times(&stack.item("MSG#wamid.OUT1", "OUT").await.unwrap());
+    assert_eq!((t.sent_at, t.read_at), (Some(1), Some(2)));
+}
+
+#[tokio::test]
+async fn a_dead_endpoint_is_503() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let stack_sdk = integration_tests::harness::local_sdk_config(&dead).await;
+    let config = webhook_config("no-table", "no-bucket");
+    let webhook = webhook::handler::LiveWebhook::from_sdk(&config, &stack_sdk, None)
+        .await
+        .unwrap();
+    let body = statuses_body(&[status("wamid.DEAD", "sent", 1)]);
+    let resp = webhook
+        .handle(integration_tests::harness::signed_post(
+            &body,
+            LOCAL_APP_SECRET.as_bytes(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 503);
+}
+
+#[tokio::test]
+async fn a_missing_table_is_503_not_200() {
+    let moto = Moto::start();
+    let endpoint = moto.url();
+    let stack = Stack::on(endpoint, Some(moto), |_, b| {
+        webhook_config("table-that-does-not-exist", b)
+    })
+    .await;
+    let body = statuses_body(&[status("wamid.NT", "sent", 1)]);
+    assert_eq!(stack.post(&body).await.0, 503);
+}
+
+/// A Function URL event as Lambda delivers it: the body base64-encoded.
+#[tokio::test]
+async fn function_url_event_with_base64_body_is_verified_over_the_decoded_bytes() {
+    use base64::Engine;
+    let stack = Stack::start().await;
+    // Non-ASCII raw bytes (Meta escapes them, but the check must hold for any bytes).
+    let body = inbound_body(
+        text_message("wamid.FURL", "5511", 5, "olá 👍"),
+        contact("5511", None),
+    );
+    let event = serde_json::json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": "/",
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/json",
+            "x-hub-signature-256": sign(LOCAL_APP_SECRET.as_bytes(), &body),
+            "host": "abc.lambda-url.us-east-1.on.aws"
+        },
+        "requestContext": {
+            "accountId": "anonymous", "apiId": "abc", "domainName": "abc.lambda-url.us-east-1.on.aws",
+            "domainPrefix": "abc", "http": {"method": "POST", "path": "/", "protocol": "HTTP/1.1", "sourceIp": "1.2.3.4", "userAgent": "facebookexternalua"},
+            "requestId": "r1", "routeKey": "$default", "stage": "$default", "time": "21/Nov/2026:10:00:00 +0000", "timeEpoch": 1795000000000_i64
+        },
+        "body": base64::engine::general_purpose::STANDARD.encode(&body),
+        "isBase64Encoded": true
+    });
+    let req = lambda_http::request::from_str(&event.to_string()).expect("function URL event");
+    assert_eq!(stack.send(req).await.0, 200);
+    assert!(stack.item("MSG#wamid.FURL", "IN").await.is_some());
+    // The same event with a signature over the base64 text is refused.
+    let mut forged = event.clone();
+    forged["headers"]["x-hub-signature-256"] = serde_json::json!(sign(
+        LOCAL_APP_SECRET.as_bytes(),
+        forged["body"].as_str().unwrap().as_bytes()
+    ));
+    let req = lambda_http::request::from_str(&forged.to_string()).unwrap();
+    assert_eq!(stack.send(req).await.0, 401);
+}
+
+#[tokio::test]
+async fn secrets_can_come_from_secrets_manager() {
+    let moto = Moto::start();
+    let sdk = integration_tests::harness::local_sdk_config(&moto.url()).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let arn = sm
+        .create_secret()
+        .name("wa-insights/webhook")
+        .secret_string(
+            r#"{"app_secret":"from-secrets-manager","app_secret_previous":"","verify_token":"vt"}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let endpoint = moto.url();
+    let stack = Stack::on(endpoint, Some(moto), |t, b| {
+        let mut c = webhook_config(t, b);
+        c.secrets = shared::config::SecretSource::SecretsManager {
+            secret_id: arn.clone(),
+        };
+        c
+    })
+    .await;
+    let body = statuses_body(&[status("wamid.SM", "sent", 1)]);
+    assert_eq!(
+        stack
+            .send(integration_tests::harness::signed_post(
+                &body,
+                b"from-secrets-manager"
+            ))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        stack.post(&body).await.0,
+        401,
+        "the local default secret is not configured here"
+    );
+}
