@@ -45,20 +45,25 @@ pub fn corpus_dir() -> PathBuf {
     dir
 }
 
-/// The `moto_server` to run: `MOTO_SERVER`, else the project venv's. An older one on PATH
-/// breaks multipart uploads, so PATH is not searched.
-fn moto_binary() -> PathBuf {
+/// How to start moto: `MOTO_SERVER` (a `moto_server`-compatible command), else the
+/// project venv's Python running `scripts/moto_server.py` (moto ≥ 5.2.5, one request at a
+/// time — see that script for why). Nothing on PATH is used: an older moto there breaks
+/// S3 multipart uploads.
+fn moto_command() -> Command {
     if let Some(p) = std::env::var_os("MOTO_SERVER") {
-        return PathBuf::from(p);
+        return Command::new(p);
     }
-    let venv = workspace_root().join(".venv/bin/moto_server");
+    let root = workspace_root();
+    let python = root.join(".venv/bin/python");
     assert!(
-        venv.exists(),
-        "moto_server not found at {} — run `make setup` (scripts/setup.sh installs moto[server]>=5.2.5 into .venv) \
+        python.exists(),
+        "project venv not found at {} — run `make setup` (scripts/setup.sh installs moto[server]>=5.2.5 into .venv) \
          or set MOTO_SERVER",
-        venv.display()
+        python.display()
     );
-    venv
+    let mut cmd = Command::new(python);
+    cmd.arg(root.join("scripts/moto_server.py"));
+    cmd
 }
 
 pub fn free_port() -> u16 {
@@ -80,13 +85,13 @@ impl Moto {
     }
 
     pub fn start_on(port: u16) -> Moto {
-        let bin = moto_binary();
-        let child = Command::new(&bin)
+        let mut cmd = moto_command();
+        let child = cmd
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("could not start {}: {e}", bin.display()));
+            .unwrap_or_else(|e| panic!("could not start moto ({cmd:?}): {e}"));
         let moto = Moto {
             child: Some(child),
             port,
@@ -148,7 +153,7 @@ pub async fn local_sdk_config(endpoint: &str) -> SdkConfig {
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
+                .connect_timeout(Duration::from_secs(10))
                 .operation_timeout(Duration::from_secs(90))
                 .build(),
         )
@@ -170,7 +175,9 @@ pub fn webhook_config(table: &str, bucket: &str) -> WebhookConfig {
         bucket_name: bucket.to_string(),
         quarantine_prefix: "quarantine/".to_string(),
         max_body_bytes: shared::config::DEFAULT_MAX_BODY_BYTES,
-        write_concurrency: 32,
+        // moto is one Python process: a smaller fan-out than production (32) keeps its
+        // accept queue short when many POSTs run at once.
+        write_concurrency: 8,
         secrets: SecretSource::Env {
             app_secret: Secret::new(LOCAL_APP_SECRET),
             app_secret_previous: None,
@@ -209,9 +216,25 @@ impl Stack {
         config: impl FnOnce(&str, &str) -> WebhookConfig,
     ) -> Stack {
         shared::telemetry::init_for_tests();
+        Self::with_names(
+            endpoint,
+            moto,
+            unique_name("wa-insights"),
+            unique_name("wa-insights-raw"),
+            config,
+        )
+        .await
+    }
+
+    /// Against an endpoint with given table and bucket names (created if missing).
+    pub async fn with_names(
+        endpoint: String,
+        moto: Option<Moto>,
+        table: String,
+        bucket: String,
+        config: impl FnOnce(&str, &str) -> WebhookConfig,
+    ) -> Stack {
         let sdk = local_sdk_config(&endpoint).await;
-        let table = unique_name("wa-insights");
-        let bucket = unique_name("wa-insights-raw");
         let dynamodb = dynamodb_client(&sdk, None);
         let s3 = s3_client(&sdk);
         create_table(&dynamodb, &table).await.expect("create table");

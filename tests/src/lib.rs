@@ -1,2 +1,8 @@
+//! Harness, signed-webhook builder, traffic generator, local HTTP serving, and the
+//! `local-stack`, `demo` and `ingest-counters` binaries.
+
+pub mod corpus;
 pub mod harness;
+pub mod server;
 pub mod traffic;
+pub mod verify;

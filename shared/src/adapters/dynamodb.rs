@@ -223,10 +223,12 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
                 "system_new_wa_id",
                 msg.system.as_ref().and_then(|s| s.new_wa_id.as_deref()),
             );
-            if let Some(ctx) = &msg.context {
-                if ctx.forwarded || ctx.frequently_forwarded {
-                    item.insert("forwarded".into(), Av::Bool(true));
-                }
+            if msg
+                .context
+                .as_ref()
+                .is_some_and(|c| c.forwarded || c.frequently_forwarded)
+            {
+                item.insert("forwarded".into(), Av::Bool(true));
             }
             if msg.referral.is_some() {
                 item.insert("has_referral".into(), Av::Bool(true));
@@ -246,6 +248,9 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
             msg,
             user_key,
         ),
+        Write::LeadFirstTouch { msg, user_key } => {
+            first_touch_request(msg, user_key).expect("planned only for messages with a referral")
+        }
         Write::LeadNumberChange { msg, user_key } => {
             let mut u = UpdateBuilder::new(3);
             let system = msg.system.as_ref();
@@ -374,7 +379,7 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
                     let who = a.wamid.as_deref().map(str::to_string).unwrap_or(id);
                     let name = a.event_name.as_deref().unwrap_or("unknown");
                     (
-                        format!("AUTO#{who}#{name}"),
+                        format!("AUTO#{who}#{name}#{}", content_id(event.raw.get())),
                         [
                             ("event", opt_s(a.event_name.as_deref())),
                             ("ctwa_clid", opt_s(a.ctwa_clid.as_deref())),
@@ -506,17 +511,15 @@ pub fn status_request(
             ]),
         );
     }
-    if status.status == StatusKind::Failed {
-        if let Some(e) = &status.error {
-            if let Some(code) = e.code {
-                u.set("error_code", n(code));
-            }
-            if let Some(t) = opt_s(e.title.as_deref()) {
-                u.set("error_title", t);
-            }
-            if let Some(d) = opt_s(e.details.as_deref()) {
-                u.set("error_details", d);
-            }
+    if let (StatusKind::Failed, Some(e)) = (status.status, &status.error) {
+        if let Some(code) = e.code {
+            u.set("error_code", n(code));
+        }
+        if let Some(t) = opt_s(e.title.as_deref()) {
+            u.set("error_title", t);
+        }
+        if let Some(d) = opt_s(e.details.as_deref()) {
+            u.set("error_details", d);
         }
     }
     if event.keeps_raw() {
@@ -525,8 +528,9 @@ pub fn status_request(
             &format!("raw_{}", status.status.as_str()),
             raw_attr(event, overflow),
         );
-        u.set(
-            "unknown_fields",
+        u.set_named(
+            "#uf",
+            &format!("unknown_fields_{}", status.status.as_str()),
             Av::Ss(if event.unknown_fields.is_empty() {
                 vec!["<kept>".into()]
             } else {
@@ -544,18 +548,20 @@ pub fn status_request(
     )
 }
 
-/// The lead: created on first inbound; identity and first touch written once.
+/// The lead: created on the first inbound message. `created_at`/`first_inbound_wamid`
+/// converge to the earliest message by Meta's timestamp (a late-arriving earlier message
+/// moves them back; a duplicate fails the condition); identity is written once.
 fn lead_request(
     waba_id: &str,
     phone_number_id: Option<&str>,
     msg: &Inbound<'_>,
     user_key: &str,
 ) -> Request {
-    let mut u = UpdateBuilder::new(14);
+    let mut u = UpdateBuilder::new(12);
     u.once("item_kind", s("lead"));
     u.once("user_key", s(user_key));
-    u.once("created_at", n(msg.timestamp));
-    u.once("first_inbound_wamid", s(msg.wamid.as_ref()));
+    u.set("created_at", n(msg.timestamp));
+    u.set("first_inbound_wamid", s(msg.wamid.as_ref()));
     u.once("waba_id", s(waba_id));
     u.once_opt("phone_number_id", phone_number_id);
     u.once("stage", s("new"));
@@ -566,22 +572,38 @@ fn lead_request(
         u.once_opt("profile_name", c.name.as_deref());
         u.once_opt("username", c.username.as_deref());
     }
-    if let Some(r) = &msg.referral {
-        let utm = utm_of(r);
-        let mut touch: Vec<(&'static str, Option<Av>)> = vec![
-            ("source_id", opt_s(r.source_id.as_deref())),
-            ("source_url", opt_s(r.source_url.as_deref())),
-            ("source_type", opt_s(r.source_type.as_deref())),
-            ("headline", opt_s(r.headline.as_deref())),
-            ("media_type", opt_s(r.media_type.as_deref())),
-            ("ctwa_clid", opt_s(r.ctwa_clid.as_deref())),
-            ("at", Some(n(msg.timestamp))),
-            ("wamid", Some(s(msg.wamid.as_ref()))),
-        ];
-        touch.extend(utm.fields().map(|(k, v)| (k, opt_s(v))));
-        u.once("first_touch", map(touch));
-    }
-    u.into_request(key(user_pk(user_key), "PROFILE"), None)
+    u.into_request(
+        key(user_pk(user_key), "PROFILE"),
+        Some("attribute_not_exists(created_at) OR created_at > :created_at"),
+    )
+}
+
+/// First touch: the Click-to-WhatsApp referral of the user's earliest message that carried
+/// one. Written when absent, replaced only by an earlier referral arriving late, so it is
+/// final once the traffic is in, whatever the delivery order.
+fn first_touch_request(msg: &Inbound<'_>, user_key: &str) -> Option<Request> {
+    let r = msg.referral.as_ref()?;
+    let utm = utm_of(r);
+    let mut touch: Vec<(&'static str, Option<Av>)> = vec![
+        ("source_id", opt_s(r.source_id.as_deref())),
+        ("source_url", opt_s(r.source_url.as_deref())),
+        ("source_type", opt_s(r.source_type.as_deref())),
+        ("headline", opt_s(r.headline.as_deref())),
+        ("media_type", opt_s(r.media_type.as_deref())),
+        ("ctwa_clid", opt_s(r.ctwa_clid.as_deref())),
+        ("at", Some(n(msg.timestamp))),
+        ("wamid", Some(s(msg.wamid.as_ref()))),
+    ];
+    touch.extend(utm.fields().map(|(k, v)| (k, opt_s(v))));
+    let mut u = UpdateBuilder::new(2);
+    u.set("first_touch", map(touch));
+    // A top-level copy of the time keeps the condition simple (and within what moto
+    // evaluates correctly for a missing map).
+    u.set("first_touch_at", n(msg.timestamp));
+    Some(u.into_request(
+        key(user_pk(user_key), "PROFILE"),
+        Some("attribute_not_exists(first_touch_at) OR first_touch_at > :first_touch_at"),
+    ))
 }
 
 fn consent_attrs(item: &mut Attrs, signal: &ConsentSignal<'_>) {
@@ -636,8 +658,10 @@ fn template_state_request(waba_id: &str, t: &TemplateEvent<'_>) -> Request {
         u.set(value_attr, v);
     }
     if t.change == TemplateChange::Status {
+        // Category changes own `category`; a status event only fills it in when unknown,
+        // so a late status event cannot undo a newer category change.
         if let Some(c) = opt_s(t.category.as_deref()) {
-            u.set("category", c);
+            u.once("category", c);
         }
         if let Some(r) = opt_s(t.reason.as_deref()) {
             u.set("status_reason", r);
@@ -912,18 +936,17 @@ mod tests {
     }
 
     #[test]
-    fn lead_first_touch_is_written_once_with_utm() {
+    fn lead_and_first_touch_converge_to_the_earliest_message() {
         let reqs = requests(
             r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"contacts":[{"profile":{"name":"Ana"},"wa_id":"555","user_id":"BR.1"}],"messages":[{"from":"555","from_user_id":"BR.1","id":"wamid.in","timestamp":"9","type":"text","text":{"body":"hi"},"referral":{"source_url":"https://x.io/?utm_campaign=spring&utm_source=fb","source_id":"ad1","source_type":"ad","headline":"H","media_type":"image","ctwa_clid":"clid"}}]}}]}]}"#,
         );
-        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs.len(), 3, "inbound message, lead, first touch");
         assert_eq!(
             reqs[0].key(),
             ("MSG#wamid.in".to_string(), "IN".to_string())
         );
         let Request::Update {
             key,
-            update,
             values,
             condition,
             ..
@@ -932,13 +955,34 @@ mod tests {
             panic!()
         };
         assert_eq!(key["pk"], s("USER#BR.1"));
-        assert_eq!(*condition, None);
-        assert!(update.contains("first_touch = if_not_exists(first_touch, :first_touch)"));
+        assert_eq!(
+            *condition,
+            Some("attribute_not_exists(created_at) OR created_at > :created_at")
+        );
+        assert_eq!(values[":phone"], s("555"));
+        assert_eq!(values[":created_at"], n(9));
+        let Request::Update {
+            key,
+            update,
+            values,
+            condition,
+            names,
+        } = &reqs[2]
+        else {
+            panic!()
+        };
+        assert_eq!(key["pk"], s("USER#BR.1"));
+        assert_eq!(update, "SET #first_touch = :first_touch");
+        assert_eq!(
+            *condition,
+            Some("attribute_not_exists(#first_touch) OR #first_touch.#at > :touch_at")
+        );
+        assert_eq!(names.as_ref().unwrap()["#at"], "at");
         let Av::M(touch) = &values[":first_touch"] else {
             panic!()
         };
         assert_eq!(touch["utm_campaign"], s("spring"));
         assert_eq!(touch["ctwa_clid"], s("clid"));
-        assert_eq!(values[":phone"], s("555"));
+        assert_eq!(values[":first_touch_at"], n(9));
     }
 }

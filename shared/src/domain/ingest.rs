@@ -74,6 +74,11 @@ pub enum Write<'b> {
         msg: &'b Inbound<'b>,
         user_key: &'b str,
     },
+    /// First touch of a lead: its earliest Click-to-WhatsApp referral.
+    LeadFirstTouch {
+        msg: &'b Inbound<'b>,
+        user_key: &'b str,
+    },
     /// A `system` number-change notice, recorded on an existing lead.
     LeadNumberChange {
         msg: &'b Inbound<'b>,
@@ -183,6 +188,9 @@ fn plan_event<'b>(
             let Some(user_key) = user_key else { return };
             if msg.is_user_message() {
                 w.push(Write::Lead { ctx, msg, user_key });
+                if msg.referral.is_some() {
+                    w.push(Write::LeadFirstTouch { msg, user_key });
+                }
             } else if msg
                 .system
                 .as_ref()

@@ -29,12 +29,14 @@ impl MessageTimes {
     pub fn sent(&self) -> bool {
         StatusKind::ALL.iter().any(|k| self.get(*k).is_some())
     }
-    /// Meta skips `delivered` when a message is read at once: read (or played) implies it.
+    /// Meta skips `delivered` when a message is read at once: read implies it (and so does
+    /// `played`, the first play of a voice message).
     pub fn delivered(&self) -> bool {
         self.delivered_at.is_some() || self.read_at.is_some() || self.played_at.is_some()
     }
+    /// PRODUCT's definition: those with a `read` status.
     pub fn read(&self) -> bool {
-        self.read_at.is_some() || self.played_at.is_some()
+        self.read_at.is_some()
     }
     /// The last status (by Meta's timestamp) is `failed`. On a tie the failure wins: Meta
     /// reports a failure only when delivery did not happen.
@@ -53,7 +55,7 @@ impl MessageTimes {
             Some(StatusKind::Failed)
         } else if self.played_at.is_some() {
             Some(StatusKind::Played)
-        } else if self.read() {
+        } else if self.read_at.is_some() {
             Some(StatusKind::Read)
         } else if self.delivered() {
             Some(StatusKind::Delivered)

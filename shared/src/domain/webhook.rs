@@ -72,7 +72,8 @@ impl Event<'_> {
 #[derive(Debug)]
 pub enum EventKind<'a> {
     Status(Status<'a>),
-    Inbound(Inbound<'a>),
+    /// Boxed: inbound messages are much larger than statuses and rarer on the hot path.
+    Inbound(Box<Inbound<'a>>),
     /// `value.errors[]` of a `messages` change: system/app/account-level errors.
     SystemError(ApiError<'a>),
     Template(TemplateEvent<'a>),
@@ -837,6 +838,9 @@ struct WireCustomData<'a> {
 // Parser
 // ---------------------------------------------------------------------------------------
 
+/// The pseudo-field of the change that keeps unmodelled envelope-level keys.
+pub const ENVELOPE_FIELD: &str = "<envelope>";
+
 /// Keys every `value` may carry besides the field-specific ones.
 const VALUE_COMMON: &[&str] = &["messaging_product", "metadata", "field", "object"];
 
@@ -871,12 +875,35 @@ pub fn parse(body: &[u8]) -> Result<Batch<'_>, ParseError> {
         envelope_unknown_fields,
         ..Batch::default()
     };
+    let first_waba = envelope.entry.first().and_then(|e| e.id.clone());
     for entry in envelope.entry {
         let waba_id = entry.id.unwrap_or(Text(Cow::Borrowed("unknown")));
         let entry_time = entry.time.map(|t| t.0);
         for change in entry.changes {
             parse_change(&mut batch, waba_id.clone(), entry_time, change);
         }
+    }
+    if !batch.envelope_unknown_fields.is_empty() {
+        // Unmodelled keys outside any change: keep the whole body, once, under its own
+        // pseudo-change so nothing is dropped.
+        let raw: &RawValue = serde_json::from_str(text).map_err(ParseError::InvalidJson)?;
+        let reason = format!(
+            "unmodelled envelope keys: {}",
+            batch.envelope_unknown_fields.join(", ")
+        );
+        batch.changes.push(ChangeCtx {
+            waba_id: first_waba.unwrap_or(Text(Cow::Borrowed("unknown"))),
+            entry_time: None,
+            field: Text(Cow::Borrowed(ENVELOPE_FIELD)),
+            phone_number_id: None,
+            display_phone_number: None,
+        });
+        batch.events.push(kept(
+            batch.changes.len() - 1,
+            raw,
+            "envelope_fields".into(),
+            reason,
+        ));
     }
     Ok(batch)
 }
@@ -1100,7 +1127,7 @@ impl<'a> Collector<'_, 'a> {
                 new_user_id: non_empty_cow(s.user_id),
             }),
         };
-        self.push(raw, EventKind::Inbound(event), unknown);
+        self.push(raw, EventKind::Inbound(Box::new(event)), unknown);
     }
 
     fn template(&mut self, value: &'a RawValue, entry_time: Option<i64>) {
@@ -1406,6 +1433,20 @@ mod tests {
         let batch = parse(huge.as_bytes()).unwrap();
         assert_eq!(batch.events[0].unknown_fields, vec!["n"]);
         assert!(batch.events[0].raw.get().contains("1e999999"));
+    }
+
+    #[test]
+    fn envelope_level_unknown_keys_are_kept() {
+        let body = r#"{"object":"whatsapp_business_account","trace":"x","entry":[{"id":"7","extra":1,"changes":[{"field":"messages","value":{"statuses":[{"id":"w","status":"sent","timestamp":"1","recipient_id":"1"}]}}]}]}"#;
+        let batch = parse(body.as_bytes()).unwrap();
+        assert_eq!(
+            batch.envelope_unknown_fields,
+            vec!["trace", "entry.0.extra"]
+        );
+        let last = batch.events.last().unwrap();
+        assert_eq!(last.kind.name(), "kept.envelope_fields");
+        assert_eq!(last.raw.get(), body);
+        assert_eq!(batch.ctx(last).waba_id.as_str(), "7");
     }
 
     #[test]

@@ -8,3 +8,4 @@ mod handshake;
 mod ingest;
 mod signature;
 mod support;
+mod traffic;

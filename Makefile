@@ -1,0 +1,38 @@
+# wa-insights: the commands. `make test` is what CI runs; `make demo` runs the product on
+# the local stack with generated traffic; `make local` keeps the stack up for your scripts.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: setup test lint-infra fmt-check clippy unit demo local bench clean-local
+
+setup:
+	@scripts/setup.sh
+
+## The test command (CI): set-up, formatting, lints, template lint, every test.
+test: setup fmt-check clippy lint-infra
+	$(CARGO) test --workspace
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+lint-infra: setup
+	@scripts/lint-infra.sh
+
+## The main job: local stack, every corpus webhook + generated signed traffic, per-kind counts.
+demo: setup
+	$(CARGO) run --quiet -p integration-tests --bin demo
+
+## The local stack in the foreground until Ctrl-C; writes .local/endpoints.env.
+local: setup
+	$(CARGO) run --quiet -p integration-tests --bin local-stack
+
+## Benchmarks: CPU per status event (criterion) and DynamoDB requests per status event.
+bench: setup
+	$(CARGO) bench --workspace --bench ingest
+	$(CARGO) run --quiet -p integration-tests --bin ingest-counters
+
+clean-local:
+	rm -rf .local

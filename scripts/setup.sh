@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what the tests, the demo and the local stack need, into the project only:
+# a Python venv at .venv with moto[server] >= 5.2.5 (older moto breaks S3 multipart with
+# the current SDK) and cfn-lint. Idempotent: does nothing when already satisfied.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=${VENV:-.venv}
+PYTHON=${PYTHON:-python3}
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required but not installed" >&2; exit 1; }; }
+need "$PYTHON"
+need cargo
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "setup: creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+
+if ! "$VENV/bin/python" - <<'PY' 2>/dev/null
+import importlib.metadata as m, sys
+def ver(p):
+    return tuple(int(x) for x in m.version(p).split(".")[:3] if x.isdigit())
+ok = ver("moto") >= (5, 2, 5) and ver("moto") < (6,) and m.version("flask") and m.version("cfn-lint")
+sys.exit(0 if ok else 1)
+PY
+then
+  echo "setup: installing moto[server]>=5.2.5 and cfn-lint into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2.5,<6' 'cfn-lint>=1.20,<2'
+fi
+
+"$VENV/bin/moto_server" --help >/dev/null
+"$VENV/bin/cfn-lint" --version >/dev/null
+echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version))"

@@ -1,0 +1,81 @@
+//! `make local`: the local stack in the foreground until Ctrl-C. Starts moto (unless
+//! `AWS_ENDPOINT_URL` is set), creates the table and bucket, serves the real webhook
+//! handler over HTTP and writes `.local/endpoints.env` for scripts.
+
+use integration_tests::harness::{
+    LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, Moto, Stack, webhook_config, workspace_root,
+};
+use integration_tests::server::{Functions, serve};
+use shared::config::{Secret, SecretSource};
+use std::sync::Arc;
+
+fn env_or(key: &str, default: &str) -> String {
+    std::env::var(key)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    shared::telemetry::init();
+    let (endpoint, moto) = match std::env::var("AWS_ENDPOINT_URL")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        Some(url) => (url, None),
+        None => {
+            let port: u16 = env_or("MOTO_PORT", "4566").parse()?;
+            let moto = Moto::start_on(port);
+            (moto.url(), Some(moto))
+        }
+    };
+    let table = env_or("TABLE_NAME", "wa-insights-local");
+    let bucket = env_or("BUCKET_NAME", "wa-insights-local");
+    let app_secret = env_or("META_APP_SECRET", LOCAL_APP_SECRET);
+    let verify_token = env_or("WEBHOOK_VERIFY_TOKEN", LOCAL_VERIFY_TOKEN);
+    let (secret, token) = (app_secret.clone(), verify_token.clone());
+    let stack = Stack::with_names(
+        endpoint.clone(),
+        moto,
+        table.clone(),
+        bucket.clone(),
+        move |t, b| {
+            let mut c = webhook_config(t, b);
+            c.secrets = SecretSource::Env {
+                app_secret: Secret::new(secret),
+                app_secret_previous: None,
+                verify_token: Secret::new(token),
+            };
+            c
+        },
+    )
+    .await;
+    let port = env_or("WEBHOOK_PORT", "9000");
+    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
+    let webhook_url = format!("http://{}/webhook", listener.local_addr()?);
+    let dir = workspace_root().join(".local");
+    std::fs::create_dir_all(&dir)?;
+    let env_file = dir.join("endpoints.env");
+    std::fs::write(
+        &env_file,
+        format!(
+            "# written by `make local`; local defaults only, never real secrets\n\
+             WEBHOOK_URL={webhook_url}\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\n\
+             AWS_ACCESS_KEY_ID=testing\nAWS_SECRET_ACCESS_KEY=testing\nAWS_EC2_METADATA_DISABLED=true\n\
+             TABLE_NAME={table}\nBUCKET_NAME={bucket}\nMETA_APP_SECRET={app_secret}\nWEBHOOK_VERIFY_TOKEN={verify_token}\n"
+        ),
+    )?;
+    let Stack { moto, webhook, .. } = stack;
+    let server = tokio::spawn(serve(Arc::new(Functions { webhook }), listener));
+    println!("wa-insights local stack is up");
+    println!("  webhook   {webhook_url}");
+    println!("  storage   {endpoint} (table {table}, bucket {bucket})");
+    println!("  env file  {}", env_file.display());
+    println!("Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    server.abort();
+    drop(moto);
+    println!("stopped");
+    Ok(())
+}
