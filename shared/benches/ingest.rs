@@ -83,6 +83,21 @@ fn bench(c: &mut Criterion) {
     group.bench_function("parse_only/1000", |b| {
         b.iter(|| parse(black_box(&body)).unwrap().events.len())
     });
+    let batch = parse(&body).unwrap();
+    group.bench_function("parse_plan/1000", |b| {
+        b.iter(|| {
+            let batch = parse(black_box(&body)).unwrap();
+            plan(&batch, &keywords).writes.len()
+        })
+    });
+    let planned = plan(&batch, &keywords);
+    group.bench_function("build_only/1000", |b| {
+        b.iter(|| {
+            for w in &planned.writes {
+                black_box(request(w, None));
+            }
+        })
+    });
     group.finish();
 }
 

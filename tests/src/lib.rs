@@ -2,6 +2,7 @@
 //! `local-stack`, `demo` and `ingest-counters` binaries.
 
 pub mod corpus;
+pub mod fake_graph;
 pub mod harness;
 pub mod server;
 pub mod traffic;

@@ -62,7 +62,7 @@ async fn route(
         })
         .unwrap_or_default();
     let body = match std::str::from_utf8(&bytes) {
-        Ok(s) if s.is_empty() => Body::Empty,
+        Ok("") => Body::Empty,
         Ok(s) => Body::Text(s.to_string()),
         Err(_) => Body::Binary(bytes.to_vec()),
     };

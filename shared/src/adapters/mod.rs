@@ -3,4 +3,5 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod graph;
 pub mod s3;

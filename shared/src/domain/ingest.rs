@@ -156,7 +156,12 @@ pub fn plan<'b>(batch: &'b Batch<'b>, keywords: &ConsentKeywords) -> Plan<'b> {
             };
             *plan.kept_raw.entry(kept_kind).or_default() += 1;
         }
-        *plan.items.entry(name).or_default() += 1;
+        match plan.items.get_mut(name.as_ref()) {
+            Some(count) => *count += 1,
+            None => {
+                plan.items.insert(name.into_owned(), 1);
+            }
+        }
         plan_event(&mut plan.writes, ctx, event, keywords);
     }
     plan
@@ -224,7 +229,7 @@ fn plan_event<'b>(
                         source: ConsentSource::UserPreferences,
                         categories: USER_PREFERENCE_CATEGORIES,
                         at: pref.timestamp,
-                        id: content_id(event.raw.get()),
+                        id: content_id(event.raw_json()),
                         keyword: None,
                     },
                 ),

@@ -58,12 +58,18 @@ pub struct Event<'a> {
     pub kind: EventKind<'a>,
     /// Paths of fields we do not model, e.g. `pricing.new_thing`. Non-empty → raw is stored.
     pub unknown_fields: Vec<String>,
-    /// The item's own JSON, exactly as received.
-    pub raw: &'a RawValue,
+    /// The item's own JSON, exactly as received. Always present when [`Event::keeps_raw`];
+    /// items read on the single-pass fast path (nothing unmodelled in them) carry none.
+    pub raw: Option<&'a RawValue>,
 }
 
-impl Event<'_> {
+impl<'a> Event<'a> {
     /// True when the stored record must carry the raw JSON (something in it is unmodelled).
+    /// The raw JSON text (`null` when the fast path read the item).
+    pub fn raw_json(&self) -> &'a str {
+        self.raw.map_or("null", RawValue::get)
+    }
+
     pub fn keeps_raw(&self) -> bool {
         !self.unknown_fields.is_empty() || matches!(self.kind, EventKind::Kept { .. })
     }
@@ -91,19 +97,21 @@ pub enum EventKind<'a> {
 
 impl EventKind<'_> {
     /// Names the kind for counting: `status.read`, `inbound.text`, `kept.field:calls`, …
-    pub fn name(&self) -> String {
+    pub fn name(&self) -> Cow<'static, str> {
         match self {
-            EventKind::Status(s) => format!("status.{}", s.status.as_str()),
+            // Static for the hot path: a 1,000-status POST counts without allocating.
+            EventKind::Status(s) => Cow::Borrowed(s.status.kind_name()),
             EventKind::Inbound(m) => format!(
                 "inbound.{}",
                 m.msg_type.as_deref().unwrap_or("<missing type>")
-            ),
+            )
+            .into(),
             EventKind::SystemError(_) => "system_error".into(),
-            EventKind::Template(t) => format!("template.{}", t.change.as_str()),
+            EventKind::Template(t) => format!("template.{}", t.change.as_str()).into(),
             EventKind::UserPreference(_) => "user_preference".into(),
-            EventKind::AccountEvent(a) => a.field.to_string(),
+            EventKind::AccountEvent(a) => a.field.to_string().into(),
             EventKind::AutomaticEvent(_) => "automatic_event".into(),
-            EventKind::Kept { kind, .. } => format!("kept.{kind}"),
+            EventKind::Kept { kind, .. } => format!("kept.{kind}").into(),
         }
     }
 }
@@ -156,6 +164,16 @@ impl StatusKind {
             StatusKind::Read => "read",
             StatusKind::Played => "played",
             StatusKind::Failed => "failed",
+        }
+    }
+    /// `status.<state>`: how items of this kind are counted.
+    pub fn kind_name(self) -> &'static str {
+        match self {
+            StatusKind::Sent => "status.sent",
+            StatusKind::Delivered => "status.delivered",
+            StatusKind::Read => "status.read",
+            StatusKind::Played => "status.played",
+            StatusKind::Failed => "status.failed",
         }
     }
     /// The attribute holding the first-seen time of this state on the message item.
@@ -435,6 +453,8 @@ struct WireMetadata<'a> {
 #[derive(Deserialize)]
 struct WireMessagesValue<'a> {
     #[serde(borrow, default)]
+    metadata: Option<WireMetadata<'a>>,
+    #[serde(borrow, default)]
     contacts: Vec<WireContact<'a>>,
     #[serde(borrow, default)]
     messages: Vec<&'a RawValue>,
@@ -442,6 +462,21 @@ struct WireMessagesValue<'a> {
     statuses: Vec<&'a RawValue>,
     #[serde(borrow, default)]
     errors: Vec<&'a RawValue>,
+}
+
+/// The same value read in one pass, items typed: the fast path for ordinary traffic.
+#[derive(Deserialize)]
+struct WireMessagesTyped<'a> {
+    #[serde(borrow, default)]
+    metadata: Option<WireMetadata<'a>>,
+    #[serde(borrow, default)]
+    contacts: Vec<WireContact<'a>>,
+    #[serde(borrow, default)]
+    messages: Vec<WireMessage<'a>>,
+    #[serde(borrow, default)]
+    statuses: Vec<WireStatus<'a>>,
+    #[serde(borrow, default)]
+    errors: Vec<WireError<'a>>,
 }
 
 #[derive(Deserialize)]
@@ -745,6 +780,8 @@ struct WireTemplateValue<'a> {
 #[derive(Deserialize)]
 struct WireUserPreferencesValue<'a> {
     #[serde(borrow, default)]
+    metadata: Option<WireMetadata<'a>>,
+    #[serde(borrow, default)]
     contacts: Vec<WireContact<'a>>,
     #[serde(borrow, default)]
     user_preferences: Vec<&'a RawValue>,
@@ -809,6 +846,8 @@ struct WireAccountValue<'a> {
 
 #[derive(Deserialize)]
 struct WireAutomaticEventsValue<'a> {
+    #[serde(borrow, default)]
+    metadata: Option<WireMetadata<'a>>,
     #[serde(borrow, default)]
     automatic_events: Vec<&'a RawValue>,
 }
@@ -914,9 +953,13 @@ fn parse_change<'a>(
     entry_time: Option<i64>,
     change: WireChange<'a>,
 ) {
-    let head: Option<WireValueHead> = change
-        .value
-        .and_then(|v| serde_json::from_str(v.get()).ok());
+    // Routing needs a pass over `value` only in Meta's malformed examples without `field`.
+    let head: Option<WireValueHead> = match change.field {
+        Some(_) => None,
+        None => change
+            .value
+            .and_then(|v| serde_json::from_str(v.get()).ok()),
+    };
     let field = change
         .field
         .or_else(|| head.as_ref().and_then(|h| h.field.clone()))
@@ -962,7 +1005,7 @@ fn kept<'a>(change: usize, raw: &'a RawValue, kind: String, reason: String) -> E
         change,
         kind: EventKind::Kept { kind, reason },
         unknown_fields: Vec::new(),
-        raw,
+        raw: Some(raw),
     }
 }
 
@@ -977,8 +1020,31 @@ impl<'a> Collector<'_, 'a> {
             change: self.index,
             kind,
             unknown_fields,
-            raw,
+            raw: Some(raw),
         });
+    }
+
+    /// An item read on the fast path: nothing unmodelled, so no raw JSON to keep.
+    fn push_typed(&mut self, kind: EventKind<'a>) {
+        self.batch.events.push(Event {
+            change: self.index,
+            kind,
+            unknown_fields: Vec::new(),
+            raw: None,
+        });
+    }
+
+    /// Business number of the change, from the field's own `metadata`.
+    fn metadata(&mut self, metadata: Option<WireMetadata<'a>>) {
+        let ctx = &mut self.batch.changes[self.index];
+        if let Some(m) = metadata {
+            if ctx.phone_number_id.is_none() {
+                ctx.phone_number_id = m.phone_number_id;
+            }
+            if ctx.display_phone_number.is_none() {
+                ctx.display_phone_number = m.display_phone_number;
+            }
+        }
     }
 
     fn push_kept(&mut self, raw: &'a RawValue, kind: String, reason: String) {
@@ -1010,6 +1076,9 @@ impl<'a> Collector<'_, 'a> {
     }
 
     fn messages(&mut self, value: &'a RawValue) {
+        if self.messages_fast(value) {
+            return;
+        }
         let (v, unknown) = match typed::<WireMessagesValue>(value.get()) {
             Ok(ok) => ok,
             Err(e) => {
@@ -1020,6 +1089,7 @@ impl<'a> Collector<'_, 'a> {
                 );
             }
         };
+        self.metadata(v.metadata);
         self.value_unknowns(value, "messages", unknown, &["contacts"]);
         if v.messages.is_empty() && v.statuses.is_empty() && v.errors.is_empty() {
             self.push_kept(
@@ -1043,6 +1113,42 @@ impl<'a> Collector<'_, 'a> {
         }
     }
 
+    /// One typed pass over the whole value. Taken only when nothing in it is unmodelled
+    /// (no unknown key, status value or message type) — then no item needs its raw JSON.
+    /// Otherwise returns false and the per-item path (which keeps raw JSON) runs instead.
+    fn messages_fast(&mut self, value: &'a RawValue) -> bool {
+        let Ok((v, unknown)) = typed::<WireMessagesTyped>(value.get()) else {
+            return false;
+        };
+        let clean = unknown.iter().all(|p| VALUE_COMMON.contains(&p.as_str()))
+            && (!v.messages.is_empty() || !v.statuses.is_empty() || !v.errors.is_empty())
+            && v.statuses
+                .iter()
+                .all(|s| StatusKind::parse(&s.status).is_some())
+            && v.messages
+                .iter()
+                .all(|m| is_known_message_type(m.msg_type.as_deref()));
+        if !clean {
+            return false;
+        }
+        self.metadata(v.metadata);
+        self.batch
+            .events
+            .reserve(v.statuses.len() + v.messages.len() + v.errors.len());
+        for s in v.statuses {
+            let status = StatusKind::parse(&s.status).expect("checked above");
+            self.push_typed(EventKind::Status(status_event(s, status)));
+        }
+        let contacts: Vec<Contact<'a>> = v.contacts.into_iter().map(Contact::from).collect();
+        for m in v.messages {
+            self.push_typed(EventKind::Inbound(Box::new(inbound_event(m, &contacts))));
+        }
+        for e in v.errors {
+            self.push_typed(EventKind::SystemError(e.into()));
+        }
+        true
+    }
+
     fn status(&mut self, raw: &'a RawValue) {
         let (s, unknown) = match typed::<WireStatus>(raw.get()) {
             Ok(ok) => ok,
@@ -1052,31 +1158,7 @@ impl<'a> Collector<'_, 'a> {
             let kind = format!("status_value:{}", s.status);
             return self.push_kept(raw, kind, "status value not modelled".into());
         };
-        let pricing = s.pricing.map(|p| Pricing {
-            model: p.pricing_model,
-            pricing_type: p.pricing_type.or(p.pricing_type_alt),
-            category: p.category,
-            billable: p.billable,
-        });
-        let conversation = s.conversation.map(|c| Conversation {
-            id: c.id,
-            origin_type: c.origin.and_then(|o| o.origin_type),
-            expiration_timestamp: c.expiration_timestamp.map(|t| t.0),
-        });
-        let event = Status {
-            wamid: s.id,
-            status,
-            timestamp: s.timestamp.0,
-            recipient_phone: non_empty_cow(s.recipient_id),
-            recipient_user_id: non_empty_cow(s.recipient_user_id),
-            group_participant: non_empty_cow(s.recipient_participant_user_id)
-                .or(non_empty_cow(s.recipient_participant_id)),
-            biz_opaque_callback_data: s.biz_opaque_callback_data,
-            conversation,
-            pricing,
-            error: s.errors.into_iter().next().map(ApiError::from),
-        };
-        self.push(raw, EventKind::Status(event), unknown);
+        self.push(raw, EventKind::Status(status_event(s, status)), unknown);
     }
 
     fn inbound(&mut self, raw: &'a RawValue, contacts: &[Contact<'a>]) {
@@ -1092,42 +1174,11 @@ impl<'a> Collector<'_, 'a> {
                 m.msg_type.as_deref().unwrap_or("<missing>")
             ));
         }
-        let from_phone = non_empty_cow(m.from);
-        let from_user_id = non_empty_cow(m.from_user_id);
-        let contact = match_contact(contacts, from_phone.as_deref(), from_user_id.as_deref());
-        let event = Inbound {
-            wamid: m.id,
-            timestamp: m.timestamp.0,
-            msg_type: m.msg_type,
-            from_phone,
-            from_user_id,
-            contact,
-            context: m.context.map(|c| Context {
-                id: c.id,
-                from: c.from,
-                forwarded: c.forwarded.unwrap_or(false),
-                frequently_forwarded: c.frequently_forwarded.unwrap_or(false),
-            }),
-            referral: m.referral.map(|r| Referral {
-                source_url: r.source_url,
-                source_id: r.source_id,
-                source_type: r.source_type,
-                headline: r.headline,
-                body: r.body,
-                media_type: r.media_type,
-                ctwa_clid: non_empty_cow(r.ctwa_clid),
-            }),
-            text: m.text.and_then(|t| t.body),
-            button_payload: m.button.as_ref().and_then(|b| b.payload.clone()),
-            button_text: m.button.and_then(|b| b.text),
-            error: m.errors.into_iter().next().map(ApiError::from),
-            system: m.system.map(|s| SystemChange {
-                change_type: s.change_type,
-                new_wa_id: non_empty_cow(s.new_wa_id.or(s.wa_id)),
-                new_user_id: non_empty_cow(s.user_id),
-            }),
-        };
-        self.push(raw, EventKind::Inbound(Box::new(event)), unknown);
+        self.push(
+            raw,
+            EventKind::Inbound(Box::new(inbound_event(m, contacts))),
+            unknown,
+        );
     }
 
     fn template(&mut self, value: &'a RawValue, entry_time: Option<i64>) {
@@ -1186,6 +1237,7 @@ impl<'a> Collector<'_, 'a> {
                 );
             }
         };
+        self.metadata(v.metadata);
         self.value_unknowns(value, "user_preferences", unknown, &["contacts"]);
         let contacts: Vec<Contact<'a>> = v.contacts.into_iter().map(Contact::from).collect();
         for raw in v.user_preferences {
@@ -1238,6 +1290,7 @@ impl<'a> Collector<'_, 'a> {
                 );
             }
         };
+        self.metadata(v.metadata);
         self.value_unknowns(value, "automatic_events", unknown, &[]);
         for raw in v.automatic_events {
             match typed::<WireAutomaticEvent>(raw.get()) {
@@ -1258,6 +1311,69 @@ impl<'a> Collector<'_, 'a> {
                 }
             }
         }
+    }
+}
+
+fn status_event<'a>(s: WireStatus<'a>, status: StatusKind) -> Status<'a> {
+    Status {
+        wamid: s.id,
+        status,
+        timestamp: s.timestamp.0,
+        recipient_phone: non_empty_cow(s.recipient_id),
+        recipient_user_id: non_empty_cow(s.recipient_user_id),
+        group_participant: non_empty_cow(s.recipient_participant_user_id)
+            .or(non_empty_cow(s.recipient_participant_id)),
+        biz_opaque_callback_data: s.biz_opaque_callback_data,
+        conversation: s.conversation.map(|c| Conversation {
+            id: c.id,
+            origin_type: c.origin.and_then(|o| o.origin_type),
+            expiration_timestamp: c.expiration_timestamp.map(|t| t.0),
+        }),
+        pricing: s.pricing.map(|p| Pricing {
+            model: p.pricing_model,
+            pricing_type: p.pricing_type.or(p.pricing_type_alt),
+            category: p.category,
+            billable: p.billable,
+        }),
+        error: s.errors.into_iter().next().map(ApiError::from),
+    }
+}
+
+fn inbound_event<'a>(m: WireMessage<'a>, contacts: &[Contact<'a>]) -> Inbound<'a> {
+    let from_phone = non_empty_cow(m.from);
+    let from_user_id = non_empty_cow(m.from_user_id);
+    let contact = match_contact(contacts, from_phone.as_deref(), from_user_id.as_deref());
+    Inbound {
+        wamid: m.id,
+        timestamp: m.timestamp.0,
+        msg_type: m.msg_type,
+        from_phone,
+        from_user_id,
+        contact,
+        context: m.context.map(|c| Context {
+            id: c.id,
+            from: c.from,
+            forwarded: c.forwarded.unwrap_or(false),
+            frequently_forwarded: c.frequently_forwarded.unwrap_or(false),
+        }),
+        referral: m.referral.map(|r| Referral {
+            source_url: r.source_url,
+            source_id: r.source_id,
+            source_type: r.source_type,
+            headline: r.headline,
+            body: r.body,
+            media_type: r.media_type,
+            ctwa_clid: non_empty_cow(r.ctwa_clid),
+        }),
+        text: m.text.and_then(|t| t.body),
+        button_payload: m.button.as_ref().and_then(|b| b.payload.clone()),
+        button_text: m.button.and_then(|b| b.text),
+        error: m.errors.into_iter().next().map(ApiError::from),
+        system: m.system.map(|s| SystemChange {
+            change_type: s.change_type,
+            new_wa_id: non_empty_cow(s.new_wa_id.or(s.wa_id)),
+            new_user_id: non_empty_cow(s.user_id),
+        }),
     }
 }
 
@@ -1399,7 +1515,7 @@ mod tests {
             vec!["new_thing", "pricing.tier"]
         );
         assert!(batch.events[0].keeps_raw());
-        assert!(batch.events[0].raw.get().contains("new_thing"));
+        assert!(batch.events[0].raw_json().contains("new_thing"));
         assert_eq!(batch.events[1].kind.name(), "kept.status_value:deleted");
     }
 
@@ -1432,7 +1548,7 @@ mod tests {
         let huge = r#"{"entry":[{"id":"1","changes":[{"field":"messages","value":{"statuses":[{"id":"w","status":"sent","timestamp":"1","recipient_id":"1","n":1e999999}]}}]}]}"#;
         let batch = parse(huge.as_bytes()).unwrap();
         assert_eq!(batch.events[0].unknown_fields, vec!["n"]);
-        assert!(batch.events[0].raw.get().contains("1e999999"));
+        assert!(batch.events[0].raw_json().contains("1e999999"));
     }
 
     #[test]
@@ -1445,7 +1561,7 @@ mod tests {
         );
         let last = batch.events.last().unwrap();
         assert_eq!(last.kind.name(), "kept.envelope_fields");
-        assert_eq!(last.raw.get(), body);
+        assert_eq!(last.raw_json(), body);
         assert_eq!(batch.ctx(last).waba_id.as_str(), "7");
     }
 
@@ -1455,7 +1571,7 @@ mod tests {
         let batch = parse(body.as_bytes()).unwrap();
         assert_eq!(batch.events.len(), 1);
         assert_eq!(batch.events[0].kind.name(), "kept.field:account_alerts");
-        assert_eq!(batch.events[0].raw.get(), r#"{"entity_type":"WABA"}"#);
+        assert_eq!(batch.events[0].raw_json(), r#"{"entity_type":"WABA"}"#);
     }
 
     #[test]

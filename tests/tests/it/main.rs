@@ -4,6 +4,7 @@
 
 mod conformance;
 mod failures;
+mod graph;
 mod handshake;
 mod ingest;
 mod signature;
