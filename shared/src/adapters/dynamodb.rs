@@ -231,6 +231,10 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
                 "system_new_wa_id",
                 msg.system.as_ref().and_then(|s| s.new_wa_id.as_deref()),
             );
+            put(
+                "system_new_user_id",
+                msg.system.as_ref().and_then(|s| s.new_user_id.as_deref()),
+            );
             if msg
                 .context
                 .as_ref()

@@ -1120,8 +1120,11 @@ impl<'a> Collector<'_, 'a> {
         let Ok((v, unknown)) = typed::<WireMessagesTyped>(value.get()) else {
             return false;
         };
+        // System errors carry no id of their own: their records are keyed by a hash of
+        // their raw JSON, so they always take the per-item path that keeps it.
         let clean = unknown.iter().all(|p| VALUE_COMMON.contains(&p.as_str()))
-            && (!v.messages.is_empty() || !v.statuses.is_empty() || !v.errors.is_empty())
+            && v.errors.is_empty()
+            && (!v.messages.is_empty() || !v.statuses.is_empty())
             && v.statuses
                 .iter()
                 .all(|s| StatusKind::parse(&s.status).is_some())
@@ -1134,7 +1137,7 @@ impl<'a> Collector<'_, 'a> {
         self.metadata(v.metadata);
         self.batch
             .events
-            .reserve(v.statuses.len() + v.messages.len() + v.errors.len());
+            .reserve(v.statuses.len() + v.messages.len());
         for s in v.statuses {
             let status = StatusKind::parse(&s.status).expect("checked above");
             self.push_typed(EventKind::Status(status_event(s, status)));
@@ -1142,9 +1145,6 @@ impl<'a> Collector<'_, 'a> {
         let contacts: Vec<Contact<'a>> = v.contacts.into_iter().map(Contact::from).collect();
         for m in v.messages {
             self.push_typed(EventKind::Inbound(Box::new(inbound_event(m, &contacts))));
-        }
-        for e in v.errors {
-            self.push_typed(EventKind::SystemError(e.into()));
         }
         true
     }
@@ -1549,6 +1549,20 @@ mod tests {
         let batch = parse(huge.as_bytes()).unwrap();
         assert_eq!(batch.events[0].unknown_fields, vec!["n"]);
         assert!(batch.events[0].raw_json().contains("1e999999"));
+    }
+
+    #[test]
+    fn system_errors_keep_their_raw_json_for_their_ids() {
+        let body = |code: i64| {
+            format!(
+                r#"{{"entry":[{{"id":"1","changes":[{{"field":"messages","value":{{"metadata":{{"phone_number_id":"P"}},"errors":[{{"code":{code},"title":"t"}}]}}}}]}}]}}"#
+            )
+        };
+        let (a, b) = (body(130429), body(131000));
+        let (a, b) = (parse(a.as_bytes()).unwrap(), parse(b.as_bytes()).unwrap());
+        assert_eq!(a.events[0].raw_json(), r#"{"code":130429,"title":"t"}"#);
+        assert_ne!(a.events[0].raw_json(), b.events[0].raw_json());
+        assert_eq!(a.changes[0].phone_number_id.as_deref(), Some("P"));
     }
 
     #[test]

@@ -204,3 +204,39 @@ async fn secrets_can_come_from_secrets_manager() {
         "the local default secret is not configured here"
     );
 }
+
+/// Distinct `value.errors` (no id of their own) are distinct records; a redelivery is not.
+#[tokio::test]
+async fn distinct_system_errors_are_kept_apart() {
+    let stack = Stack::start().await;
+    let body = |code: i64, title: &str| {
+        serde_json::to_vec(&serde_json::json!({"object": "whatsapp_business_account", "entry": [{"id": WABA, "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": {"phone_number_id": PHONE_NUMBER_ID},
+            "errors": [{"code": code, "title": title, "message": title, "error_data": {"details": title}}]}}]}]}))
+        .unwrap()
+    };
+    for b in [
+        body(130429, "Rate limit hit"),
+        body(131000, "Something went wrong"),
+        body(130429, "Rate limit hit"),
+    ] {
+        assert_eq!(stack.post(&b).await.0, 200);
+    }
+    let errors: Vec<_> = stack
+        .scan()
+        .await
+        .into_iter()
+        .filter(|i| num(i, "error_code").is_some())
+        .collect();
+    let mut codes: Vec<_> = errors
+        .iter()
+        .map(|i| num(i, "error_code").unwrap())
+        .collect();
+    codes.sort();
+    assert_eq!(codes, vec![130429, 131000]);
+    assert!(
+        errors
+            .iter()
+            .all(|i| text(i, "value_json").is_some_and(|v| v.contains("error_data")))
+    );
+}
