@@ -10,6 +10,10 @@ use shared::domain::signature::{SignatureVerifier, sign};
 use shared::domain::webhook::parse;
 use std::hint::black_box;
 
+/// The allocator the webhook binary ships with (request building is allocation-bound).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const SECRET: &[u8] = b"bench-app-secret";
 
 /// A realistic batch: PMP pricing on sent and delivered, a conversation on FEP statuses,

@@ -102,7 +102,7 @@ impl UpdateBuilder {
         Self {
             expr,
             values: HashMap::with_capacity(capacity),
-            names: HashMap::new(),
+            names: HashMap::with_capacity(2),
         }
     }
     fn sep(&mut self) {
@@ -490,7 +490,7 @@ pub fn status_request(
 ) -> Request {
     let mut u = UpdateBuilder::new(12);
     u.set_named("#t", status.status.time_attribute(), n(status.timestamp));
-    u.once("item_kind", s("outbound"));
+    // No `item_kind` here: the sk (`OUT…`) already says it, and this is the hottest write.
     u.once("waba_id", s(waba_id));
     u.once_opt("phone_number_id", phone_number_id);
     u.once_opt("recipient_phone", status.recipient_phone.as_deref());
@@ -919,9 +919,7 @@ mod tests {
         assert_eq!(key["sk"], s("OUT"));
         assert_eq!(*condition, Some("attribute_not_exists(#t)"));
         assert_eq!(names.as_ref().unwrap()["#t"], "delivered_at");
-        assert!(
-            update.starts_with("SET #t = :t, item_kind = if_not_exists(item_kind, :item_kind)")
-        );
+        assert!(update.starts_with("SET #t = :t, waba_id = if_not_exists(waba_id, :waba_id)"));
         assert!(
             update.contains("#pricing = if_not_exists(#pricing, :pricing)"),
             "{update}"

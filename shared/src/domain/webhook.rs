@@ -442,12 +442,209 @@ struct WireValueHead<'a> {
     metadata: Option<WireMetadata<'a>>,
 }
 
+/// The status wire structs, generated twice from one definition: `lenient` (unknown keys
+/// ignored, reported by `serde_ignored`) and `strict` (`deny_unknown_fields`, no wrapper): the
+/// strict pass is the fast path for ordinary status batches, and any unknown key sends the
+/// value down the lenient paths that keep raw JSON.
+macro_rules! status_wire {
+    ($module:ident $(, #[$container:meta])*) => {
+        mod $module {
+            use super::*;
+
+            #[derive(Deserialize)]
+            $(#[$container])*
+            pub(super) struct WireMetadata<'a> {
+                #[serde(borrow, default)]
+                pub(super) display_phone_number: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                pub(super) phone_number_id: Option<Str<'a>>,
+            }
+
+            #[derive(Deserialize)]
+            $(#[$container])*
+            pub(super) struct WireStatus<'a> {
+                #[serde(borrow)]
+                pub(super) id: Str<'a>,
+                #[serde(borrow)]
+                pub(super) status: Str<'a>,
+                pub(super) timestamp: Timestamp,
+                #[serde(borrow, default)]
+                pub(super) recipient_id: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                pub(super) recipient_user_id: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                #[allow(dead_code)]
+                pub(super) parent_recipient_user_id: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                #[allow(dead_code)]
+                pub(super) recipient_type: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                pub(super) recipient_participant_id: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                pub(super) recipient_participant_user_id: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                #[allow(dead_code)]
+                pub(super) recipient_participant_parent_user_id: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                #[allow(dead_code)]
+                pub(super) recipient_identity_key_hash: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                pub(super) biz_opaque_callback_data: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                pub(super) conversation: Option<WireConversation<'a>>,
+                #[serde(borrow, default)]
+                pub(super) pricing: Option<WirePricing<'a>>,
+                #[serde(borrow, default)]
+                pub(super) errors: Vec<WireError<'a>>,
+            }
+
+            #[derive(Deserialize)]
+            $(#[$container])*
+            pub(super) struct WireConversation<'a> {
+                #[serde(borrow, default)]
+                pub(super) id: Option<Str<'a>>,
+                #[serde(default)]
+                pub(super) expiration_timestamp: Option<Timestamp>,
+                #[serde(borrow, default)]
+                pub(super) origin: Option<WireOrigin<'a>>,
+            }
+
+            #[derive(Deserialize)]
+            $(#[$container])*
+            pub(super) struct WireOrigin<'a> {
+                #[serde(borrow, rename = "type", default)]
+                pub(super) origin_type: Option<Str<'a>>,
+            }
+
+            #[derive(Deserialize)]
+            $(#[$container])*
+            pub(super) struct WirePricing<'a> {
+                #[serde(default)]
+                pub(super) billable: Option<bool>,
+                #[serde(borrow, default)]
+                pub(super) pricing_model: Option<Str<'a>>,
+                #[serde(borrow, rename = "type", default)]
+                pub(super) pricing_type: Option<Str<'a>>,
+                /// v24 spelling seen in SDKs.
+                #[serde(borrow, rename = "pricing_type", default)]
+                pub(super) pricing_type_alt: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                pub(super) category: Option<Str<'a>>,
+            }
+
+            #[derive(Deserialize)]
+            $(#[$container])*
+            pub(super) struct WireError<'a> {
+                #[serde(default)]
+                pub(super) code: Option<i64>,
+                #[serde(borrow, default)]
+                pub(super) title: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                #[allow(dead_code)] // Meta: message == title
+                pub(super) message: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                pub(super) error_data: Option<WireErrorData<'a>>,
+                /// Some SDK fixtures put `details` at the top level.
+                #[serde(borrow, default)]
+                pub(super) details: Option<Str<'a>>,
+                #[serde(borrow, default)]
+                #[allow(dead_code)]
+                pub(super) href: Option<Str<'a>>,
+            }
+
+            #[derive(Deserialize)]
+            $(#[$container])*
+            pub(super) struct WireErrorData<'a> {
+                #[serde(borrow, default)]
+                pub(super) details: Option<Str<'a>>,
+            }
+
+            impl<'a> From<WireError<'a>> for super::ApiError<'a> {
+                fn from(e: WireError<'a>) -> Self {
+                    super::ApiError {
+                        code: e.code,
+                        title: e.title,
+                        details: e.error_data.and_then(|d| d.details).or(e.details),
+                    }
+                }
+            }
+
+            pub(super) fn status_event<'a>(s: WireStatus<'a>, status: StatusKind) -> super::Status<'a> {
+                super::Status {
+                    wamid: s.id,
+                    status,
+                    timestamp: s.timestamp.0,
+                    recipient_phone: non_empty_cow(s.recipient_id),
+                    recipient_user_id: non_empty_cow(s.recipient_user_id),
+                    group_participant: non_empty_cow(s.recipient_participant_user_id)
+                        .or(non_empty_cow(s.recipient_participant_id)),
+                    biz_opaque_callback_data: s.biz_opaque_callback_data,
+                    conversation: s.conversation.map(|c| super::Conversation {
+                        id: c.id,
+                        origin_type: c.origin.and_then(|o| o.origin_type),
+                        expiration_timestamp: c.expiration_timestamp.map(|t| t.0),
+                    }),
+                    pricing: s.pricing.map(|p| super::Pricing {
+                        model: p.pricing_model,
+                        pricing_type: p.pricing_type.or(p.pricing_type_alt),
+                        category: p.category,
+                        billable: p.billable,
+                    }),
+                    error: s.errors.into_iter().next().map(super::ApiError::from),
+                }
+            }
+        }
+    };
+}
+
+status_wire!(lenient);
+status_wire!(strict, #[serde(deny_unknown_fields)]);
+use lenient::{WireError, WireMetadata, WireStatus, status_event};
+
+/// A `messages` value holding only statuses, read strictly: the fast path for the bulk of
+/// traffic (sent/delivered/read receipts). Any other key fails it and the lenient paths run.
 #[derive(Deserialize)]
-struct WireMetadata<'a> {
+#[serde(deny_unknown_fields)]
+struct StrictStatusesValue<'a> {
+    #[serde(default)]
+    #[allow(dead_code)]
+    messaging_product: Option<serde::de::IgnoredAny>,
     #[serde(borrow, default)]
-    display_phone_number: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    phone_number_id: Option<Str<'a>>,
+    metadata: Option<strict::WireMetadata<'a>>,
+    #[serde(borrow)]
+    statuses: Vec<strict::WireStatus<'a>>,
+}
+
+/// A whole POST of status changes only, read strictly in one pass (no raw-value scan, no
+/// key tracking): Meta's delivery receipts, the bulk of webhook traffic.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrictStatusEnvelope<'a> {
+    #[serde(default)]
+    #[allow(dead_code)]
+    object: Option<serde::de::IgnoredAny>,
+    #[serde(borrow)]
+    entry: Vec<StrictStatusEntry<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrictStatusEntry<'a> {
+    #[serde(borrow)]
+    id: Text<'a>,
+    #[serde(default)]
+    time: Option<Timestamp>,
+    #[serde(borrow)]
+    changes: Vec<StrictStatusChange<'a>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StrictStatusChange<'a> {
+    #[serde(borrow)]
+    field: Text<'a>,
+    #[serde(borrow)]
+    value: StrictStatusesValue<'a>,
 }
 
 #[derive(Deserialize)]
@@ -503,109 +700,6 @@ struct WireProfile<'a> {
     #[serde(borrow, default)]
     #[allow(dead_code)]
     country_code: Option<Str<'a>>,
-}
-
-#[derive(Deserialize)]
-struct WireStatus<'a> {
-    #[serde(borrow)]
-    id: Str<'a>,
-    #[serde(borrow)]
-    status: Str<'a>,
-    timestamp: Timestamp,
-    #[serde(borrow, default)]
-    recipient_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    recipient_user_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    #[allow(dead_code)]
-    parent_recipient_user_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    #[allow(dead_code)]
-    recipient_type: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    recipient_participant_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    recipient_participant_user_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    #[allow(dead_code)]
-    recipient_participant_parent_user_id: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    #[allow(dead_code)]
-    recipient_identity_key_hash: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    biz_opaque_callback_data: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    conversation: Option<WireConversation<'a>>,
-    #[serde(borrow, default)]
-    pricing: Option<WirePricing<'a>>,
-    #[serde(borrow, default)]
-    errors: Vec<WireError<'a>>,
-}
-
-#[derive(Deserialize)]
-struct WireConversation<'a> {
-    #[serde(borrow, default)]
-    id: Option<Str<'a>>,
-    #[serde(default)]
-    expiration_timestamp: Option<Timestamp>,
-    #[serde(borrow, default)]
-    origin: Option<WireOrigin<'a>>,
-}
-
-#[derive(Deserialize)]
-struct WireOrigin<'a> {
-    #[serde(borrow, rename = "type", default)]
-    origin_type: Option<Str<'a>>,
-}
-
-#[derive(Deserialize)]
-struct WirePricing<'a> {
-    #[serde(default)]
-    billable: Option<bool>,
-    #[serde(borrow, default)]
-    pricing_model: Option<Str<'a>>,
-    #[serde(borrow, rename = "type", default)]
-    pricing_type: Option<Str<'a>>,
-    /// v24 spelling seen in SDKs.
-    #[serde(borrow, rename = "pricing_type", default)]
-    pricing_type_alt: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    category: Option<Str<'a>>,
-}
-
-#[derive(Deserialize)]
-struct WireError<'a> {
-    #[serde(default)]
-    code: Option<i64>,
-    #[serde(borrow, default)]
-    title: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    #[allow(dead_code)] // Meta: message == title
-    message: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    error_data: Option<WireErrorData<'a>>,
-    /// Some SDK fixtures put `details` at the top level.
-    #[serde(borrow, default)]
-    details: Option<Str<'a>>,
-    #[serde(borrow, default)]
-    #[allow(dead_code)]
-    href: Option<Str<'a>>,
-}
-
-#[derive(Deserialize)]
-struct WireErrorData<'a> {
-    #[serde(borrow, default)]
-    details: Option<Str<'a>>,
-}
-
-impl<'a> From<WireError<'a>> for ApiError<'a> {
-    fn from(e: WireError<'a>) -> Self {
-        ApiError {
-            code: e.code,
-            title: e.title,
-            details: e.error_data.and_then(|d| d.details).or(e.details),
-        }
-    }
 }
 
 #[derive(Deserialize)]
@@ -905,6 +999,9 @@ fn clean_path(path: &str) -> String {
 /// anything inside that does not fit is kept as [`EventKind::Kept`].
 pub fn parse(body: &[u8]) -> Result<Batch<'_>, ParseError> {
     let text = std::str::from_utf8(body).map_err(|e| ParseError::InvalidUtf8(e.valid_up_to()))?;
+    if let Some(batch) = parse_status_receipts(text) {
+        return Ok(batch);
+    }
     let (envelope, envelope_unknown_fields) = match typed::<WireEnvelope>(text) {
         Ok(ok) => ok,
         Err(e) if e.is_data() => return Err(ParseError::NotAnEnvelope(e.to_string())),
@@ -945,6 +1042,53 @@ pub fn parse(body: &[u8]) -> Result<Batch<'_>, ParseError> {
         ));
     }
     Ok(batch)
+}
+
+/// The fast path: a body holding only `messages` changes of known statuses, nothing
+/// unknown anywhere. `None` sends the body down the general path (same result, slower).
+fn parse_status_receipts(text: &str) -> Option<Batch<'_>> {
+    let envelope: StrictStatusEnvelope = serde_json::from_str(text).ok()?;
+    let receipts_only = envelope.entry.iter().flat_map(|e| &e.changes).all(|c| {
+        c.field.as_str() == "messages"
+            && !c.value.statuses.is_empty()
+            && c.value
+                .statuses
+                .iter()
+                .all(|s| StatusKind::parse(&s.status).is_some())
+    });
+    if !receipts_only {
+        return None;
+    }
+    let mut batch = Batch::default();
+    for entry in envelope.entry {
+        for change in entry.changes {
+            let (phone_number_id, display_phone_number) = change
+                .value
+                .metadata
+                .map(|m| (m.phone_number_id, m.display_phone_number))
+                .unwrap_or_default();
+            let index = batch.changes.len();
+            batch.changes.push(ChangeCtx {
+                waba_id: entry.id.clone(),
+                entry_time: entry.time.map(|t| t.0),
+                field: change.field,
+                phone_number_id,
+                display_phone_number,
+            });
+            batch.events.reserve(change.value.statuses.len());
+            for s in change.value.statuses {
+                let status = StatusKind::parse(&s.status).expect("checked above");
+                let kind = EventKind::Status(strict::status_event(s, status));
+                batch.events.push(Event {
+                    change: index,
+                    kind,
+                    unknown_fields: Vec::new(),
+                    raw: None,
+                });
+            }
+        }
+    }
+    Some(batch)
 }
 
 fn parse_change<'a>(
@@ -1036,14 +1180,22 @@ impl<'a> Collector<'_, 'a> {
 
     /// Business number of the change, from the field's own `metadata`.
     fn metadata(&mut self, metadata: Option<WireMetadata<'a>>) {
-        let ctx = &mut self.batch.changes[self.index];
         if let Some(m) = metadata {
-            if ctx.phone_number_id.is_none() {
-                ctx.phone_number_id = m.phone_number_id;
-            }
-            if ctx.display_phone_number.is_none() {
-                ctx.display_phone_number = m.display_phone_number;
-            }
+            self.metadata_parts(m.phone_number_id, m.display_phone_number);
+        }
+    }
+
+    fn metadata_parts(
+        &mut self,
+        phone_number_id: Option<Str<'a>>,
+        display_phone_number: Option<Str<'a>>,
+    ) {
+        let ctx = &mut self.batch.changes[self.index];
+        if ctx.phone_number_id.is_none() {
+            ctx.phone_number_id = phone_number_id;
+        }
+        if ctx.display_phone_number.is_none() {
+            ctx.display_phone_number = display_phone_number;
         }
     }
 
@@ -1314,31 +1466,6 @@ impl<'a> Collector<'_, 'a> {
     }
 }
 
-fn status_event<'a>(s: WireStatus<'a>, status: StatusKind) -> Status<'a> {
-    Status {
-        wamid: s.id,
-        status,
-        timestamp: s.timestamp.0,
-        recipient_phone: non_empty_cow(s.recipient_id),
-        recipient_user_id: non_empty_cow(s.recipient_user_id),
-        group_participant: non_empty_cow(s.recipient_participant_user_id)
-            .or(non_empty_cow(s.recipient_participant_id)),
-        biz_opaque_callback_data: s.biz_opaque_callback_data,
-        conversation: s.conversation.map(|c| Conversation {
-            id: c.id,
-            origin_type: c.origin.and_then(|o| o.origin_type),
-            expiration_timestamp: c.expiration_timestamp.map(|t| t.0),
-        }),
-        pricing: s.pricing.map(|p| Pricing {
-            model: p.pricing_model,
-            pricing_type: p.pricing_type.or(p.pricing_type_alt),
-            category: p.category,
-            billable: p.billable,
-        }),
-        error: s.errors.into_iter().next().map(ApiError::from),
-    }
-}
-
 fn inbound_event<'a>(m: WireMessage<'a>, contacts: &[Contact<'a>]) -> Inbound<'a> {
     let from_phone = non_empty_cow(m.from);
     let from_user_id = non_empty_cow(m.from_user_id);
@@ -1464,6 +1591,10 @@ mod tests {
             s.conversation.as_ref().unwrap().expiration_timestamp,
             Some(1750350000)
         );
+        assert!(
+            batch.events[0].raw.is_none(),
+            "a clean status batch takes the strict fast path"
+        );
         assert!(batch.events[0].unknown_fields.is_empty());
         assert_eq!(
             batch.changes[0].phone_number_id.as_deref(),
@@ -1563,6 +1694,42 @@ mod tests {
         assert_eq!(a.events[0].raw_json(), r#"{"code":130429,"title":"t"}"#);
         assert_ne!(a.events[0].raw_json(), b.events[0].raw_json());
         assert_eq!(a.changes[0].phone_number_id.as_deref(), Some("P"));
+    }
+
+    #[test]
+    fn one_pass_and_general_paths_agree() {
+        let items = r#"{"id":"wamid.A","status":"sent","timestamp":"1","recipient_id":"5","biz_opaque_callback_data":"c","pricing":{"billable":true,"pricing_model":"PMP","type":"regular","category":"marketing"},"conversation":{"id":"c1","expiration_timestamp":9,"origin":{"type":"marketing"}}},
+                       {"id":"wamid.A","status":"failed","timestamp":"2","recipient_id":"","recipient_user_id":"US.1","errors":[{"code":131049,"title":"t","error_data":{"details":"d"}}]},
+                       {"id":"wamid.G","status":"read","timestamp":"3","recipient_id":"G","recipient_type":"group","recipient_participant_id":"7"}"#;
+        let fast = statuses_body(items);
+        // An unknown envelope key forces the general path; an unknown key inside a status
+        // forces the per-item path. All three must read the same statuses.
+        let general = fast.replacen("{\"object\"", "{\"trace\":1,\"object\"", 1);
+        let per_item = fast.replacen("{\"id\":\"wamid.A\"", "{\"x\":1,\"id\":\"wamid.A\"", 1);
+        let fast = parse(fast.as_bytes()).unwrap();
+        let general = parse(general.as_bytes()).unwrap();
+        let per_item = parse(per_item.as_bytes()).unwrap();
+        assert!(
+            fast.events
+                .iter()
+                .all(|e| e.raw.is_none() && e.kind.name().starts_with("status."))
+        );
+        assert_eq!(
+            general.events.last().unwrap().kind.name(),
+            "kept.envelope_fields"
+        );
+        assert_eq!(per_item.events[0].unknown_fields, vec!["x"]);
+        fn statuses<'a>(b: &Batch<'a>) -> Vec<Status<'a>> {
+            let pick = |e: &Event<'a>| match &e.kind {
+                EventKind::Status(s) => Some(s.clone()),
+                _ => None,
+            };
+            b.events.iter().filter_map(pick).collect()
+        }
+        assert_eq!(statuses(&fast).len(), 3);
+        assert_eq!(statuses(&fast), statuses(&general));
+        assert_eq!(statuses(&fast), statuses(&per_item));
+        assert_eq!(fast.changes[0], general.changes[0]);
     }
 
     #[test]

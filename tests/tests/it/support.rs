@@ -101,7 +101,7 @@ pub fn map_bool(item: &Item, map: &str, key: &str) -> Option<bool> {
 pub fn kinds(items: &[Item]) -> std::collections::BTreeMap<String, usize> {
     let mut out = std::collections::BTreeMap::new();
     for i in items {
-        *out.entry(text(i, "item_kind").unwrap_or("<none>").to_string())
+        *out.entry(integration_tests::verify::item_kind(i).to_string())
             .or_default() += 1;
     }
     out
