@@ -165,9 +165,17 @@ pub fn differences(truth: &GroundTruth, items: &[Item]) -> Vec<String> {
             }
         }
     }
+    // Only the generated users' consent events: the demo also ingests the corpus.
+    let generated: std::collections::BTreeSet<&str> = truth
+        .users
+        .iter()
+        .flat_map(|(key, u)| [Some(key.as_str()), u.phone.as_deref(), u.user_id.as_deref()])
+        .flatten()
+        .collect();
     let consent_events = items
         .iter()
         .filter(|i| s(i, "item_kind") == Some("consent_event"))
+        .filter(|i| s(i, "user_key").is_some_and(|k| generated.contains(k)))
         .count();
     if consent_events != truth.consent_events {
         diffs.push(format!(

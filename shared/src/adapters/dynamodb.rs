@@ -56,7 +56,7 @@ fn s(v: impl Into<String>) -> Av {
     Av::S(v.into())
 }
 fn n(v: i64) -> Av {
-    Av::N(v.to_string())
+    Av::N(itoa::Buffer::new().format(v).to_owned())
 }
 fn key(pk: String, sk: impl Into<String>) -> Attrs {
     let mut k = HashMap::with_capacity(2);
@@ -66,7 +66,10 @@ fn key(pk: String, sk: impl Into<String>) -> Attrs {
 }
 
 pub fn message_pk(wamid: &str) -> String {
-    format!("MSG#{wamid}")
+    let mut pk = String::with_capacity(4 + wamid.len());
+    pk.push_str("MSG#");
+    pk.push_str(wamid);
+    pk
 }
 pub fn user_pk(user_key: &str) -> String {
     format!("USER#{user_key}")
@@ -165,13 +168,15 @@ impl UpdateBuilder {
     }
 }
 
-fn map(entries: impl IntoIterator<Item = (&'static str, Option<Av>)>) -> Av {
-    Av::M(
-        entries
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
-            .collect(),
-    )
+fn map<const N: usize>(entries: [(&'static str, Option<Av>); N]) -> Av {
+    // Sized up front: growing the SDK's SipHash map is a measurable part of the hot path.
+    let mut m = HashMap::with_capacity(N);
+    for (k, v) in entries {
+        if let Some(v) = v {
+            m.insert(k.to_string(), v);
+        }
+    }
+    Av::M(m)
 }
 fn opt_s(v: Option<&str>) -> Option<Av> {
     v.filter(|v| !v.is_empty()).map(s)
@@ -489,7 +494,8 @@ pub fn status_request(
     overflow: Option<&str>,
 ) -> Request {
     let mut u = UpdateBuilder::new(12);
-    u.set_named("#t", status.status.time_attribute(), n(status.timestamp));
+    // The state's time under its own (underscore, never reserved) name: no alias entry.
+    u.set(status.status.time_attribute(), n(status.timestamp));
     // No `item_kind` here: the sk (`OUT…`) already says it, and this is the hottest write.
     u.once("waba_id", s(waba_id));
     u.once_opt("phone_number_id", phone_number_id);
@@ -556,8 +562,19 @@ pub fn status_request(
     };
     u.into_request(
         key(message_pk(&status.wamid), sk),
-        Some("attribute_not_exists(#t)"),
+        Some(absent(status.status)),
     )
+}
+
+/// The condition that makes each (wamid, state) apply once.
+fn absent(state: StatusKind) -> &'static str {
+    match state {
+        StatusKind::Sent => "attribute_not_exists(sent_at)",
+        StatusKind::Delivered => "attribute_not_exists(delivered_at)",
+        StatusKind::Read => "attribute_not_exists(read_at)",
+        StatusKind::Played => "attribute_not_exists(played_at)",
+        StatusKind::Failed => "attribute_not_exists(failed_at)",
+    }
 }
 
 /// The lead: created on the first inbound message. `created_at`/`first_inbound_wamid`
@@ -596,7 +613,7 @@ fn lead_request(
 fn first_touch_request(msg: &Inbound<'_>, user_key: &str) -> Option<Request> {
     let r = msg.referral.as_ref()?;
     let utm = utm_of(r);
-    let mut touch: Vec<(&'static str, Option<Av>)> = vec![
+    let touch = map([
         ("source_id", opt_s(r.source_id.as_deref())),
         ("source_url", opt_s(r.source_url.as_deref())),
         ("source_type", opt_s(r.source_type.as_deref())),
@@ -605,10 +622,14 @@ fn first_touch_request(msg: &Inbound<'_>, user_key: &str) -> Option<Request> {
         ("ctwa_clid", opt_s(r.ctwa_clid.as_deref())),
         ("at", Some(n(msg.timestamp))),
         ("wamid", Some(s(msg.wamid.as_ref()))),
-    ];
-    touch.extend(utm.fields().map(|(k, v)| (k, opt_s(v))));
+        ("utm_source", opt_s(utm.source.as_deref())),
+        ("utm_medium", opt_s(utm.medium.as_deref())),
+        ("utm_campaign", opt_s(utm.campaign.as_deref())),
+        ("utm_content", opt_s(utm.content.as_deref())),
+        ("utm_term", opt_s(utm.term.as_deref())),
+    ]);
     let mut u = UpdateBuilder::new(2);
-    u.set("first_touch", map(touch));
+    u.set("first_touch", touch);
     // A top-level copy of the time keeps the condition simple (and within what moto
     // evaluates correctly for a missing map).
     u.set("first_touch_at", n(msg.timestamp));
@@ -917,9 +938,14 @@ mod tests {
         };
         assert_eq!(key["pk"], s("MSG#wamid.1"));
         assert_eq!(key["sk"], s("OUT"));
-        assert_eq!(*condition, Some("attribute_not_exists(#t)"));
-        assert_eq!(names.as_ref().unwrap()["#t"], "delivered_at");
-        assert!(update.starts_with("SET #t = :t, waba_id = if_not_exists(waba_id, :waba_id)"));
+        assert_eq!(*condition, Some("attribute_not_exists(delivered_at)"));
+        assert!(
+            !names.as_ref().unwrap().contains_key("#t"),
+            "no alias for the state's time"
+        );
+        assert!(update.starts_with(
+            "SET delivered_at = :delivered_at, waba_id = if_not_exists(waba_id, :waba_id)"
+        ));
         assert!(
             update.contains("#pricing = if_not_exists(#pricing, :pricing)"),
             "{update}"
@@ -931,7 +957,7 @@ mod tests {
         assert_eq!(pricing["paid"], Av::Bool(true));
         assert_eq!(pricing["category"], s("authentication_international"));
         assert_eq!(pricing["from_status"], s("delivered"));
-        assert_eq!(values[":t"], n(7));
+        assert_eq!(values[":delivered_at"], n(7));
     }
 
     #[test]

@@ -35,16 +35,6 @@ impl Utm {
         }
         utm
     }
-
-    pub fn fields(&self) -> [(&'static str, Option<&str>); 5] {
-        [
-            ("utm_source", self.source.as_deref()),
-            ("utm_medium", self.medium.as_deref()),
-            ("utm_campaign", self.campaign.as_deref()),
-            ("utm_content", self.content.as_deref()),
-            ("utm_term", self.term.as_deref()),
-        ]
-    }
 }
 
 /// UTM of a referral (from its `source_url`).
