@@ -12,11 +12,11 @@ use shared::adapters::dynamodb::DynamoDbEventStore;
 use shared::adapters::s3::S3RawStore;
 use shared::config::{ConfigError, Secret, WebhookConfig, WebhookSecrets};
 use shared::domain::consent::ConsentKeywords;
-use shared::domain::ingest::{content_id, plan};
+use shared::domain::ingest::{Write, content_id, plan};
 use shared::domain::signature::{SIGNATURE_HEADER, SignatureVerifier};
 use shared::domain::webhook::parse;
 use shared::ports::{EventStore, RawStore, StoreError};
-use shared::telemetry::RequestCounter;
+use shared::telemetry::{RequestCounter, mask_phone};
 use std::time::Instant;
 use subtle::ConstantTimeEq;
 
@@ -87,10 +87,6 @@ impl<S: EventStore, R: RawStore> Webhook<S, R> {
         })
     }
 
-    pub fn store(&self) -> &S {
-        &self.store
-    }
-
     /// Every outcome is an HTTP answer; the error type is only there for `service_fn`.
     pub async fn handle(&self, req: Request) -> Result<Response<Body>, lambda_http::Error> {
         Ok(match *req.method() {
@@ -159,6 +155,17 @@ impl<S: EventStore, R: RawStore> Webhook<S, R> {
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "webhook stored"
                 );
+                // Consent changes are rare and matter to operators: one line each, user masked.
+                for write in &plan.writes {
+                    if let Write::ConsentEvent(signal) = write {
+                        tracing::info!(
+                            user = %mask_phone(signal.user_key),
+                            action = signal.action.as_str(),
+                            source = signal.source.as_str(),
+                            "consent signal received (stored once, duplicates included)"
+                        );
+                    }
+                }
                 respond(StatusCode::OK, "EVENT_RECEIVED")
             }
             Err(StoreError::Rejected(detail)) => {
