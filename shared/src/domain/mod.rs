@@ -9,4 +9,5 @@ pub mod ladder;
 pub mod lenient;
 pub mod pricing;
 pub mod signature;
+pub mod sync;
 pub mod webhook;
