@@ -3,5 +3,6 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod dynamodb_analytics;
 pub mod graph;
 pub mod s3;

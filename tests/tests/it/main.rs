@@ -2,6 +2,7 @@
 //! Each test starts its own moto process (≈ 0.6 s) so tests run in parallel without
 //! sharing state.
 
+mod analytics_store;
 mod conformance;
 mod failures;
 mod graph;
