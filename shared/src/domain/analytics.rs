@@ -227,7 +227,7 @@ pub trait Paged {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PricingAnalyticsResponse {
     #[serde(default)]
-    pub pricing_analytics: Option<PricingAnalytics>,
+    pub pricing_analytics: Option<Connection<PricingSeries>>,
     #[serde(default)]
     pub data: Option<Vec<PricingSeries>>,
     #[serde(default)]
@@ -236,12 +236,33 @@ pub struct PricingAnalyticsResponse {
     pub id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PricingAnalytics {
-    #[serde(default)]
-    pub data: Vec<PricingSeries>,
+/// A Graph connection (`{"data": […], "paging": …}`), as Meta nests it under a field name
+/// (`pricing_analytics`, `conversation_analytics`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Connection<S> {
+    #[serde(default = "Vec::new")]
+    pub data: Vec<S>,
     #[serde(default)]
     pub paging: Option<Paging>,
+}
+
+impl<S> Default for Connection<S> {
+    fn default() -> Self {
+        Self {
+            data: Vec::new(),
+            paging: None,
+        }
+    }
+}
+
+/// The series of a response that comes wrapped in its field name or bare (`{"data": …}`,
+/// what a followed `next` link or one of Meta's examples returns).
+fn wrapped_or_bare<'a, S>(wrapped: &'a Option<Connection<S>>, bare: &'a Option<Vec<S>>) -> &'a [S] {
+    match (wrapped, bare) {
+        (Some(c), _) => &c.data,
+        (None, Some(d)) => d,
+        (None, None) => &[],
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -273,11 +294,7 @@ pub struct PricingDataPoint {
 
 impl PricingAnalyticsResponse {
     pub fn series(&self) -> &[PricingSeries] {
-        match (&self.pricing_analytics, &self.data) {
-            (Some(p), _) => &p.data,
-            (None, Some(d)) => d,
-            (None, None) => &[],
-        }
+        wrapped_or_bare(&self.pricing_analytics, &self.data)
     }
 
     pub fn data_points(&self) -> impl Iterator<Item = &PricingDataPoint> {
@@ -425,21 +442,13 @@ impl Paged for MessagingAnalyticsResponse {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ConversationAnalyticsResponse {
     #[serde(default)]
-    pub conversation_analytics: Option<ConversationAnalytics>,
+    pub conversation_analytics: Option<Connection<ConversationSeries>>,
     #[serde(default)]
     pub data: Option<Vec<ConversationSeries>>,
     #[serde(default)]
     pub paging: Option<Paging>,
     #[serde(default, deserialize_with = "opt_id")]
     pub id: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct ConversationAnalytics {
-    #[serde(default)]
-    pub data: Vec<ConversationSeries>,
-    #[serde(default)]
-    pub paging: Option<Paging>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -470,12 +479,9 @@ pub struct ConversationDataPoint {
 
 impl ConversationAnalyticsResponse {
     pub fn data_points(&self) -> impl Iterator<Item = &ConversationDataPoint> {
-        let series: &[ConversationSeries] = match (&self.conversation_analytics, &self.data) {
-            (Some(c), _) => &c.data,
-            (None, Some(d)) => d,
-            (None, None) => &[],
-        };
-        series.iter().flat_map(|s| &s.data_points)
+        wrapped_or_bare(&self.conversation_analytics, &self.data)
+            .iter()
+            .flat_map(|s| &s.data_points)
     }
 }
 
