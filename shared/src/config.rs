@@ -115,6 +115,87 @@ impl WebhookConfig {
     }
 }
 
+/// The meta-sync function: which WABAs to pull, where to store, how to reach the Graph API.
+/// The Graph settings themselves are read by `GraphConfig::from_lookup`.
+#[derive(Debug, Clone)]
+pub struct MetaSyncConfig {
+    pub table_name: String,
+    pub bucket_name: String,
+    /// `WABA_IDS`: comma-separated; several WABAs may be configured.
+    pub waba_ids: Vec<String>,
+    /// `GRAPH_TOKEN_SECRET_ID` (AWS): a Secrets Manager secret holding the access token, as
+    /// a plain string or `{"access_token": "..."}`. Locally `META_ACCESS_TOKEN` is used.
+    pub token_secret_id: Option<String>,
+    /// `SNAPSHOT_PREFIX`, default `snapshots/`.
+    pub snapshot_prefix: String,
+    /// `CLICKS_UNAVAILABLE_WABAS`: WABAs in regions where Meta reports no button clicks
+    /// (EU, UK, Japan); their missing clicks are stored as `unavailable_in_region`.
+    pub clicks_unavailable_wabas: Vec<String>,
+    /// `SYNC_CHUNK_DAYS`: days per Graph request window (default 30).
+    pub chunk_days: usize,
+}
+
+impl MetaSyncConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let required = |k: &'static str| get(k).ok_or(ConfigError::Missing(k));
+        let waba_ids = split_list(&required("WABA_IDS")?);
+        if let Some(bad) = waba_ids
+            .iter()
+            .find(|w| !w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+        {
+            return Err(ConfigError::Invalid {
+                name: "WABA_IDS",
+                reason: format!("{bad:?} is not a WABA id (letters and digits only)"),
+            });
+        }
+        if waba_ids.is_empty() {
+            return Err(ConfigError::Missing("WABA_IDS"));
+        }
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            bucket_name: required("BUCKET_NAME")?,
+            waba_ids,
+            token_secret_id: get("GRAPH_TOKEN_SECRET_ID"),
+            snapshot_prefix: get("SNAPSHOT_PREFIX").unwrap_or_else(|| "snapshots/".into()),
+            clicks_unavailable_wabas: get("CLICKS_UNAVAILABLE_WABAS")
+                .map(|v| split_list(&v))
+                .unwrap_or_default(),
+            chunk_days: parse_num(get("SYNC_CHUNK_DAYS"), "SYNC_CHUNK_DAYS", 30, 1..=90)?,
+        })
+    }
+}
+
+/// Reads the Graph token secret: a plain string, or JSON `{"access_token": "..."}`.
+pub fn graph_token_from_secret(id: &str, value: &str) -> Result<Secret, ConfigError> {
+    let value = value.trim();
+    let token = if value.starts_with('{') {
+        #[derive(serde::Deserialize)]
+        struct Shape {
+            access_token: String,
+        }
+        serde_json::from_str::<Shape>(value)
+            .map_err(|e| ConfigError::SecretLoad {
+                id: id.to_string(),
+                reason: format!("expected {{\"access_token\": \"...\"}}: {e}"),
+            })?
+            .access_token
+    } else {
+        value.to_string()
+    };
+    if token.trim().is_empty() {
+        return Err(ConfigError::SecretLoad {
+            id: id.to_string(),
+            reason: "the access token is empty".into(),
+        });
+    }
+    Ok(Secret(token))
+}
+
 fn parse_num(
     v: Option<String>,
     name: &'static str,

@@ -1,5 +1,10 @@
 //! Ports: the small traits the functions depend on. Adapters implement them.
 
+use crate::adapters::graph::{GraphError, GraphPage, GraphPull};
+use crate::domain::analytics::{
+    Granularity, InsightsFlagResponse, MessageTemplatesResponse, MessagingAnalyticsResponse,
+    PricingAnalyticsResponse, PricingDimension, TemplateAnalyticsResponse, TemplateMetric,
+};
 use crate::domain::ingest::Write;
 use std::future::Future;
 
@@ -42,4 +47,46 @@ pub trait RawStore: Send + Sync {
         body: &[u8],
         metadata: &[(&str, &str)],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Meta's Graph API as the scheduled pulls see it. `GraphClient` implements it over HTTPS;
+/// the meta-sync function depends only on this.
+pub trait GraphSource: Send + Sync {
+    fn pricing_analytics(
+        &self,
+        waba: &str,
+        start: i64,
+        end: i64,
+        granularity: Granularity,
+        dimensions: &[PricingDimension],
+    ) -> impl Future<Output = Result<GraphPull<PricingAnalyticsResponse>, GraphError>> + Send;
+
+    fn template_analytics(
+        &self,
+        waba: &str,
+        template_ids: &[String],
+        start: i64,
+        end: i64,
+        metric_types: &[TemplateMetric],
+    ) -> impl Future<Output = Result<GraphPull<TemplateAnalyticsResponse>, GraphError>> + Send;
+
+    fn message_templates(
+        &self,
+        waba: &str,
+        fields: &[&str],
+        limit: u32,
+    ) -> impl Future<Output = Result<GraphPull<MessageTemplatesResponse>, GraphError>> + Send;
+
+    fn messaging_analytics(
+        &self,
+        waba: &str,
+        start: i64,
+        end: i64,
+        granularity: Granularity,
+    ) -> impl Future<Output = Result<GraphPull<MessagingAnalyticsResponse>, GraphError>> + Send;
+
+    fn insights_enabled(
+        &self,
+        waba: &str,
+    ) -> impl Future<Output = Result<GraphPage<InsightsFlagResponse>, GraphError>> + Send;
 }

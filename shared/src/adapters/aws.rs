@@ -1,6 +1,9 @@
 //! SDK configuration and clients, built once per cold start.
 
-use crate::config::{ConfigError, SecretSource, WebhookSecrets, webhook_secrets_from_json};
+use crate::config::{
+    ConfigError, Secret, SecretSource, WebhookSecrets, graph_token_from_secret,
+    webhook_secrets_from_json,
+};
 use crate::telemetry::RequestCounter;
 use aws_config::{BehaviorVersion, SdkConfig};
 
@@ -48,21 +51,32 @@ pub async fn webhook_secrets(
             verify_token: verify_token.clone(),
         }),
         SecretSource::SecretsManager { secret_id } => {
-            let client = aws_sdk_secretsmanager::Client::new(sdk);
-            let out = client
-                .get_secret_value()
-                .secret_id(secret_id)
-                .send()
-                .await
-                .map_err(|e| ConfigError::SecretLoad {
-                    id: secret_id.clone(),
-                    reason: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
-                })?;
-            let json = out.secret_string().ok_or_else(|| ConfigError::SecretLoad {
-                id: secret_id.clone(),
-                reason: "secret has no string value".into(),
-            })?;
-            webhook_secrets_from_json(secret_id, json)
+            webhook_secrets_from_json(secret_id, &secret_string(sdk, secret_id).await?)
         }
     }
+}
+
+/// The Graph API access token from Secrets Manager (plain or `{"access_token": …}`).
+pub async fn graph_token(sdk: &SdkConfig, secret_id: &str) -> Result<Secret, ConfigError> {
+    graph_token_from_secret(secret_id, &secret_string(sdk, secret_id).await?)
+}
+
+/// A secret's string value. Never logged.
+async fn secret_string(sdk: &SdkConfig, secret_id: &str) -> Result<String, ConfigError> {
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let out = client
+        .get_secret_value()
+        .secret_id(secret_id)
+        .send()
+        .await
+        .map_err(|e| ConfigError::SecretLoad {
+            id: secret_id.to_string(),
+            reason: aws_sdk_secretsmanager::error::DisplayErrorContext(&e).to_string(),
+        })?;
+    out.secret_string()
+        .map(String::from)
+        .ok_or_else(|| ConfigError::SecretLoad {
+            id: secret_id.to_string(),
+            reason: "secret has no string value".into(),
+        })
 }

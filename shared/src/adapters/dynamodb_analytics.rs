@@ -4,12 +4,14 @@
 //! as explicit states (`cost_state`, `clicks_state`), never as zeros. Watermarks only move
 //! forward.
 
-use crate::domain::analytics::{Clicks, Cost, PricingRow, TemplateCost, TemplateDayRow};
+use crate::domain::analytics::{
+    Clicks, Cost, MessagingRow, PricingRow, TemplateCatalogueRow, TemplateCost, TemplateDayRow,
+};
 use crate::domain::sync::PullKind;
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue as Av, PutRequest, WriteRequest};
-use chrono::NaiveDate;
+use aws_sdk_dynamodb::types::{AttributeValue as Av, PutRequest, ReturnValue, WriteRequest};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -139,6 +141,45 @@ pub fn template_item(waba_id: &str, row: &TemplateDayRow) -> Attrs {
     item
 }
 
+/// Meta's sent/delivered for one day: `MSGDAY#<waba>` / `<day>`.
+pub fn messaging_item(waba_id: &str, row: &MessagingRow) -> Attrs {
+    let mut item = HashMap::with_capacity(8);
+    item.insert("pk".into(), s(format!("MSGDAY#{waba_id}")));
+    item.insert("sk".into(), s(row.day.to_string()));
+    item.insert("item_kind".into(), s("messaging_day"));
+    item.insert("waba_id".into(), s(waba_id));
+    item.insert("day".into(), s(row.day.to_string()));
+    item.insert("bucket_start".into(), Av::N(row.start.0.to_string()));
+    item.insert("bucket_end".into(), Av::N(row.end.0.to_string()));
+    for (k, v) in [("sent", row.sent), ("delivered", row.delivered)] {
+        if let Some(v) = v {
+            item.insert(k.into(), n_u(v));
+        }
+    }
+    item
+}
+
+/// How one pull of one kind ended, kept beside the watermark so a failed run is visible in
+/// the table, not only in the logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord<'a> {
+    pub run_id: &'a str,
+    pub at: DateTime<Utc>,
+    /// `complete`, `partial`, `failed`, `skipped`.
+    pub outcome: &'a str,
+    pub reason: Option<&'a str>,
+}
+
+/// What storing the catalogue changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogueChanges {
+    pub stored: usize,
+    /// Templates seen for the first time.
+    pub new: usize,
+    /// Templates whose status, quality or category differs from the previous pull.
+    pub changed: usize,
+}
+
 impl DynamoDbAnalyticsStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
@@ -165,6 +206,197 @@ impl DynamoDbAnalyticsStore {
     ) -> Result<usize, StoreError> {
         self.batch_put(rows.iter().map(|r| template_item(waba_id, r)).collect())
             .await
+    }
+
+    /// Stores Meta's sent/delivered per day (idempotent overwrite per day).
+    pub async fn put_messaging_rows(
+        &self,
+        waba_id: &str,
+        rows: &[MessagingRow],
+    ) -> Result<usize, StoreError> {
+        self.batch_put(rows.iter().map(|r| messaging_item(waba_id, r)).collect())
+            .await
+    }
+
+    /// Stores the catalogue (`TPL#<id>` / `CATALOGUE`, overwritten per pull) and, when a
+    /// template is new or its status, quality or category differs from the previous pull,
+    /// a history item `TPL#<id>` / `CATHIST#<at, 10 digits>#<aspect>` with old and new
+    /// values. Re-running a pull with unchanged data writes no history.
+    pub async fn put_catalogue(
+        &self,
+        waba_id: &str,
+        rows: &[TemplateCatalogueRow],
+        pulled_at: DateTime<Utc>,
+    ) -> Result<CatalogueChanges, StoreError> {
+        let mut changes = CatalogueChanges::default();
+        for row in rows {
+            let tracked = [
+                ("status", row.status.as_deref()),
+                ("quality_score", row.quality_score.as_deref()),
+                ("category", row.category.as_deref()),
+            ];
+            let mut update = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("TPL#{}", row.template_id)))
+                .key("sk", s("CATALOGUE"))
+                .return_values(ReturnValue::AllOld)
+                .expression_attribute_values(":item_kind", s("template_catalogue"))
+                .expression_attribute_values(":waba_id", s(waba_id))
+                .expression_attribute_values(":template_id", s(row.template_id.as_str()))
+                .expression_attribute_values(
+                    ":pulled_at",
+                    Av::N(pulled_at.timestamp().to_string()),
+                );
+            let mut set = vec![
+                "item_kind = :item_kind".to_string(),
+                "waba_id = :waba_id".into(),
+                "template_id = :template_id".into(),
+                "pulled_at = :pulled_at".into(),
+            ];
+            let mut remove = Vec::new();
+            let optional = [
+                ("template_name", row.name.as_deref()),
+                ("template_language", row.language.as_deref()),
+                ("template_status", row.status.as_deref()),
+                ("category", row.category.as_deref()),
+                ("sub_category", row.sub_category.as_deref()),
+                ("previous_category", row.previous_category.as_deref()),
+                ("parameter_format", row.parameter_format.as_deref()),
+                ("quality_score", row.quality_score.as_deref()),
+            ];
+            for (name, value) in optional {
+                // Attribute names stay clear of DynamoDB's reserved words (`name`, `status`,
+                // `language`), so no aliases are needed.
+                match value {
+                    Some(v) => {
+                        set.push(format!("{name} = :{name}"));
+                        update = update.expression_attribute_values(format!(":{name}"), s(v));
+                    }
+                    None => remove.push(name.to_string()),
+                }
+            }
+            if let Some(c) = &row.components {
+                set.push("component_count = :component_count".into());
+                update =
+                    update.expression_attribute_values(":component_count", n_u(c.count as u64));
+                for (name, list) in [
+                    ("component_types", &c.types),
+                    ("button_types", &c.button_types),
+                ] {
+                    if list.is_empty() {
+                        remove.push(name.to_string());
+                    } else {
+                        set.push(format!("{name} = :{name}"));
+                        update = update.expression_attribute_values(
+                            format!(":{name}"),
+                            Av::L(list.iter().map(|t| s(t.as_str())).collect()),
+                        );
+                    }
+                }
+            }
+            let mut expr = format!("SET {}", set.join(", "));
+            if !remove.is_empty() {
+                expr.push_str(&format!(" REMOVE {}", remove.join(", ")));
+            }
+            let old = update
+                .update_expression(expr)
+                .send()
+                .await
+                .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?
+                .attributes;
+            changes.stored += 1;
+            let old_value = |name: &str| {
+                old.as_ref()
+                    .and_then(|o| o.get(name))
+                    .and_then(|v| v.as_s().ok())
+                    .map(String::as_str)
+            };
+            if old.is_none() {
+                changes.new += 1;
+            }
+            let mut changed = false;
+            for (aspect, new_value) in tracked {
+                let stored_name = if aspect == "status" {
+                    "template_status"
+                } else {
+                    aspect
+                };
+                let before = old_value(stored_name);
+                if old.is_some() && before == new_value {
+                    continue;
+                }
+                if old.is_none() && new_value.is_none() {
+                    continue;
+                }
+                changed |= old.is_some();
+                let mut item = HashMap::with_capacity(10);
+                item.insert("pk".into(), s(format!("TPL#{}", row.template_id)));
+                item.insert(
+                    "sk".into(),
+                    s(format!("CATHIST#{:010}#{aspect}", pulled_at.timestamp())),
+                );
+                item.insert("item_kind".into(), s("template_catalogue_change"));
+                item.insert("waba_id".into(), s(waba_id));
+                item.insert("template_id".into(), s(row.template_id.as_str()));
+                item.insert("aspect".into(), s(aspect));
+                item.insert("at".into(), Av::N(pulled_at.timestamp().to_string()));
+                if let Some(b) = before {
+                    item.insert("from_value".into(), s(b));
+                }
+                if let Some(v) = new_value {
+                    item.insert("to_value".into(), s(v));
+                }
+                self.client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(item))
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+            }
+            if changed {
+                changes.changed += 1;
+            }
+        }
+        Ok(changes)
+    }
+
+    /// Records how the latest run of a kind ended (`SYNC#<waba>` / `<kind>`); the watermark
+    /// on the same item is untouched.
+    pub async fn record_run(
+        &self,
+        waba_id: &str,
+        kind: &str,
+        run: &RunRecord<'_>,
+    ) -> Result<(), StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("SYNC#{waba_id}")))
+            .key("sk", s(kind))
+            .expression_attribute_values(":item_kind", s("sync_watermark"))
+            .expression_attribute_values(":waba_id", s(waba_id))
+            .expression_attribute_values(":pull_kind", s(kind))
+            .expression_attribute_values(":run_id", s(run.run_id))
+            .expression_attribute_values(":run_at", Av::N(run.at.timestamp().to_string()))
+            .expression_attribute_values(":outcome", s(run.outcome));
+        let base = "SET item_kind = :item_kind, waba_id = :waba_id, pull_kind = :pull_kind, last_run_id = :run_id, last_run_at = :run_at, last_outcome = :outcome";
+        let expr = match run.reason {
+            Some(r) => {
+                update = update.expression_attribute_values(":reason", s(r));
+                format!("{base}, last_reason = :reason")
+            }
+            None => format!("{base} REMOVE last_reason"),
+        };
+        update
+            .update_expression(expr)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))
     }
 
     /// The last complete day stored for a WABA and kind.

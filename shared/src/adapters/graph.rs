@@ -855,6 +855,57 @@ fn request_label(url: &Url) -> String {
     }
 }
 
+/// The deployed source: every call goes to the inherent method of the same name.
+impl crate::ports::GraphSource for GraphClient {
+    async fn pricing_analytics(
+        &self,
+        waba: &str,
+        start: i64,
+        end: i64,
+        granularity: Granularity,
+        dimensions: &[PricingDimension],
+    ) -> Result<GraphPull<PricingAnalyticsResponse>, GraphError> {
+        GraphClient::pricing_analytics(self, waba, start, end, granularity, dimensions).await
+    }
+
+    async fn template_analytics(
+        &self,
+        waba: &str,
+        template_ids: &[String],
+        start: i64,
+        end: i64,
+        metric_types: &[TemplateMetric],
+    ) -> Result<GraphPull<TemplateAnalyticsResponse>, GraphError> {
+        GraphClient::template_analytics(self, waba, template_ids, start, end, metric_types).await
+    }
+
+    async fn message_templates(
+        &self,
+        waba: &str,
+        fields: &[&str],
+        limit: u32,
+    ) -> Result<GraphPull<MessageTemplatesResponse>, GraphError> {
+        GraphClient::message_templates(self, waba, fields, limit).await
+    }
+
+    async fn messaging_analytics(
+        &self,
+        waba: &str,
+        start: i64,
+        end: i64,
+        granularity: Granularity,
+    ) -> Result<GraphPull<MessagingAnalyticsResponse>, GraphError> {
+        GraphClient::messaging_analytics(self, waba, start, end, granularity).await
+    }
+
+    async fn insights_enabled(
+        &self,
+        waba: &str,
+    ) -> Result<GraphPage<InsightsFlagResponse>, GraphError> {
+        GraphClient::insights_enabled(self, waba).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

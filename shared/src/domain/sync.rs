@@ -29,6 +29,14 @@ impl PullKind {
         }
     }
 
+    pub const ALL: [PullKind; 3] = [PullKind::Pricing, PullKind::Templates, PullKind::Messaging];
+
+    pub fn parse(s: &str) -> Option<PullKind> {
+        PullKind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+
     /// How far back Meta answers, in days including today.
     pub fn lookback_days(self) -> i64 {
         match self {
@@ -106,6 +114,23 @@ pub fn advance_watermark(
     match (old, candidate) {
         (Some(o), Some(c)) => Some(o.max(c)),
         (o, c) => o.or(c),
+    }
+}
+
+/// Whether storing a chunk that starts on `chunk_start` lets the watermark move: only when
+/// the chunk joins the range already complete (it starts no later than the day after the
+/// watermark) or, with no watermark yet, starts at the oldest day Meta still answers. A
+/// backfill of a later range with a gap before it stores its data but leaves the watermark,
+/// so the gap is still pulled.
+pub fn joins_complete_range(
+    kind: PullKind,
+    watermark: Option<NaiveDate>,
+    chunk_start: NaiveDate,
+    today: NaiveDate,
+) -> bool {
+    match watermark {
+        Some(w) => chunk_start <= w + Duration::days(1),
+        None => chunk_start <= kind.earliest(today),
     }
 }
 
@@ -251,6 +276,42 @@ mod tests {
             .is_empty()
         );
         assert_eq!(w.last_day(), Some(d("2026-11-20")));
+    }
+
+    #[test]
+    fn only_a_chunk_joining_the_complete_range_moves_the_watermark() {
+        let today = d("2026-11-21");
+        let w = Some(d("2026-11-10"));
+        assert!(joins_complete_range(
+            PullKind::Pricing,
+            w,
+            d("2026-11-11"),
+            today
+        ));
+        assert!(joins_complete_range(
+            PullKind::Pricing,
+            w,
+            d("2026-11-04"),
+            today
+        ));
+        assert!(
+            !joins_complete_range(PullKind::Pricing, w, d("2026-11-12"), today),
+            "a gap"
+        );
+        assert!(joins_complete_range(
+            PullKind::Templates,
+            None,
+            d("2026-08-24"),
+            today
+        ));
+        assert!(!joins_complete_range(
+            PullKind::Templates,
+            None,
+            d("2026-09-01"),
+            today
+        ));
+        assert_eq!(PullKind::parse(" Templates"), Some(PullKind::Templates));
+        assert_eq!(PullKind::parse("catalogue"), None);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod failures;
 mod graph;
 mod handshake;
 mod ingest;
+mod meta_sync;
 mod signature;
 mod support;
 mod traffic;

@@ -1,0 +1,714 @@
+//! The meta-sync function's real handler against moto (DynamoDB + S3) and the fake Graph API:
+//! windows and watermarks, paging to the end, raw snapshots, a re-run changing nothing, each
+//! fault kind, a 90-day backfill, several WABAs, catalogue history.
+
+use crate::support::*;
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph, Fault};
+use integration_tests::harness::Stack;
+use meta_sync::handler::{MetaSync, Outcome, Settings, SyncReport, SyncRequest};
+use serde_json::json;
+use shared::adapters::dynamodb_analytics::DynamoDbAnalyticsStore;
+use shared::adapters::graph::{GraphClient, GraphConfig, RetryPolicy};
+use shared::adapters::s3::S3RawStore;
+use shared::config::Secret;
+use shared::domain::sync::PullKind;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration as StdDuration;
+
+const EU_WABA: &str = "209876543210987";
+const NO_INSIGHTS_WABA: &str = "301122334455667";
+const DAY: i64 = 86_400;
+
+fn now() -> DateTime<Utc> {
+    "2026-11-21T10:00:00Z".parse().unwrap()
+}
+
+fn day(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+fn sync(stack: &Stack, fake: &FakeGraph, wabas: &[&str]) -> MetaSync<GraphClient, S3RawStore> {
+    let mut graph = GraphConfig::new(fake.url.clone(), Secret::new(FAKE_GRAPH_TOKEN));
+    graph.timeout = StdDuration::from_millis(400);
+    graph.retry = RetryPolicy {
+        max_attempts: 3,
+        base_delay: StdDuration::from_millis(5),
+        max_delay: StdDuration::from_millis(20),
+        max_regain_wait: StdDuration::from_secs(1),
+    };
+    MetaSync::new(
+        GraphClient::new(graph).unwrap(),
+        DynamoDbAnalyticsStore::new(stack.dynamodb.clone(), &stack.table),
+        S3RawStore::new(stack.s3.clone(), &stack.bucket),
+        Settings {
+            waba_ids: wabas.iter().map(|w| w.to_string()).collect(),
+            snapshot_prefix: "snapshots/".into(),
+            clicks_unavailable: [EU_WABA.to_string()].into(),
+            chunk_days: 10,
+        },
+    )
+}
+
+fn scheduled(kinds: &[&str]) -> SyncRequest {
+    SyncRequest::Scheduled {
+        wabas: None,
+        kinds: Some(kinds.iter().map(|k| k.to_string()).collect()),
+    }
+}
+
+/// Sets a watermark so a scheduled run's window is short (tests stay fast on moto).
+async fn set_watermark(stack: &Stack, waba: &str, kind: PullKind, d: &str) {
+    DynamoDbAnalyticsStore::new(stack.dynamodb.clone(), &stack.table)
+        .advance_watermark(waba, kind, day(d))
+        .await
+        .unwrap();
+}
+
+async fn watermark(stack: &Stack, waba: &str, kind: PullKind) -> Option<NaiveDate> {
+    DynamoDbAnalyticsStore::new(stack.dynamodb.clone(), &stack.table)
+        .watermark(waba, kind)
+        .await
+        .unwrap()
+}
+
+fn items_with_pk(items: &[Item], prefix: &str) -> Vec<Item> {
+    items
+        .iter()
+        .filter(|i| text(i, "pk").is_some_and(|p| p.starts_with(prefix)))
+        .cloned()
+        .collect()
+}
+
+/// Everything but the run bookkeeping (`last_run_*`, the catalogue's `pulled_at`), which
+/// names each run.
+fn data_items(items: &[Item]) -> Vec<Item> {
+    items
+        .iter()
+        .map(|i| {
+            let mut i = i.clone();
+            i.retain(|k, _| !k.starts_with("last_") && k != "pulled_at");
+            i
+        })
+        .collect()
+}
+
+/// The fake's pricing points for `[first, last]` summed per day, as ground truth: the UTC
+/// midpoint of a bucket names its day (buckets start at 07:00 UTC).
+fn expected_pricing_volume(
+    fake: &FakeGraph,
+    waba: &str,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> BTreeMap<NaiveDate, u64> {
+    let start = first.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp() - DAY;
+    let end = last.and_hms_opt(0, 0, 0).unwrap().and_utc().timestamp() + 2 * DAY;
+    let dims = [
+        "PRICING_CATEGORY",
+        "PRICING_TYPE",
+        "COUNTRY",
+        "PHONE",
+        "TIER",
+    ];
+    let mut out = BTreeMap::new();
+    for p in fake.handle.pricing_points(waba, start, end, "DAILY", &dims) {
+        let bs = p["start"].as_i64().unwrap();
+        let d = DateTime::from_timestamp(bs + DAY / 2, 0)
+            .unwrap()
+            .date_naive();
+        if bs >= start && d >= first && d <= last {
+            *out.entry(d).or_default() += p["volume"].as_u64().unwrap_or(0);
+        }
+    }
+    out
+}
+
+fn stored_pricing_volume(items: &[Item], waba: &str) -> BTreeMap<NaiveDate, u64> {
+    let mut out = BTreeMap::new();
+    for i in items_with_pk(items, &format!("PRICING#{waba}")) {
+        *out.entry(day(text(&i, "day").unwrap())).or_default() += num(&i, "volume").unwrap() as u64;
+    }
+    out
+}
+
+fn result<'a>(
+    report: &'a SyncReport,
+    waba: &str,
+    kind: &str,
+) -> &'a meta_sync::handler::KindReport {
+    report
+        .result(waba, kind)
+        .unwrap_or_else(|| panic!("no {kind} result for {waba}: {report:#?}"))
+}
+
+#[tokio::test]
+async fn a_first_run_pulls_the_lookback_pages_to_the_end_snapshots_every_page_and_a_rerun_changes_nothing()
+ {
+    let stack = Stack::start().await;
+    let fake = FakeGraph::standard().await.unwrap();
+    fake.handle.set_page_size(40);
+    let sync = sync(&stack, &fake, &[WABA]);
+    // Pricing and messaging start from a watermark (365 days on moto is slow); templates and
+    // the catalogue get a true first run: Meta's whole 90-day lookback.
+    set_watermark(&stack, WABA, PullKind::Pricing, "2026-10-31").await;
+    set_watermark(&stack, WABA, PullKind::Messaging, "2026-10-31").await;
+    let report = sync
+        .run(
+            &scheduled(&["catalogue", "pricing", "templates", "messaging"]),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Complete, "{report:#?}");
+
+    let templates = result(&report, WABA, "templates");
+    let window = templates.window.unwrap();
+    assert_eq!(
+        (window.first, window.last),
+        (day("2026-08-24"), day("2026-11-21")),
+        "90 days through today"
+    );
+    assert_eq!(templates.watermark_before, None);
+    assert_eq!(
+        templates.watermark_after,
+        Some(day("2026-11-20")),
+        "today is never complete"
+    );
+    let pricing = result(&report, WABA, "pricing");
+    let window = pricing.window.unwrap();
+    assert_eq!(
+        (window.first, window.last),
+        (day("2026-10-25"), day("2026-11-21")),
+        "7 days re-pulled before the watermark"
+    );
+    assert_eq!(pricing.watermark_after, Some(day("2026-11-20")));
+
+    // Paging followed to the end: more pages than requests' first pages, every page kept.
+    let requests = fake.handle.requests();
+    let followed = requests
+        .iter()
+        .filter(|r| r.param("after").is_some() || r.query.contains("after"))
+        .count();
+    assert!(followed > 0, "later pages were requested");
+    for kind in ["catalogue", "pricing", "templates", "messaging"] {
+        let r = result(&report, WABA, kind);
+        let keys = stack
+            .objects(&format!(
+                "snapshots/{kind}/{WABA}/2026-11-21/{}/",
+                report.run_id
+            ))
+            .await;
+        assert_eq!(keys.len(), r.snapshots, "{kind}: one object per page");
+        assert_eq!(r.snapshots, r.pages, "{kind}");
+    }
+    assert!(
+        pricing.pages > 3,
+        "28 days of pricing at 40 points a page spans several pages"
+    );
+
+    // Stored pricing equals what Meta served, per day.
+    let items = stack.scan().await;
+    assert_eq!(
+        stored_pricing_volume(&items, WABA),
+        expected_pricing_volume(&fake, WABA, day("2026-10-25"), day("2026-11-21"))
+    );
+    // Template rows: one per template with insights × day, for 90 days.
+    let tpl_days = items_with_pk(&items, "TPLDAY#");
+    let catalogue = fake.handle.config().wabas[0].templates.clone();
+    let expected_ids: Vec<String> = catalogue.iter().map(|t| t.id.clone()).collect();
+    let served = fake
+        .handle
+        .template_points(WABA, &expected_ids, 1_787_529_600, 1_795_305_600);
+    assert_eq!(
+        tpl_days.len(),
+        served.len(),
+        "every data point Meta served, 2026-08-24..2026-11-21"
+    );
+    assert_eq!(
+        tpl_days.len(),
+        catalogue.iter().filter(|t| t.has_insights).count() * 90
+    );
+    let sent: u64 = tpl_days
+        .iter()
+        .filter_map(|i| num(i, "sent"))
+        .map(|n| n as u64)
+        .sum();
+    let served_sent: u64 = served.iter().filter_map(|p| p["sent"].as_u64()).sum();
+    assert_eq!(sent, served_sent);
+    // The catalogue with its first-seen history.
+    assert_eq!(
+        result(&report, WABA, "catalogue").rows_stored,
+        catalogue.len()
+    );
+    let cat = items
+        .iter()
+        .filter(|i| text(i, "item_kind") == Some("template_catalogue"))
+        .count();
+    assert_eq!(cat, catalogue.len());
+
+    // A re-run of the same day: the window is the last 7 days only, stored data identical.
+    fake.handle.clear_requests();
+    let again = sync
+        .run(
+            &scheduled(&["catalogue", "pricing", "templates", "messaging"]),
+            now() + Duration::minutes(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(again.outcome, Outcome::Complete, "{again:#?}");
+    let w = result(&again, WABA, "templates").window.unwrap();
+    assert_eq!((w.first, w.last), (day("2026-11-14"), day("2026-11-21")));
+    let after = data_items(&stack.scan().await);
+    let before = data_items(&items);
+    let changed: Vec<_> = after.iter().filter(|i| !before.contains(i)).collect();
+    assert!(
+        changed.is_empty() && after.len() == before.len(),
+        "a re-run changes nothing: {} items before, {} after; changed: {changed:?}",
+        before.len(),
+        after.len()
+    );
+    // And the run outcome is kept beside each watermark.
+    let sync_item = stack
+        .item(&format!("SYNC#{WABA}"), "templates")
+        .await
+        .unwrap();
+    assert_eq!(text(&sync_item, "last_outcome"), Some("complete"));
+    assert_eq!(text(&sync_item, "last_run_id"), Some(again.run_id.as_str()));
+}
+
+#[tokio::test]
+async fn cursor_only_paging_is_followed_to_the_end() {
+    let stack = Stack::start().await;
+    let fake = FakeGraph::standard().await.unwrap();
+    fake.handle.set_page_size(3);
+    fake.handle.set_links_next(false);
+    let sync = sync(&stack, &fake, &[WABA]);
+    set_watermark(&stack, WABA, PullKind::Templates, "2026-11-18").await;
+    let report = sync.run(&scheduled(&["templates"]), now()).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Complete, "{report:#?}");
+    let t = result(&report, WABA, "templates");
+    let items = stack.scan().await;
+    let rows = items_with_pk(&items, "TPLDAY#").len();
+    // 2026-11-12..2026-11-21: 10 days × templates with insights, 3 points a page.
+    let with_insights = fake.handle.config().wabas[0]
+        .templates
+        .iter()
+        .filter(|t| t.has_insights)
+        .count();
+    assert_eq!(rows, with_insights * 10);
+    assert_eq!(t.rows_stored, rows);
+    assert!(t.pages >= rows / 3, "{} pages for {rows} rows", t.pages);
+}
+
+#[tokio::test]
+async fn throttling_stops_cleanly_with_the_watermark_where_data_is_complete() {
+    for fault in [
+        Fault::throttle(80007),
+        Fault::throttle(130429),
+        Fault::throttle(4),
+        Fault::TooManyRequests,
+    ] {
+        let stack = Stack::start().await;
+        let fake = FakeGraph::standard().await.unwrap();
+        fake.handle.set_page_size(100_000);
+        let sync = sync(&stack, &fake, &[WABA]);
+        set_watermark(&stack, WABA, PullKind::Pricing, "2026-10-20").await;
+        // Window 2026-10-14..2026-11-21 = 4 chunks of ≤ 10 days. Each chunk is one page plus
+        // the empty page that ends cursor paging: the first four requests (two chunks)
+        // answer, then every attempt at the third chunk is throttled.
+        fake.handle.inject(Fault::Slow(StdDuration::ZERO), 4);
+        fake.handle.inject(fault.clone(), 3);
+        let report = sync.run(&scheduled(&["pricing"]), now()).await.unwrap();
+        let p = result(&report, WABA, "pricing");
+        assert_eq!(p.outcome, Outcome::Partial, "{fault:?}: {p:#?}");
+        assert_eq!(report.outcome, Outcome::Partial);
+        assert_eq!(p.error_class, Some("throttled"), "{fault:?}");
+        assert!(
+            p.reason.as_deref().unwrap().contains("throttled"),
+            "{:?}",
+            p.reason
+        );
+        assert_eq!(
+            p.stored_through,
+            Some(day("2026-11-02")),
+            "two chunks stored"
+        );
+        assert_eq!(p.watermark_after, Some(day("2026-11-02")));
+        assert_eq!(
+            watermark(&stack, WABA, PullKind::Pricing).await,
+            Some(day("2026-11-02"))
+        );
+        let stored = stored_pricing_volume(&stack.scan().await, WABA);
+        assert_eq!(
+            stored.keys().next_back(),
+            Some(&day("2026-11-02")),
+            "nothing of the throttled chunk"
+        );
+        let sync_item = stack
+            .item(&format!("SYNC#{WABA}"), "pricing")
+            .await
+            .unwrap();
+        assert_eq!(text(&sync_item, "last_outcome"), Some("partial"));
+        // The next run resumes from the watermark and completes.
+        let report = sync.run(&scheduled(&["pricing"]), now()).await.unwrap();
+        assert_eq!(report.outcome, Outcome::Complete, "{report:#?}");
+        assert_eq!(
+            watermark(&stack, WABA, PullKind::Pricing).await,
+            Some(day("2026-11-20"))
+        );
+        assert_eq!(
+            stored_pricing_volume(&stack.scan().await, WABA),
+            expected_pricing_volume(&fake, WABA, day("2026-10-14"), day("2026-11-21"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_expired_token_fails_the_waba_names_the_fix_and_leaves_other_wabas_alone() {
+    let stack = Stack::start().await;
+    let fake = FakeGraph::standard().await.unwrap();
+    let sync = sync(&stack, &fake, &[WABA, EU_WABA]);
+    set_watermark(&stack, EU_WABA, PullKind::Pricing, "2026-11-18").await;
+    set_watermark(&stack, EU_WABA, PullKind::Templates, "2026-11-18").await;
+    set_watermark(&stack, EU_WABA, PullKind::Messaging, "2026-11-18").await;
+    fake.handle.inject(Fault::ExpiredToken, 1);
+    let report = sync
+        .run(
+            &scheduled(&["catalogue", "pricing", "templates", "messaging"]),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Failed);
+    let cat = result(&report, WABA, "catalogue");
+    assert_eq!(
+        (cat.outcome, cat.error_class),
+        (Outcome::Failed, Some("auth"))
+    );
+    let reason = cat.reason.as_deref().unwrap();
+    assert!(
+        reason.contains(WABA) && reason.contains("refresh or replace the access token"),
+        "{reason}"
+    );
+    assert!(
+        !reason.contains(FAKE_GRAPH_TOKEN),
+        "the token never appears"
+    );
+    for kind in ["pricing", "templates", "messaging"] {
+        let r = result(&report, WABA, kind);
+        assert_eq!(r.outcome, Outcome::Skipped, "{kind}");
+        assert!(
+            r.reason
+                .as_deref()
+                .unwrap()
+                .contains("access token was rejected"),
+            "{kind}"
+        );
+        assert_eq!(
+            watermark(&stack, WABA, PullKind::parse(kind).unwrap()).await,
+            None
+        );
+    }
+    // The run is marked failed in the table too.
+    let item = stack
+        .item(&format!("SYNC#{WABA}"), "catalogue")
+        .await
+        .unwrap();
+    assert_eq!(text(&item, "last_outcome"), Some("failed"));
+    assert!(text(&item, "last_reason").unwrap().contains("access token"));
+    // The other WABA is pulled normally.
+    for kind in ["catalogue", "pricing", "templates", "messaging"] {
+        assert_eq!(
+            result(&report, EU_WABA, kind).outcome,
+            Outcome::Complete,
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        watermark(&stack, EU_WABA, PullKind::Pricing).await,
+        Some(day("2026-11-20"))
+    );
+}
+
+#[tokio::test]
+async fn server_errors_and_slow_answers_are_retried_a_bounded_number_of_times() {
+    let stack = Stack::start().await;
+    let fake = FakeGraph::standard().await.unwrap();
+    fake.handle.set_page_size(100_000);
+    let sync = sync(&stack, &fake, &[WABA]);
+    set_watermark(&stack, WABA, PullKind::Messaging, "2026-11-18").await;
+    // Two failures then an answer: within the 3 attempts, the run completes.
+    fake.handle.inject(Fault::ServerError(500), 1);
+    fake.handle
+        .inject(Fault::Slow(StdDuration::from_secs(2)), 1);
+    let report = sync.run(&scheduled(&["messaging"]), now()).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Complete, "{report:#?}");
+    assert_eq!(
+        watermark(&stack, WABA, PullKind::Messaging).await,
+        Some(day("2026-11-20"))
+    );
+    let stored = stack.scan().await;
+    let days: BTreeSet<_> = items_with_pk(&stored, &format!("MSGDAY#{WABA}"))
+        .iter()
+        .map(|i| text(i, "day").unwrap().to_string())
+        .collect();
+    assert_eq!(days.len(), 10, "2026-11-12..2026-11-21");
+
+    // Every attempt failing: the kind fails, bounded (3 requests), the watermark stays.
+    set_watermark(&stack, WABA, PullKind::Pricing, "2026-11-18").await;
+    for fault in [
+        Fault::ServerError(503),
+        Fault::Slow(StdDuration::from_secs(2)),
+    ] {
+        fake.handle.clear_requests();
+        fake.handle.inject(fault.clone(), 3);
+        let report = sync.run(&scheduled(&["pricing"]), now()).await.unwrap();
+        let p = result(&report, WABA, "pricing");
+        assert_eq!(
+            (p.outcome, p.error_class),
+            (Outcome::Failed, Some("transient")),
+            "{fault:?}: {p:#?}"
+        );
+        assert_eq!(
+            fake.handle.requests().len(),
+            3,
+            "{fault:?}: bounded retries"
+        );
+        assert_eq!(p.watermark_after, Some(day("2026-11-18")));
+        assert_eq!(
+            watermark(&stack, WABA, PullKind::Pricing).await,
+            Some(day("2026-11-18"))
+        );
+        fake.handle.clear_faults();
+    }
+}
+
+#[tokio::test]
+async fn a_backfill_of_90_days_fills_templates_and_a_detached_range_leaves_the_watermark() {
+    let stack = Stack::start().await;
+    let fake = FakeGraph::standard().await.unwrap();
+    fake.handle.set_page_size(100_000);
+    let sync = sync(&stack, &fake, &[WABA]);
+    // A later range first, with no watermark: stored, but the watermark waits for the gap.
+    let detached = SyncRequest::Backfill {
+        from: day("2026-11-10"),
+        to: day("2026-11-15"),
+        wabas: None,
+        kinds: Some(vec!["templates".into()]),
+    };
+    let report = sync.run(&detached, now()).await.unwrap();
+    let t = result(&report, WABA, "templates");
+    assert_eq!(t.outcome, Outcome::Complete, "{t:#?}");
+    assert_eq!(t.watermark_after, None);
+    assert!(
+        t.notes.iter().any(|n| n.contains("watermark not moved")),
+        "{:?}",
+        t.notes
+    );
+    // 90 days, asked from further back than Meta keeps: clamped, said so, and complete.
+    let backfill = SyncRequest::Backfill {
+        from: day("2026-06-01"),
+        to: day("2026-11-21"),
+        wabas: None,
+        kinds: Some(vec!["templates".into()]),
+    };
+    let report = sync.run(&backfill, now()).await.unwrap();
+    let t = result(&report, WABA, "templates");
+    assert_eq!(t.outcome, Outcome::Complete, "{t:#?}");
+    let w = t.window.unwrap();
+    assert_eq!((w.first, w.last), (day("2026-08-24"), day("2026-11-21")));
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("older than Meta's 90-day lookback")),
+        "{:?}",
+        t.notes
+    );
+    assert_eq!(t.watermark_after, Some(day("2026-11-20")));
+    let with_insights = fake.handle.config().wabas[0]
+        .templates
+        .iter()
+        .filter(|t| t.has_insights)
+        .count();
+    let rows = items_with_pk(&stack.scan().await, "TPLDAY#");
+    assert_eq!(
+        rows.len(),
+        with_insights * 90,
+        "every template with insights × 90 days, once"
+    );
+    let per_template: BTreeMap<String, usize> = rows.iter().fold(BTreeMap::new(), |mut m, i| {
+        *m.entry(text(i, "template_id").unwrap().to_string())
+            .or_default() += 1;
+        m
+    });
+    assert!(per_template.values().all(|&n| n == 90), "{per_template:?}");
+    // A range Meta no longer has is skipped with the reason.
+    let ancient = SyncRequest::Backfill {
+        from: day("2025-01-01"),
+        to: day("2025-02-01"),
+        wabas: None,
+        kinds: Some(vec!["templates".into()]),
+    };
+    let report = sync.run(&ancient, now()).await.unwrap();
+    let t = result(&report, WABA, "templates");
+    assert_eq!(t.outcome, Outcome::Skipped);
+    assert!(t.reason.as_deref().unwrap().contains("lookback"));
+    // Bad requests are refused before any pull.
+    let reversed = json!({"mode": "backfill", "from": "2026-11-10", "to": "2026-11-01"});
+    assert!(sync.handle(reversed, now()).await.is_err());
+    let unknown = json!({"mode": "scheduled", "wabas": ["999"]});
+    let err = sync.handle(unknown, now()).await.unwrap_err().to_string();
+    assert!(err.contains("not configured"), "{err}");
+}
+
+#[tokio::test]
+async fn several_wabas_each_keep_their_own_watermarks_and_explicit_missing_states() {
+    let stack = Stack::start().await;
+    let fake = FakeGraph::standard().await.unwrap();
+    fake.handle.set_page_size(100_000);
+    let sync = sync(&stack, &fake, &[WABA, EU_WABA, NO_INSIGHTS_WABA]);
+    for waba in [WABA, EU_WABA, NO_INSIGHTS_WABA] {
+        for kind in PullKind::ALL {
+            set_watermark(&stack, waba, kind, "2026-11-17").await;
+        }
+    }
+    set_watermark(&stack, EU_WABA, PullKind::Pricing, "2026-11-19").await;
+    let report = sync
+        .handle(json!({"mode": "scheduled"}), now())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Complete, "{report:#?}");
+    assert_eq!(report.results.len(), 12, "3 WABAs × 4 kinds");
+    assert_eq!(
+        result(&report, EU_WABA, "pricing").window.unwrap().first,
+        day("2026-11-13")
+    );
+    assert_eq!(
+        result(&report, WABA, "pricing").window.unwrap().first,
+        day("2026-11-11")
+    );
+    let items = stack.scan().await;
+    // The WABA without template insights: skipped with the reason, and no zero rows.
+    let t = result(&report, NO_INSIGHTS_WABA, "templates");
+    assert_eq!(t.outcome, Outcome::Skipped);
+    assert!(
+        t.reason.as_deref().unwrap().contains("not enabled"),
+        "{:?}",
+        t.reason
+    );
+    assert_eq!(
+        watermark(&stack, NO_INSIGHTS_WABA, PullKind::Templates).await,
+        Some(day("2026-11-17"))
+    );
+    let by_waba = |waba: &str, kind: &str| -> Vec<Item> {
+        items
+            .iter()
+            .filter(|i| text(i, "waba_id") == Some(waba) && text(i, "item_kind") == Some(kind))
+            .cloned()
+            .collect()
+    };
+    assert!(by_waba(NO_INSIGHTS_WABA, "template_day").is_empty());
+    assert!(!by_waba(NO_INSIGHTS_WABA, "pricing_day").is_empty());
+    // The EU WABA on a credit line: clicks unavailable in the region, cost not returned.
+    let eu_days = by_waba(EU_WABA, "template_day");
+    assert!(!eu_days.is_empty());
+    assert!(
+        eu_days
+            .iter()
+            .all(|i| text(i, "clicks_state") == Some("unavailable_in_region")
+                && !i.contains_key("clicks"))
+    );
+    assert!(
+        eu_days
+            .iter()
+            .all(|i| text(i, "cost_state") == Some("not_returned"))
+    );
+    let eu_pricing = by_waba(EU_WABA, "pricing_day");
+    assert!(
+        eu_pricing
+            .iter()
+            .all(|i| text(i, "cost_state") == Some("not_returned") && !i.contains_key("cost"))
+    );
+    // The main WABA reports clicks and cost.
+    assert!(
+        by_waba(WABA, "template_day")
+            .iter()
+            .any(|i| i.contains_key("clicks"))
+    );
+    assert!(
+        by_waba(WABA, "pricing_day")
+            .iter()
+            .all(|i| i.contains_key("cost"))
+    );
+    for waba in [WABA, EU_WABA] {
+        assert_eq!(
+            stored_pricing_volume(&items, waba),
+            expected_pricing_volume(
+                &fake,
+                waba,
+                result(&report, waba, "pricing").window.unwrap().first,
+                day("2026-11-21")
+            ),
+            "{waba}"
+        );
+        for kind in PullKind::ALL {
+            assert_eq!(
+                watermark(&stack, waba, kind).await,
+                Some(day("2026-11-20")),
+                "{waba} {kind:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn catalogue_status_changes_are_kept_as_history() {
+    let stack = Stack::start().await;
+    let fake = FakeGraph::standard().await.unwrap();
+    let sync = sync(&stack, &fake, &[WABA]);
+    let report = sync.run(&scheduled(&["catalogue"]), now()).await.unwrap();
+    assert_eq!(report.outcome, Outcome::Complete);
+    let paused = "1000000000000012";
+    fake.handle.set_template_status(WABA, paused, "PAUSED");
+    let later = now() + Duration::hours(1);
+    let report = sync.run(&scheduled(&["catalogue"]), later).await.unwrap();
+    assert!(
+        result(&report, WABA, "catalogue").notes[0].contains("0 new, 1 with a status"),
+        "{report:#?}"
+    );
+    let history: Vec<Item> = stack
+        .scan()
+        .await
+        .into_iter()
+        .filter(|i| {
+            text(i, "item_kind") == Some("template_catalogue_change")
+                && text(i, "aspect") == Some("status")
+        })
+        .collect();
+    let of = |id: &str| {
+        history
+            .iter()
+            .filter(|i| text(i, "template_id") == Some(id))
+            .count()
+    };
+    assert_eq!(of(paused), 2, "first seen, then the change");
+    let change = history
+        .iter()
+        .find(|i| text(i, "template_id") == Some(paused) && text(i, "from_value").is_some())
+        .unwrap();
+    assert_eq!(
+        (text(change, "from_value"), text(change, "to_value")),
+        (Some("APPROVED"), Some("PAUSED"))
+    );
+    assert_eq!(num(change, "at"), Some(later.timestamp()));
+    assert_eq!(
+        of("1387372356726668"),
+        1,
+        "unchanged templates: only first seen"
+    );
+    let state = stack
+        .item(&format!("TPL#{paused}"), "CATALOGUE")
+        .await
+        .unwrap();
+    assert_eq!(text(&state, "template_status"), Some("PAUSED"));
+}
