@@ -4,8 +4,10 @@
 pub mod analytics;
 pub mod attribution;
 pub mod consent;
+pub mod consent_check;
 pub mod ingest;
 pub mod ladder;
+pub mod leads;
 pub mod lenient;
 pub mod pricing;
 pub mod signature;
