@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup test lint-infra fmt-check clippy unit demo local bench clean-local
+.PHONY: setup test lint-infra fmt-check clippy unit demo local pull bench clean-local
 
 setup:
 	@scripts/setup.sh
@@ -28,6 +28,11 @@ demo: setup
 ## The local stack in the foreground until Ctrl-C; writes .local/endpoints.env.
 local: setup
 	$(CARGO) run --quiet -p integration-tests --bin local-stack
+
+## One meta-sync run against `make local` (another terminal). PAYLOAD defaults to a scheduled
+## run; e.g. PAYLOAD='{"mode":"backfill","from":"2026-11-01","to":"2026-11-20"}'.
+pull:
+	$(CARGO) run --quiet -p integration-tests --bin meta-sync-pull -- '$(PAYLOAD)'
 
 ## Benchmarks: CPU per status event (criterion) and DynamoDB requests per status event.
 bench: setup

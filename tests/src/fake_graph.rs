@@ -424,7 +424,12 @@ impl Drop for FakeGraph {
 
 impl FakeGraph {
     pub async fn start(config: FakeGraphConfig) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        Self::start_at(config, "127.0.0.1:0").await
+    }
+
+    /// On a given address (`make local` uses a fixed port so `GRAPH_URL` stays put).
+    pub async fn start_at(config: FakeGraphConfig, addr: &str) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).await?;
         let url = format!("http://{}", listener.local_addr()?);
         let handle = FakeGraphHandle {
             state: Arc::new(Mutex::new(State {

@@ -5,5 +5,6 @@ pub mod corpus;
 pub mod fake_graph;
 pub mod harness;
 pub mod server;
+pub mod sync_summary;
 pub mod traffic;
 pub mod verify;

@@ -1,7 +1,9 @@
 //! `make local`: the local stack in the foreground until Ctrl-C. Starts moto (unless
 //! `AWS_ENDPOINT_URL` is set), creates the table and bucket, serves the real webhook
-//! handler over HTTP and writes `.local/endpoints.env` for scripts.
+//! handler over HTTP, starts the fake Graph API for meta-sync and writes
+//! `.local/endpoints.env` for scripts and `make pull`.
 
+use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph, FakeGraphConfig};
 use integration_tests::harness::{
     LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, Moto, Stack, webhook_config, workspace_root,
 };
@@ -54,6 +56,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = env_or("WEBHOOK_PORT", "9000");
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let webhook_url = format!("http://{}/webhook", listener.local_addr()?);
+    // The fake Graph API for meta-sync, on a fixed port so GRAPH_URL stays put.
+    let graph_port = env_or("GRAPH_PORT", "9002");
+    let graph_config = FakeGraphConfig::standard();
+    let waba_ids: Vec<String> = graph_config.wabas.iter().map(|w| w.id.clone()).collect();
+    let no_clicks: Vec<String> = graph_config
+        .wabas
+        .iter()
+        .filter(|w| !w.clicks_available)
+        .map(|w| w.id.clone())
+        .collect();
+    let graph = FakeGraph::start_at(graph_config, &format!("127.0.0.1:{graph_port}")).await?;
     let dir = workspace_root().join(".local");
     std::fs::create_dir_all(&dir)?;
     let env_file = dir.join("endpoints.env");
@@ -63,7 +76,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "# written by `make local`; local defaults only, never real secrets\n\
              WEBHOOK_URL={webhook_url}\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\n\
              AWS_ACCESS_KEY_ID=testing\nAWS_SECRET_ACCESS_KEY=testing\nAWS_EC2_METADATA_DISABLED=true\n\
-             TABLE_NAME={table}\nBUCKET_NAME={bucket}\nMETA_APP_SECRET={app_secret}\nWEBHOOK_VERIFY_TOKEN={verify_token}\n"
+             TABLE_NAME={table}\nBUCKET_NAME={bucket}\nMETA_APP_SECRET={app_secret}\nWEBHOOK_VERIFY_TOKEN={verify_token}\n\
+             GRAPH_URL={graph_url}\nMETA_ACCESS_TOKEN={FAKE_GRAPH_TOKEN}\nWABA_IDS={wabas}\nCLICKS_UNAVAILABLE_WABAS={no_clicks}\n",
+            graph_url = graph.url,
+            wabas = waba_ids.join(","),
+            no_clicks = no_clicks.join(","),
         ),
     )?;
     let Stack { moto, webhook, .. } = stack;
@@ -71,10 +88,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("wa-insights local stack is up");
     println!("  webhook   {webhook_url}");
     println!("  storage   {endpoint} (table {table}, bucket {bucket})");
+    println!(
+        "  graph     {} (fake Meta Graph API; `make pull` runs meta-sync once)",
+        graph.url
+    );
     println!("  env file  {}", env_file.display());
     println!("Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
     server.abort();
+    drop(graph);
     drop(moto);
     println!("stopped");
     Ok(())

@@ -1,0 +1,46 @@
+//! `make pull`: one meta-sync run against the local stack (`make local` must be running).
+//! Reads `.local/endpoints.env` (variables already set in the environment win), builds the
+//! real function the way its Lambda `main` does, and runs the payload given as the first
+//! argument (default `{"mode":"scheduled"}`), e.g.
+//! `make pull PAYLOAD='{"mode":"backfill","from":"2026-11-01","to":"2026-11-20"}'`.
+
+use integration_tests::harness::workspace_root;
+use integration_tests::sync_summary::{print_report, print_stored};
+use meta_sync::handler::LiveMetaSync;
+use shared::config::MetaSyncConfig;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let env_file = workspace_root().join(".local/endpoints.env");
+    let text = std::fs::read_to_string(&env_file).map_err(|e| {
+        format!(
+            "{}: {e}; start the local stack first with `make local`",
+            env_file.display()
+        )
+    })?;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if let Some((k, v)) = line.split_once('=')
+            && std::env::var_os(k).is_none()
+        {
+            // SAFETY: single-threaded here, before the runtime reads the environment.
+            unsafe { std::env::set_var(k, v) };
+        }
+    }
+    shared::telemetry::init();
+    let payload: serde_json::Value = match std::env::args().nth(1).filter(|a| !a.is_empty()) {
+        Some(arg) => serde_json::from_str(&arg).map_err(|e| format!("payload {arg:?}: {e}"))?,
+        None => serde_json::json!({"mode": "scheduled"}),
+    };
+    let config = MetaSyncConfig::from_env()?;
+    let sync = LiveMetaSync::from_env_config(&config).await?;
+    let report = sync.handle(payload, chrono::Utc::now()).await?;
+    print_report(&report);
+    let sdk = shared::adapters::aws::load_sdk_config().await;
+    print_stored(
+        &shared::adapters::aws::dynamodb_client(&sdk, None),
+        &config.table_name,
+    )
+    .await;
+    println!("\n{}", serde_json::to_string(&report)?);
+    Ok(())
+}
