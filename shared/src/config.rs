@@ -70,6 +70,9 @@ pub struct WebhookConfig {
     pub secrets: SecretSource,
     pub stop_keywords: Option<Vec<String>>,
     pub start_keywords: Option<Vec<String>>,
+    /// `ASSIGNMENT_RULES`: owner assignment for new leads (JSON, see
+    /// `domain::leads::AssignmentRules`); absent = leads stay unowned.
+    pub assignment: Option<crate::domain::leads::AssignmentRules>,
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -111,6 +114,16 @@ impl WebhookConfig {
             secrets,
             stop_keywords: get("STOP_KEYWORDS").map(|v| split_list(&v)),
             start_keywords: get("START_KEYWORDS").map(|v| split_list(&v)),
+            assignment: get("ASSIGNMENT_RULES")
+                .map(|v| {
+                    crate::domain::leads::AssignmentRules::from_json(&v).map_err(|e| {
+                        ConfigError::Invalid {
+                            name: "ASSIGNMENT_RULES",
+                            reason: e.to_string(),
+                        }
+                    })
+                })
+                .transpose()?,
         })
     }
 }

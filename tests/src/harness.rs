@@ -185,6 +185,7 @@ pub fn webhook_config(table: &str, bucket: &str) -> WebhookConfig {
         },
         stop_keywords: None,
         start_keywords: None,
+        assignment: None,
     }
 }
 

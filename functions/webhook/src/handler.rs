@@ -52,12 +52,15 @@ impl LiveWebhook {
         // Open the TLS connection now, not on Meta's first POST. DescribeEndpoints needs no
         // table permission; its answer does not matter.
         let _ = dynamodb.describe_endpoints().send().await;
-        let store = DynamoDbEventStore::new(
+        let mut store = DynamoDbEventStore::new(
             dynamodb,
             &config.table_name,
             config.write_concurrency,
             raw.clone(),
         );
+        if let Some(rules) = &config.assignment {
+            store = store.with_assignment(rules.clone());
+        }
         Self::new(&secrets, config, store, raw)
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::domain::attribution::utm_of;
 use crate::domain::ingest::{ConsentSignal, WabaEventKind, Write, content_id};
+use crate::domain::leads::{Assignment, AssignmentInput, AssignmentRules};
 use crate::domain::pricing::{classify, normalise_category};
 use crate::domain::webhook::{Event, Inbound, Status, StatusKind, TemplateChange, TemplateEvent};
 use crate::ports::{ApplyReport, EventStore, RawStore, StoreError};
@@ -265,6 +266,19 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
             msg,
             user_key,
         ),
+        Write::LeadActivity { msg, user_key } => {
+            let mut u = UpdateBuilder::new(3);
+            u.set("last_inbound_at", n(msg.timestamp));
+            u.set("last_inbound_wamid", s(msg.wamid.as_ref()));
+            if msg.referral.is_some() {
+                // The free-entry-point window starts from a referral message.
+                u.set("last_referral_at", n(msg.timestamp));
+            }
+            u.into_request(
+                key(user_pk(user_key), "PROFILE"),
+                Some("attribute_not_exists(last_inbound_at) OR last_inbound_at < :last_inbound_at"),
+            )
+        }
         Write::LeadFirstTouch { msg, user_key } => {
             first_touch_request(msg, user_key).expect("planned only for messages with a referral")
         }
@@ -580,6 +594,12 @@ fn absent(state: StatusKind) -> &'static str {
 /// The lead: created on the first inbound message. `created_at`/`first_inbound_wamid`
 /// converge to the earliest message by Meta's timestamp (a late-arriving earlier message
 /// moves them back; a duplicate fails the condition); identity is written once.
+/// The one partition of the sparse `leads` index: lead creation is far below a partition's
+/// write limit (leads are created per user, not per message).
+pub const LEAD_LIST: &str = "LEAD";
+/// The sparse index over lead items: `lead_list` (S) / `created_at` (N), projection ALL.
+pub const LEADS_INDEX: &str = "leads";
+
 fn lead_request(
     waba_id: &str,
     phone_number_id: Option<&str>,
@@ -594,6 +614,9 @@ fn lead_request(
     u.once("waba_id", s(waba_id));
     u.once_opt("phone_number_id", phone_number_id);
     u.once("stage", s("new"));
+    u.once("origin", s("whatsapp"));
+    // The sparse `leads` index (lead_list, created_at) lists leads newest first.
+    u.once("lead_list", s(LEAD_LIST));
     u.once_opt("phone", msg.phone());
     u.once_opt("user_id", msg.user_id());
     if let Some(c) = &msg.contact {
@@ -712,6 +735,8 @@ pub struct DynamoDbEventStore<R> {
     concurrency: usize,
     /// Where raw parts too large for an item go.
     overflow: R,
+    /// Owner assignment for leads the webhook creates (none configured: leads stay unowned).
+    assignment: Option<AssignmentRules>,
 }
 
 impl<R: RawStore> DynamoDbEventStore<R> {
@@ -721,7 +746,147 @@ impl<R: RawStore> DynamoDbEventStore<R> {
             table: table.into(),
             concurrency: concurrency.max(1),
             overflow,
+            assignment: None,
         }
+    }
+
+    /// Assigns an owner to each lead this store creates, by `rules` (first match wins, else
+    /// round robin over the configured agents).
+    pub fn with_assignment(mut self, rules: AssignmentRules) -> Self {
+        self.assignment =
+            (!rules.rules().is_empty() || !rules.agents().is_empty()).then_some(rules);
+        self
+    }
+
+    /// Sends a lead's `Lead` write and says whether it created the lead (the item had no
+    /// `created_at` before), so assignment runs exactly once per lead.
+    async fn send_lead(&self, request: Request) -> Result<(bool, bool), StoreError> {
+        let Request::Update {
+            key,
+            update,
+            condition,
+            names,
+            values,
+        } = request
+        else {
+            return self.send(request).await.map(|changed| (changed, false));
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(Some(values))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok((
+                true,
+                !out.attributes.is_some_and(|a| a.contains_key("created_at")),
+            )),
+            Err(e) => match classify_error(e, |s| s.is_conditional_check_failed_exception()) {
+                Outcome::ConditionFailed => Ok((false, false)),
+                Outcome::Failed(e) => Err(e),
+            },
+        }
+    }
+
+    /// Gives a just-created lead its owner: a matching rule's agent, or the next agent in
+    /// round robin. The ticket comes from one atomic counter (`ADD`), so concurrent creations
+    /// get distinct tickets and an even split; the owner is only set if none is set yet, and
+    /// the change is kept in the lead's history.
+    async fn assign(
+        &self,
+        rules: &AssignmentRules,
+        msg: &Inbound<'_>,
+        user_key: &str,
+    ) -> Result<(), StoreError> {
+        let utm = msg.referral.as_ref().map(utm_of);
+        let input = AssignmentInput {
+            utm_campaign: utm.and_then(|u| u.campaign),
+            source_id: msg
+                .referral
+                .as_ref()
+                .and_then(|r| r.source_id.as_deref())
+                .map(str::to_string),
+            language: None,
+            phone: msg.phone().map(str::to_string),
+        };
+        let (owner, reason) = match rules.decide(&input) {
+            Assignment::Rule { rule, owner } => (owner, format!("rule:{rule}")),
+            Assignment::Unassigned => return Ok(()),
+            Assignment::RoundRobin => {
+                let out = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .key("pk", s("COUNTER#assignment"))
+                    .key("sk", s("ROUND_ROBIN"))
+                    .update_expression("ADD next_ticket :one SET item_kind = :kind")
+                    .expression_attribute_values(":one", Av::N("1".into()))
+                    .expression_attribute_values(":kind", s("assignment_counter"))
+                    .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        StoreError::Unavailable(
+                            aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+                        )
+                    })?;
+                let ticket: u64 = out
+                    .attributes
+                    .as_ref()
+                    .and_then(|a| a.get("next_ticket"))
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                let Some(owner) = rules.round_robin_owner(ticket - 1) else {
+                    return Ok(());
+                };
+                (owner.to_string(), "round_robin".to_string())
+            }
+        };
+        // Assigned as the lead is created: at its first message's time (Meta's clock), so
+        // history sorts with the lead's other events whatever the delivery delay.
+        let now = msg.timestamp;
+        let set = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(user_key)))
+            .key("sk", s("PROFILE"))
+            .update_expression("SET #owner = :owner, owner_reason = :reason, owner_at = :at")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#owner)")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner.as_str()))
+            .expression_attribute_values(":reason", s(reason.as_str()))
+            .expression_attribute_values(":at", Av::N(now.to_string()))
+            .send()
+            .await;
+        match set {
+            Ok(_) => {}
+            Err(e) => match classify_error(e, |s| s.is_conditional_check_failed_exception()) {
+                Outcome::ConditionFailed => return Ok(()),
+                Outcome::Failed(e) => return Err(e),
+            },
+        }
+        let mut item = key(user_pk(user_key), format!("HIST#{now:010}#owner#assign"));
+        item.insert("item_kind".into(), s("lead_change"));
+        item.insert("change".into(), s("owner"));
+        item.insert("to_value".into(), s(owner.as_str()));
+        item.insert("by".into(), s("assignment"));
+        item.insert("reason".into(), s(reason.as_str()));
+        item.insert("at".into(), Av::N(now.to_string()));
+        self.send(Request::Put {
+            item,
+            condition: "attribute_not_exists(pk)",
+        })
+        .await
+        .map(|_| ())
     }
 
     pub fn client(&self) -> &Client {
@@ -833,11 +998,34 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
             let overflow = self.offload(write).await?;
             requests.push(request(write, overflow.as_deref()));
         }
-        let results: Vec<bool> = stream::iter(requests)
-            .map(|r| self.send(r))
-            .buffer_unordered(self.concurrency)
+        let assigning = self.assignment.is_some();
+        let leads: Vec<bool> = writes
+            .iter()
+            .map(|w| assigning && matches!(w, Write::Lead { .. }))
+            .collect();
+        let results: Vec<(bool, bool)> = stream::iter(requests.into_iter().zip(leads))
+            .map(|(r, lead)| async move {
+                if lead {
+                    self.send_lead(r).await
+                } else {
+                    self.send(r).await.map(|changed| (changed, false))
+                }
+            })
+            .buffered(self.concurrency)
             .try_collect()
             .await?;
+        if let Some(rules) = &self.assignment {
+            for (w, _) in writes
+                .iter()
+                .zip(&results)
+                .filter(|(_, (_, created))| *created)
+            {
+                if let Write::Lead { msg, user_key, .. } = w {
+                    self.assign(rules, msg, user_key).await?;
+                }
+            }
+        }
+        let results: Vec<bool> = results.into_iter().map(|(changed, _)| changed).collect();
         let applied = results.iter().filter(|changed| **changed).count();
         Ok(ApplyReport {
             applied,
@@ -850,8 +1038,9 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
 /// the local stack and tests.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
     use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        StreamSpecification, StreamViewType, TimeToLiveSpecification,
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+        TimeToLiveSpecification,
     };
     let attr = |name: &str| {
         AttributeDefinition::builder()
@@ -874,6 +1063,27 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
         .attribute_definitions(attr("sk")?)
         .key_schema(key_el("pk", KeyType::Hash)?)
         .key_schema(key_el("sk", KeyType::Range)?)
+        .attribute_definitions(attr("lead_list")?)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("created_at")
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(LEADS_INDEX)
+                .key_schema(key_el("lead_list", KeyType::Hash)?)
+                .key_schema(key_el("created_at", KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
             StreamSpecification::builder()
@@ -976,7 +1186,11 @@ mod tests {
         let reqs = requests(
             r#"{"entry":[{"id":"W","changes":[{"field":"messages","value":{"contacts":[{"profile":{"name":"Ana"},"wa_id":"555","user_id":"BR.1"}],"messages":[{"from":"555","from_user_id":"BR.1","id":"wamid.in","timestamp":"9","type":"text","text":{"body":"hi"},"referral":{"source_url":"https://x.io/?utm_campaign=spring&utm_source=fb","source_id":"ad1","source_type":"ad","headline":"H","media_type":"image","ctwa_clid":"clid"}}]}}]}]}"#,
         );
-        assert_eq!(reqs.len(), 3, "inbound message, lead, first touch");
+        assert_eq!(
+            reqs.len(),
+            4,
+            "inbound message, lead, lead activity, first touch"
+        );
         assert_eq!(
             reqs[0].key(),
             ("MSG#wamid.in".to_string(), "IN".to_string())
@@ -1003,11 +1217,31 @@ mod tests {
             values,
             condition,
             names,
-        } = &reqs[2]
+        } = &reqs[3]
         else {
             panic!()
         };
         assert_eq!(key["pk"], s("USER#BR.1"));
+        let Request::Update {
+            update: activity,
+            condition: activity_condition,
+            ..
+        } = &reqs[2]
+        else {
+            panic!()
+        };
+        assert!(
+            activity.contains("last_inbound_at = :last_inbound_at"),
+            "{activity}"
+        );
+        assert!(
+            activity.contains("last_referral_at = :last_referral_at"),
+            "{activity}"
+        );
+        assert_eq!(
+            *activity_condition,
+            Some("attribute_not_exists(last_inbound_at) OR last_inbound_at < :last_inbound_at")
+        );
         assert_eq!(
             update,
             "SET first_touch = :first_touch, first_touch_at = :first_touch_at"

@@ -4,5 +4,6 @@
 pub mod aws;
 pub mod dynamodb;
 pub mod dynamodb_analytics;
+pub mod dynamodb_leads;
 pub mod graph;
 pub mod s3;

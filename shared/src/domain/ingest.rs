@@ -74,6 +74,11 @@ pub enum Write<'b> {
         msg: &'b Inbound<'b>,
         user_key: &'b str,
     },
+    /// The lead's latest inbound message (forward-only), for dormancy and the service window.
+    LeadActivity {
+        msg: &'b Inbound<'b>,
+        user_key: &'b str,
+    },
     /// First touch of a lead: its earliest Click-to-WhatsApp referral.
     LeadFirstTouch {
         msg: &'b Inbound<'b>,
@@ -193,6 +198,7 @@ fn plan_event<'b>(
             let Some(user_key) = user_key else { return };
             if msg.is_user_message() {
                 w.push(Write::Lead { ctx, msg, user_key });
+                w.push(Write::LeadActivity { msg, user_key });
                 if msg.referral.is_some() {
                     w.push(Write::LeadFirstTouch { msg, user_key });
                 }
@@ -314,8 +320,8 @@ mod tests {
         let body = inbound_body(" STOP ");
         let batch = parse(body.as_bytes()).unwrap();
         let p = plan(&batch, &ConsentKeywords::default());
-        // inbound + lead + 2 consent states + 1 consent event
-        assert_eq!(p.writes.len(), 5);
+        // inbound + lead + lead activity + 2 consent states + 1 consent event
+        assert_eq!(p.writes.len(), 6);
         assert!(matches!(
             &p.writes[0],
             Write::Inbound {
@@ -323,7 +329,7 @@ mod tests {
                 ..
             }
         ));
-        let Write::ConsentEvent(signal) = &p.writes[4] else {
+        let Write::ConsentEvent(signal) = &p.writes[5] else {
             panic!("no consent event")
         };
         assert_eq!(signal.keyword.as_deref(), Some("stop"));
@@ -332,7 +338,7 @@ mod tests {
         let body = inbound_body("stop the music");
         let batch = parse(body.as_bytes()).unwrap();
         let p = plan(&batch, &ConsentKeywords::default());
-        assert_eq!(p.writes.len(), 2, "only inbound + lead");
+        assert_eq!(p.writes.len(), 3, "only inbound + lead + lead activity");
     }
 
     #[test]

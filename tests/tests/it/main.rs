@@ -8,6 +8,7 @@ mod failures;
 mod graph;
 mod handshake;
 mod ingest;
+mod leads;
 mod meta_sync;
 mod signature;
 mod support;

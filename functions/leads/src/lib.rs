@@ -1,0 +1,3 @@
+//! The managers' leads API (API Gateway HTTP API → this function).
+
+pub mod handler;

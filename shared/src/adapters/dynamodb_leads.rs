@@ -1,0 +1,593 @@
+//! `DynamoDbLeadStore`: the managers' view of leads over the table the webhook writes.
+//!
+//! - Listing reads the sparse `leads` index (`lead_list` / `created_at`, newest first) and
+//!   applies the filter to each lead; the cursor is the key of the last lead returned.
+//! - One lead and its timeline is one Query on its partition (`USER#<id>`): the profile,
+//!   change history (`HIST#`), consent events and current consent.
+//! - Updates are optimistic: the profile carries `version`; an update names the version it
+//!   read and is written in one transaction with its history items only if that version is
+//!   still current. A stale update changes nothing and reports the current version.
+
+use crate::domain::consent_check::{ConsentStatus, EntryPoint};
+use crate::domain::leads::{FirstTouch, LeadFilter, LeadView, Lifecycle, StageError};
+use crate::ports::StoreError;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue as Av, Put, TransactWriteItem, Update};
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+use super::dynamodb::{LEAD_LIST, LEADS_INDEX};
+
+type Attrs = HashMap<String, Av>;
+
+/// Index items read per list request at most, whatever the filter matches.
+const MAX_SCANNED: usize = 5_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LeadsError {
+    #[error("lead {0} not found")]
+    NotFound(String),
+    #[error("lead was changed since version {expected}: the current version is {current}")]
+    VersionConflict { expected: u64, current: u64 },
+    #[error(transparent)]
+    Stage(#[from] StageError),
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A change to a lead; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LeadPatch {
+    pub expected_version: u64,
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// `Some(None)` unassigns.
+    #[serde(default, with = "double_option")]
+    pub owner: Option<Option<String>>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    #[serde(default)]
+    pub custom_fields: Option<BTreeMap<String, String>>,
+}
+
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+/// One entry of a lead's change history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub by: String,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentEventView {
+    pub consent: String,
+    pub categories: Vec<String>,
+    pub source: String,
+    pub phone_number_id: String,
+    pub at: DateTime<Utc>,
+    pub keyword: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsentStateView {
+    pub phone_number_id: String,
+    pub category: String,
+    pub consent: String,
+    pub source: String,
+    pub since: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageActivity {
+    pub first_inbound_at: Option<DateTime<Utc>>,
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    pub last_referral_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Timeline {
+    pub first_touch: Option<FirstTouch>,
+    pub stage_history: Vec<Change>,
+    pub owner_history: Vec<Change>,
+    pub consent_history: Vec<ConsentEventView>,
+    pub consent_state: Vec<ConsentStateView>,
+    pub messages: MessageActivity,
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoDbLeadStore {
+    client: Client,
+    table: String,
+}
+
+fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+}
+
+fn s(v: impl Into<String>) -> Av {
+    Av::S(v.into())
+}
+
+fn text(item: &Attrs, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn int(item: &Attrs, k: &str) -> Option<i64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+fn time(item: &Attrs, k: &str) -> Option<DateTime<Utc>> {
+    int(item, k).and_then(|t| DateTime::from_timestamp(t, 0))
+}
+
+/// A lead item as the API's view; `None` for items that are not complete leads yet.
+pub fn lead_from_item(item: &Attrs) -> Option<LeadView> {
+    let lead_id = text(item, "user_key")?;
+    let created_at = time(item, "created_at")?;
+    let first_touch = item
+        .get("first_touch")
+        .and_then(|v| v.as_m().ok())
+        .map(|m| {
+            let t = |k: &str| text(m, k);
+            FirstTouch {
+                source_id: t("source_id"),
+                source_url: t("source_url"),
+                source_type: t("source_type"),
+                headline: t("headline"),
+                media_type: t("media_type"),
+                ctwa_clid: t("ctwa_clid"),
+                utm_source: t("utm_source"),
+                utm_medium: t("utm_medium"),
+                utm_campaign: t("utm_campaign"),
+                utm_content: t("utm_content"),
+                utm_term: t("utm_term"),
+                at: time(m, "at"),
+            }
+        });
+    let mut tags: Vec<String> = item
+        .get("tags")
+        .and_then(|v| v.as_ss().ok())
+        .cloned()
+        .unwrap_or_default();
+    tags.sort();
+    let custom_fields = item
+        .get("custom_fields")
+        .and_then(|v| v.as_m().ok())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_s().ok().map(|v| (k.clone(), v.clone())))
+                .collect()
+        })
+        .unwrap_or_default();
+    Some(LeadView {
+        lead_id,
+        waba_id: text(item, "waba_id"),
+        phone_number_id: text(item, "phone_number_id"),
+        phone: text(item, "phone"),
+        user_id: text(item, "user_id"),
+        profile_name: text(item, "profile_name"),
+        stage: text(item, "stage").unwrap_or_else(|| "new".into()),
+        owner: text(item, "owner"),
+        tags,
+        custom_fields,
+        created_at,
+        last_inbound_at: time(item, "last_inbound_at"),
+        first_touch,
+        version: int(item, "version").unwrap_or(0).max(0) as u64,
+        origin: text(item, "origin").unwrap_or_else(|| "whatsapp".into()),
+    })
+}
+
+fn encode_cursor(item: &Attrs) -> String {
+    let key: BTreeMap<&str, String> = [
+        ("pk", text(item, "pk")),
+        ("sk", text(item, "sk")),
+        ("c", int(item, "created_at").map(|c| c.to_string())),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::to_vec(&key).unwrap_or_default())
+}
+
+fn decode_cursor(cursor: &str) -> Result<Attrs, LeadsError> {
+    let bad = || LeadsError::Invalid(format!("cursor {cursor:?} is not one this API issued"));
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| bad())?;
+    let key: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+    let (Some(pk), Some(sk), Some(c)) = (key.get("pk"), key.get("sk"), key.get("c")) else {
+        return Err(bad());
+    };
+    if !pk.starts_with("USER#") || c.parse::<i64>().is_err() {
+        return Err(bad());
+    }
+    Ok(HashMap::from([
+        ("pk".to_string(), s(pk.as_str())),
+        ("sk".to_string(), s(sk.as_str())),
+        ("lead_list".to_string(), s(LEAD_LIST)),
+        ("created_at".to_string(), Av::N(c.clone())),
+    ]))
+}
+
+impl DynamoDbLeadStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Leads matching `filter`, newest first, at most `filter.limit`, and the cursor of the
+    /// next page (`None` at the end).
+    pub async fn list(
+        &self,
+        filter: &LeadFilter,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<LeadView>, Option<String>), LeadsError> {
+        let limit = filter.limit.max(1) as usize;
+        let mut start = filter.cursor.as_deref().map(decode_cursor).transpose()?;
+        let mut out = Vec::new();
+        let mut scanned = 0;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(LEADS_INDEX)
+                .key_condition_expression("lead_list = :list")
+                .expression_attribute_values(":list", s(LEAD_LIST))
+                .scan_index_forward(false)
+                .limit(200)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in page.items() {
+                scanned += 1;
+                let Some(lead) = lead_from_item(item) else {
+                    continue;
+                };
+                if filter.matches(&lead, now) {
+                    out.push(lead);
+                    if out.len() == limit {
+                        return Ok((out, Some(encode_cursor(item))));
+                    }
+                }
+                if scanned >= MAX_SCANNED {
+                    // Bounded work per request: the caller continues from here.
+                    return Ok((out, Some(encode_cursor(item))));
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok((out, None)),
+            }
+        }
+    }
+
+    /// The profile item of a lead.
+    async fn profile(&self, lead_id: &str) -> Result<Option<Attrs>, LeadsError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("USER#{lead_id}")))
+            .key("sk", s("PROFILE"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?
+            .item)
+    }
+
+    /// Every item of a lead's partition.
+    async fn partition(&self, lead_id: &str) -> Result<Vec<Attrs>, LeadsError> {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(format!("USER#{lead_id}")))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(unavailable)?;
+            items.extend(page.items().iter().cloned());
+            match page.last_evaluated_key {
+                Some(k) => start = Some(k),
+                None => return Ok(items),
+            }
+        }
+    }
+
+    /// A lead and its timeline.
+    pub async fn get(&self, lead_id: &str) -> Result<(LeadView, Timeline), LeadsError> {
+        let items = self.partition(lead_id).await?;
+        let profile = items
+            .iter()
+            .find(|i| text(i, "sk").as_deref() == Some("PROFILE"))
+            .and_then(lead_from_item)
+            .ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))?;
+        let profile_item = items
+            .iter()
+            .find(|i| text(i, "sk").as_deref() == Some("PROFILE"));
+        let mut timeline = Timeline {
+            first_touch: profile.first_touch.clone(),
+            stage_history: Vec::new(),
+            owner_history: Vec::new(),
+            consent_history: Vec::new(),
+            consent_state: Vec::new(),
+            messages: MessageActivity {
+                first_inbound_at: profile_item
+                    .filter(|i| text(i, "origin").as_deref() != Some("import"))
+                    .and_then(|i| time(i, "created_at")),
+                last_inbound_at: profile.last_inbound_at,
+                last_referral_at: profile_item.and_then(|i| time(i, "last_referral_at")),
+            },
+        };
+        for item in &items {
+            let sk = text(item, "sk").unwrap_or_default();
+            if sk.starts_with("HIST#") {
+                let change = Change {
+                    from: text(item, "from_value"),
+                    to: text(item, "to_value"),
+                    by: text(item, "by").unwrap_or_default(),
+                    reason: text(item, "reason"),
+                    at: time(item, "at").unwrap_or_default(),
+                };
+                match text(item, "change").as_deref() {
+                    Some("stage") => timeline.stage_history.push(change),
+                    Some("owner") => timeline.owner_history.push(change),
+                    _ => {}
+                }
+            } else if sk.starts_with("CONSENT#") {
+                timeline.consent_history.push(ConsentEventView {
+                    consent: text(item, "consent").unwrap_or_default(),
+                    categories: item
+                        .get("categories")
+                        .and_then(|v| v.as_ss().ok())
+                        .cloned()
+                        .unwrap_or_default(),
+                    source: text(item, "source").unwrap_or_default(),
+                    phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
+                    at: time(item, "at").unwrap_or_default(),
+                    keyword: text(item, "keyword"),
+                });
+            } else if sk.starts_with("CONSENT_STATE#") {
+                timeline.consent_state.push(ConsentStateView {
+                    phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
+                    category: text(item, "category").unwrap_or_default(),
+                    consent: text(item, "consent").unwrap_or_default(),
+                    source: text(item, "source").unwrap_or_default(),
+                    since: time(item, "changed_at").unwrap_or_default(),
+                });
+            }
+        }
+        timeline.stage_history.sort_by_key(|c| c.at);
+        timeline.owner_history.sort_by_key(|c| c.at);
+        timeline.consent_history.sort_by_key(|c| c.at);
+        Ok((profile, timeline))
+    }
+
+    /// Applies a patch if `expected_version` is still current; history items are written in
+    /// the same transaction.
+    pub async fn update(
+        &self,
+        lead_id: &str,
+        patch: &LeadPatch,
+        actor: &str,
+        lifecycle: &Lifecycle,
+        now: DateTime<Utc>,
+    ) -> Result<LeadView, LeadsError> {
+        let item = self
+            .profile(lead_id)
+            .await?
+            .ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))?;
+        let current =
+            lead_from_item(&item).ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))?;
+        if current.version != patch.expected_version {
+            return Err(LeadsError::VersionConflict {
+                expected: patch.expected_version,
+                current: current.version,
+            });
+        }
+        let mut sets = vec!["version = :next".to_string()];
+        let mut removes: Vec<&str> = Vec::new();
+        let mut values: Attrs = HashMap::from([(
+            ":next".to_string(),
+            Av::N((patch.expected_version + 1).to_string()),
+        )]);
+        let mut names: HashMap<String, String> = HashMap::new();
+        let mut history = Vec::new();
+        let pk = format!("USER#{lead_id}");
+        let mut hist = |change: &str, from: Option<&str>, to: Option<&str>| {
+            let mut h: Attrs = HashMap::from([
+                ("pk".to_string(), s(pk.as_str())),
+                (
+                    "sk".to_string(),
+                    s(format!(
+                        "HIST#{:010}#{change}#v{}",
+                        now.timestamp(),
+                        patch.expected_version + 1
+                    )),
+                ),
+                ("item_kind".to_string(), s("lead_change")),
+                ("change".to_string(), s(change)),
+                ("by".to_string(), s(actor)),
+                ("reason".to_string(), s("api")),
+                ("at".to_string(), Av::N(now.timestamp().to_string())),
+            ]);
+            if let Some(f) = from {
+                h.insert("from_value".into(), s(f));
+            }
+            if let Some(t) = to {
+                h.insert("to_value".into(), s(t));
+            }
+            history.push(h);
+        };
+        if let Some(stage) = &patch.stage {
+            lifecycle.validate_transition(&current.stage, stage)?;
+            let stage = lifecycle.canonical(stage).unwrap_or(stage).to_string();
+            sets.push("stage = :stage".into());
+            values.insert(":stage".into(), s(stage.as_str()));
+            hist("stage", Some(&current.stage), Some(&stage));
+        }
+        if let Some(owner) = &patch.owner
+            && owner.as_deref() != current.owner.as_deref()
+        {
+            names.insert("#owner".into(), "owner".into());
+            match owner {
+                Some(o) => {
+                    sets.push("#owner = :owner, owner_reason = :api".into());
+                    values.insert(":owner".into(), s(o.as_str()));
+                    values.insert(":api".into(), s("api"));
+                }
+                None => removes.push("#owner"),
+            }
+            hist("owner", current.owner.as_deref(), owner.as_deref());
+        }
+        if let Some(tags) = &patch.tags {
+            let tags = crate::domain::leads::normalize_tags(tags);
+            if tags.is_empty() {
+                removes.push("tags");
+            } else {
+                sets.push("tags = :tags".into());
+                values.insert(":tags".into(), Av::Ss(tags));
+            }
+        }
+        if let Some(fields) = &patch.custom_fields {
+            sets.push("custom_fields = :fields".into());
+            values.insert(
+                ":fields".into(),
+                Av::M(
+                    fields
+                        .iter()
+                        .map(|(k, v)| (k.clone(), s(v.as_str())))
+                        .collect(),
+                ),
+            );
+        }
+        let condition = if patch.expected_version == 0 {
+            values.insert(":zero".into(), Av::N("0".into()));
+            "attribute_exists(pk) AND (attribute_not_exists(version) OR version = :zero)"
+        } else {
+            values.insert(
+                ":expected".into(),
+                Av::N(patch.expected_version.to_string()),
+            );
+            "attribute_exists(pk) AND version = :expected"
+        };
+        let mut expr = format!("SET {}", sets.join(", "));
+        if !removes.is_empty() {
+            expr.push_str(&format!(" REMOVE {}", removes.join(", ")));
+        }
+        let update = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(format!("USER#{lead_id}")))
+            .key("sk", s("PROFILE"))
+            .update_expression(expr)
+            .condition_expression(condition)
+            .set_expression_attribute_values(Some(values))
+            .set_expression_attribute_names((!names.is_empty()).then_some(names))
+            .build()
+            .map_err(|e| LeadsError::Invalid(e.to_string()))?;
+        let mut tx = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(update).build());
+        for h in history {
+            let put = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(h))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| LeadsError::Invalid(e.to_string()))?;
+            tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
+        }
+        match tx.send().await {
+            Ok(_) => {}
+            Err(e) => {
+                let cancelled = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_transaction_canceled_exception());
+                if !cancelled {
+                    return Err(unavailable(e).into());
+                }
+                // Someone else changed it between our read and write.
+                let now_item = self.profile(lead_id).await?;
+                let current = now_item
+                    .as_ref()
+                    .and_then(lead_from_item)
+                    .map_or(0, |l| l.version);
+                return Err(LeadsError::VersionConflict {
+                    expected: patch.expected_version,
+                    current,
+                });
+            }
+        }
+        let item = self
+            .profile(lead_id)
+            .await?
+            .ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))?;
+        lead_from_item(&item).ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))
+    }
+
+    /// What the consent check needs about a user on a number: the current consent for the
+    /// category, the last inbound message and the latest Click-to-WhatsApp referral.
+    pub async fn consent_facts(
+        &self,
+        user: &str,
+        phone_number_id: &str,
+        category: &str,
+    ) -> Result<(ConsentStatus, Option<DateTime<Utc>>, Option<EntryPoint>), LeadsError> {
+        let items = self.partition(user).await?;
+        let profile = items
+            .iter()
+            .find(|i| text(i, "sk").as_deref() == Some("PROFILE"));
+        let state_sk = format!("CONSENT_STATE#{phone_number_id}#{category}");
+        let consent = items
+            .iter()
+            .find(|i| text(i, "sk").as_deref() == Some(state_sk.as_str()))
+            .map_or(ConsentStatus::Unknown, |i| {
+                let since = time(i, "changed_at").unwrap_or_default();
+                let source = text(i, "source").unwrap_or_default();
+                match text(i, "consent").as_deref() {
+                    Some("opt_in") => ConsentStatus::OptedIn { since, source },
+                    Some("opt_out") => ConsentStatus::OptedOut { since, source },
+                    _ => ConsentStatus::Unknown,
+                }
+            });
+        let last_inbound = profile.and_then(|p| time(p, "last_inbound_at"));
+        let entry_point = profile
+            .and_then(|p| time(p, "last_referral_at"))
+            .map(|referral_at| EntryPoint {
+                referral_at,
+                first_reply_at: None,
+            });
+        Ok((consent, last_inbound, entry_point))
+    }
+}

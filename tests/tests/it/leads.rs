@@ -1,0 +1,563 @@
+//! The leads API's real handler over leads the real webhook created, against moto: auth,
+//! listing with filters and cursors, the timeline, optimistic concurrency (409), stage
+//! rules, owner assignment on creation (rules and concurrent round robin), and the consent
+//! check over consent that arrived through the webhook.
+
+use crate::support::*;
+use chrono::{DateTime, Utc};
+use futures_util::future::join_all;
+use integration_tests::harness::{Moto, Stack, webhook_config};
+use lambda_http::{Body, Request};
+use leads::handler::{Auth, Leads, LeadsConfig};
+use serde_json::{Value, json};
+use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::config::Secret;
+use shared::domain::leads::{AssignmentRules, Lifecycle};
+use std::collections::BTreeMap;
+
+const TOKEN: &str = "test-api-token-0123456789";
+/// 2026-11-20 10:00:00 UTC.
+const T0: i64 = 1_795_168_800;
+
+fn api(stack: &Stack) -> Leads {
+    let config = LeadsConfig {
+        table_name: stack.table.clone(),
+        auth: Auth::Token(Secret::new(TOKEN)),
+        lifecycle: Lifecycle::default(),
+    };
+    Leads::new(
+        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
+        config,
+    )
+}
+
+fn request(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request {
+    let mut b = http::Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        b = b.header("authorization", format!("Bearer {t}"));
+    }
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            Body::Text(v.to_string())
+        }
+        None => Body::Empty,
+    };
+    b.body(body).unwrap()
+}
+
+async fn call(
+    api: &Leads,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+    now: DateTime<Utc>,
+) -> (u16, Value) {
+    let resp = api
+        .route(request(method, uri, Some(TOKEN), body), now)
+        .await;
+    let status = resp.status().as_u16();
+    let body = match resp.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap(),
+        Body::Empty => Value::Null,
+        Body::Binary(b) => serde_json::from_slice(b).unwrap(),
+        other => panic!("unexpected body {other:?}"),
+    };
+    (status, body)
+}
+
+fn at(ts: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(ts, 0).unwrap()
+}
+
+fn referral(campaign: &str, ad: &str) -> Value {
+    json!({"source_url": format!("https://shop.example/?utm_source=facebook&utm_medium=paid&utm_campaign={campaign}"),
+           "source_id": ad, "source_type": "ad", "headline": "Sale", "media_type": "image", "ctwa_clid": format!("clid-{ad}")})
+}
+
+/// A first message from `phone`, optionally from an ad.
+fn first_message(phone: &str, ts: i64, text: &str, ad: Option<(&str, &str)>) -> Vec<u8> {
+    let mut m = text_message(&format!("wamid.{phone}.{ts}"), phone, ts, text);
+    if let Some((campaign, ad)) = ad {
+        m["referral"] = referral(campaign, ad);
+    }
+    inbound_body(m, contact(phone, None))
+}
+
+#[tokio::test]
+async fn no_anonymous_access() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    for token in [None, Some("wrong-token-wrong-token"), Some("")] {
+        let resp = api
+            .route(request("GET", "/v1/leads", token, None), Utc::now())
+            .await;
+        assert_eq!(resp.status().as_u16(), 401, "{token:?}");
+        assert_eq!(resp.headers()["www-authenticate"], "Bearer");
+    }
+    // A JWT-mode function refuses a request without authorizer claims.
+    let jwt = Leads::new(
+        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
+        LeadsConfig {
+            table_name: stack.table.clone(),
+            auth: Auth::Jwt,
+            lifecycle: Lifecycle::default(),
+        },
+    );
+    let resp = jwt
+        .route(request("GET", "/v1/leads", Some(TOKEN), None), Utc::now())
+        .await;
+    assert_eq!(resp.status().as_u16(), 401);
+    assert!(
+        LeadsConfig::from_lookup(|k| (k == "TABLE_NAME").then(|| "t".into())).is_err(),
+        "token mode needs API_TOKEN"
+    );
+}
+
+#[tokio::test]
+async fn leads_from_the_webhook_list_filter_page_and_show_their_timeline() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    // 7 leads, one minute apart: 3 from the spring campaign (ad 11), 2 from winter (ad 22),
+    // 2 organic. One sends STOP later.
+    for i in 0..7i64 {
+        let ad = match i {
+            0..=2 => Some(("spring", "11")),
+            3..=4 => Some(("winter", "22")),
+            _ => None,
+        };
+        let phone = format!("55119000000{i}");
+        assert_eq!(
+            stack
+                .post(&first_message(&phone, T0 + i * 60, "hello", ad))
+                .await
+                .0,
+            200
+        );
+    }
+    assert_eq!(
+        stack
+            .post(&first_message("551190000000", T0 + 3_600, "STOP", None))
+            .await
+            .0,
+        200
+    );
+    let now = at(T0 + 7_200);
+
+    let (status, body) = call(&api, "GET", "/v1/leads", None, now).await;
+    assert_eq!(status, 200, "{body}");
+    let ids: Vec<&str> = body["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["lead_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        (0..7)
+            .rev()
+            .map(|i| format!("55119000000{i}"))
+            .collect::<Vec<_>>(),
+        "newest first"
+    );
+    assert_eq!(body["next_cursor"], Value::Null);
+    assert_eq!(
+        body["leads"][6]["last_inbound_at"], "2026-11-20T11:00:00Z",
+        "the STOP message is the latest inbound"
+    );
+
+    let (_, spring) = call(&api, "GET", "/v1/leads?utm_campaign=spring", None, now).await;
+    assert_eq!(spring["leads"].as_array().unwrap().len(), 3);
+    assert!(
+        spring["leads"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|l| l["first_touch"]["source_id"] == "11")
+    );
+    let (_, organic) = call(&api, "GET", "/v1/leads?source_type=ad", None, now).await;
+    assert_eq!(organic["leads"].as_array().unwrap().len(), 5);
+    let (status, bad) = call(&api, "GET", "/v1/leads?utm_campain=spring", None, now).await;
+    assert_eq!(status, 400, "a typo must not return everything: {bad}");
+    let (status, _) = call(&api, "GET", "/v1/leads?stage=closed", None, now).await;
+    assert_eq!(status, 400, "not a configured stage");
+
+    // Cursor pages: 3 + 3 + 1, no lead twice, same order as one page.
+    let mut seen = Vec::new();
+    let mut uri = "/v1/leads?limit=3".to_string();
+    loop {
+        let (status, page) = call(&api, "GET", &uri, None, now).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(
+            page["leads"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|l| l["lead_id"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("/v1/leads?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ids);
+    let (status, _) = call(&api, "GET", "/v1/leads?cursor=bm9wZQ", None, now).await;
+    assert_eq!(status, 400, "a forged cursor");
+
+    // Dormant: no inbound for 1 day, seen two days later: everyone.
+    let (_, dormant) = call(
+        &api,
+        "GET",
+        "/v1/leads?dormant_days=1",
+        None,
+        at(T0 + 2 * 86_400),
+    )
+    .await;
+    assert_eq!(dormant["leads"].as_array().unwrap().len(), 7);
+    let (_, dormant) = call(&api, "GET", "/v1/leads?dormant_days=1", None, now).await;
+    assert_eq!(dormant["leads"].as_array().unwrap().len(), 0);
+
+    // The timeline: first touch, consent history and state from the STOP.
+    let (status, one) = call(&api, "GET", "/v1/leads/551190000000", None, now).await;
+    assert_eq!(status, 200, "{one}");
+    let t = &one["timeline"];
+    assert_eq!(t["first_touch"]["utm_campaign"], "spring");
+    assert_eq!(t["consent_history"][0]["consent"], "opt_out");
+    assert_eq!(t["consent_history"][0]["keyword"], "stop");
+    assert_eq!(
+        t["consent_state"].as_array().unwrap().len(),
+        2,
+        "marketing and utility"
+    );
+    assert_eq!(t["messages"]["first_inbound_at"], "2026-11-20T10:00:00Z");
+    let (status, _) = call(&api, "GET", "/v1/leads/999", None, now).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_stale_update_gets_409_and_nothing_is_lost() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    stack
+        .post(&first_message("5511911111111", T0, "hi", None))
+        .await;
+    let now = at(T0 + 60);
+    let uri = "/v1/leads/5511911111111";
+    let (status, lead) = call(&api, "PATCH", uri, Some(json!({"expected_version": 0, "stage": "qualified", "owner": "alice", "tags": ["vip", "vip", "b2b"]})), now).await;
+    assert_eq!(status, 200, "{lead}");
+    assert_eq!(lead["lead"]["version"], 1);
+    assert_eq!(lead["lead"]["tags"], json!(["b2b", "vip"]));
+    // Two managers both read version 1; the second write is stale.
+    let (a, _) = call(
+        &api,
+        "PATCH",
+        uri,
+        Some(json!({"expected_version": 1, "stage": "in_progress"})),
+        now,
+    )
+    .await;
+    let (b, conflict) = call(
+        &api,
+        "PATCH",
+        uri,
+        Some(json!({"expected_version": 1, "owner": "bob"})),
+        now,
+    )
+    .await;
+    assert_eq!((a, b), (200, 409));
+    assert_eq!(conflict["error"]["current_version"], 2);
+    let (_, current) = call(&api, "GET", uri, None, now).await;
+    assert_eq!(
+        current["lead"]["owner"], "alice",
+        "the stale update changed nothing"
+    );
+    assert_eq!(current["lead"]["stage"], "in_progress");
+    // Concurrent updates naming the same version: exactly one wins.
+    let results = join_all((0..5).map(|i| {
+        call(
+            &api,
+            "PATCH",
+            uri,
+            Some(json!({"expected_version": 2, "custom_fields": {"k": i.to_string()}})),
+            now,
+        )
+    }))
+    .await;
+    assert_eq!(
+        results.iter().filter(|(s, _)| *s == 200).count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(results.iter().filter(|(s, _)| *s == 409).count(), 4);
+    // Stage rules: unknown stage and leaving a terminal stage are refused.
+    let (status, e) = call(
+        &api,
+        "PATCH",
+        uri,
+        Some(json!({"expected_version": 3, "stage": "closed"})),
+        now,
+    )
+    .await;
+    assert_eq!(status, 422, "{e}");
+    assert_eq!(
+        call(
+            &api,
+            "PATCH",
+            uri,
+            Some(json!({"expected_version": 3, "stage": "won"})),
+            now
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        call(
+            &api,
+            "PATCH",
+            uri,
+            Some(json!({"expected_version": 4, "stage": "lost"})),
+            now
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        call(
+            &api,
+            "PATCH",
+            uri,
+            Some(json!({"expected_version": 4, "stage": "new"})),
+            now
+        )
+        .await
+        .0,
+        200,
+        "reopen"
+    );
+    // History with who and when.
+    let (_, one) = call(&api, "GET", uri, None, now).await;
+    let stages: Vec<(&str, &str)> = one["timeline"]["stage_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["from"].as_str().unwrap(), c["to"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        stages,
+        [
+            ("new", "qualified"),
+            ("qualified", "in_progress"),
+            ("in_progress", "won"),
+            ("won", "new")
+        ]
+    );
+    assert!(
+        one["timeline"]["stage_history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["by"] == "api-token")
+    );
+    assert_eq!(one["timeline"]["owner_history"][0]["to"], "alice");
+    // Malformed requests.
+    assert_eq!(
+        call(
+            &api,
+            "PATCH",
+            uri,
+            Some(json!({"expected_version": 5})),
+            now
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        call(
+            &api,
+            "PATCH",
+            uri,
+            Some(json!({"expected_version": 5, "colour": "red"})),
+            now
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(call(&api, "DELETE", uri, None, now).await.0, 405);
+}
+
+#[tokio::test]
+async fn concurrent_new_leads_are_split_evenly_by_round_robin_and_rules_come_first() {
+    let moto = Moto::start();
+    let endpoint = moto.url();
+    let rules = AssignmentRules::from_json(
+        r#"{"rules":[{"name":"spring","when":{"utm_campaign":"spring"},"assign_to":"sam"},
+                     {"name":"indonesia","when":{"country_prefix":"62"},"assign_to":"dewi"}],
+            "round_robin":["ana","ben","cleo"]}"#,
+    )
+    .unwrap();
+    let stack = Stack::on(endpoint, Some(moto), move |t, b| {
+        let mut c = webhook_config(t, b);
+        c.assignment = Some(rules);
+        c
+    })
+    .await;
+    let api = api(&stack);
+    // 30 new users at once (each first message delivered twice), 2 from the spring ad,
+    // 2 Indonesian numbers.
+    let mut bodies = Vec::new();
+    for i in 0..30i64 {
+        let phone = format!("5521900000{i:03}");
+        bodies.push(first_message(&phone, T0 + i, "oi", None));
+    }
+    for (i, phone) in ["5521911110001", "5521911110002"].iter().enumerate() {
+        bodies.push(first_message(
+            phone,
+            T0 + 100 + i as i64,
+            "hi",
+            Some(("spring", "33")),
+        ));
+    }
+    for phone in ["628111000001", "628111000002"] {
+        bodies.push(first_message(phone, T0 + 200, "halo", None));
+    }
+    let twice: Vec<&Vec<u8>> = bodies.iter().chain(bodies.iter()).collect();
+    let codes = join_all(twice.iter().map(|b| stack.post(b))).await;
+    assert!(codes.iter().all(|(c, _)| *c == 200), "{codes:?}");
+    let (_, page) = call(&api, "GET", "/v1/leads?limit=200", None, at(T0 + 300)).await;
+    let leads = page["leads"].as_array().unwrap();
+    assert_eq!(leads.len(), 34);
+    let mut by_owner: BTreeMap<&str, usize> = BTreeMap::new();
+    for l in leads {
+        *by_owner
+            .entry(l["owner"].as_str().expect("every lead is assigned"))
+            .or_default() += 1;
+    }
+    assert_eq!(
+        by_owner,
+        BTreeMap::from([
+            ("ana", 10),
+            ("ben", 10),
+            ("cleo", 10),
+            ("dewi", 2),
+            ("sam", 2)
+        ])
+    );
+    // One assignment per lead: one owner-history item each, whatever the duplicates.
+    let history = stack
+        .scan()
+        .await
+        .into_iter()
+        .filter(|i| text(i, "item_kind") == Some("lead_change"))
+        .count();
+    assert_eq!(history, 34);
+    let counter = stack
+        .item("COUNTER#assignment", "ROUND_ROBIN")
+        .await
+        .unwrap();
+    assert_eq!(
+        num(&counter, "next_ticket"),
+        Some(30),
+        "one ticket per round-robin lead, none wasted"
+    );
+    // Reassignment through the API.
+    let (status, lead) = call(
+        &api,
+        "PATCH",
+        "/v1/leads/628111000001",
+        Some(json!({"expected_version": 0, "owner": "ana"})),
+        at(T0 + 400),
+    )
+    .await;
+    assert_eq!((status, lead["lead"]["owner"].as_str()), (200, Some("ana")));
+    let (_, one) = call(&api, "GET", "/v1/leads/628111000001", None, at(T0 + 400)).await;
+    let owners: Vec<(&Value, &Value)> = one["timeline"]["owner_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (&c["from"], &c["to"]))
+        .collect();
+    assert_eq!(
+        owners,
+        [
+            (&Value::Null, &json!("dewi")),
+            (&json!("dewi"), &json!("ana"))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn the_consent_check_answers_from_webhook_consent_and_the_service_window() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    let user = "5511922222222";
+    stack
+        .post(&first_message(
+            user,
+            T0,
+            "quero saber",
+            Some(("spring", "44")),
+        ))
+        .await;
+    let check = |category: &str, secs: i64| {
+        let uri = format!(
+            "/v1/consent/check?user={user}&phone_number_id={PHONE_NUMBER_ID}&category={category}&at={}",
+            at(T0 + secs).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
+        let api = &api;
+        async move { call(api, "GET", &uri, None, Utc::now()).await }
+    };
+    // 23h59 after the user's message a free-form reply is allowed and free; at 24h01 it
+    // cannot be sent.
+    let (status, d) = check("service", 23 * 3600 + 59 * 60).await;
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(
+        (
+            d["allowed"].as_bool(),
+            d["customer_service_window"]["open"].as_bool()
+        ),
+        (Some(true), Some(true)),
+        "{d}"
+    );
+    let (_, d) = check("service", 24 * 3600 + 60).await;
+    assert_eq!(d["allowed"], false, "{d}");
+    assert_eq!(d["pricing"]["kind"], "not_sendable");
+    // Utility inside the window is free; marketing without an opt-in is refused.
+    let (_, d) = check("utility", 3600).await;
+    assert_eq!(
+        (d["allowed"].as_bool(), d["pricing"]["kind"].as_str()),
+        (Some(true), Some("free")),
+        "{d}"
+    );
+    let (_, d) = check("marketing", 3600).await;
+    assert_eq!(d["allowed"], false);
+    assert_eq!(d["reasons"][0]["code"], "no_marketing_opt_in");
+    // The user's STOP through user_preferences (the real webhook) is an opt-out.
+    let prefs = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": WABA, "changes": [{"field": "user_preferences", "value": {
+        "messaging_product": "whatsapp", "metadata": {"phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"wa_id": user}],
+        "user_preferences": [{"wa_id": user, "detail": "User requested to stop marketing messages", "category": "marketing_messages", "value": "stop", "timestamp": T0 + 120}]
+    }}]}]})).unwrap();
+    assert_eq!(stack.post(&prefs).await.0, 200);
+    let (_, d) = check("marketing", 3600).await;
+    assert_eq!(
+        (d["allowed"].as_bool(), d["reasons"][0]["code"].as_str()),
+        (Some(false), Some("opted_out")),
+        "{d}"
+    );
+    // Bad queries.
+    let (status, _) = call(
+        &api,
+        "GET",
+        &format!("/v1/consent/check?user={user}&phone_number_id=1&category=promo"),
+        None,
+        Utc::now(),
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = call(&api, "GET", "/v1/consent/check?user=1", None, Utc::now()).await;
+    assert_eq!(status, 400);
+}
