@@ -11,10 +11,12 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::{DynamoDbLeadStore, LeadPatch, LeadsError};
+use shared::adapters::dynamodb_leads::{
+    ConsentRecord, Conversion, DynamoDbLeadStore, LeadPatch, LeadsError,
+};
 use shared::config::{ConfigError, Secret};
 use shared::domain::consent_check::{CheckInput, MessageCategory, check};
-use shared::domain::leads::{LeadFilter, Lifecycle};
+use shared::domain::leads::{LeadFilter, Lifecycle, export_csv, parse_import};
 use subtle::ConstantTimeEq;
 
 #[derive(Debug, Clone)]
@@ -117,6 +119,11 @@ fn from_leads_error(e: LeadsError) -> Resp {
             e.to_string(),
         ),
         LeadsError::Invalid(m) => error(StatusCode::BAD_REQUEST, "invalid_request", m),
+        LeadsError::IdempotencyConflict(key) => error(
+            StatusCode::CONFLICT,
+            "idempotency_conflict",
+            format!("idempotency key {key:?} was already used with a different conversion"),
+        ),
         LeadsError::Store(e) => {
             tracing::error!(error = %e, "leads store unavailable");
             error(
@@ -127,6 +134,89 @@ fn from_leads_error(e: LeadsError) -> Resp {
         }
     }
 }
+
+fn content_type_is(req: &Request, expected: &str) -> bool {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(';')
+                .next()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(expected))
+        })
+}
+
+/// A JSON body of type `T`, or the 400 that says what is wrong with it.
+fn json_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, Resp> {
+    if !content_type_is(req, "application/json") {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_media_type",
+            "send the body as application/json",
+        ));
+    }
+    serde_json::from_slice(req.body().as_ref())
+        .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))
+}
+
+fn parse_time(name: &str, v: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Resp> {
+    let Some(v) = v else { return Ok(now) };
+    let t = DateTime::parse_from_rfc3339(v)
+        .map_err(|e| {
+            error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_time",
+                format!("{name}: {e}"),
+            )
+        })?
+        .with_timezone(&Utc);
+    if t > now + chrono::Duration::seconds(60) {
+        return Err(error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "time_in_future",
+            format!("{name} {v} is in the future"),
+        ));
+    }
+    Ok(t)
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConsentBody {
+    user: String,
+    phone_number_id: String,
+    action: String,
+    categories: Vec<String>,
+    source: String,
+    #[serde(default)]
+    proof: Option<String>,
+    #[serde(default)]
+    at: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConversionBody {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    value: Option<f64>,
+    #[serde(default)]
+    currency: Option<String>,
+    #[serde(default)]
+    at: Option<String>,
+    #[serde(default)]
+    idempotency_key: Option<String>,
+}
+
+const CONSENT_SOURCES: [&str; 7] = ["api", "web_form", "qr", "in_app", "sms", "store", "other"];
+const CONVERSION_TYPES: [&str; 5] = [
+    "purchase",
+    "booking",
+    "lead_submitted",
+    "payment_confirmed",
+    "other",
+];
 
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
@@ -194,6 +284,12 @@ impl Leads {
             .unwrap_or_default();
         match (req.method().clone(), segments.as_slice()) {
             (Method::GET, ["v1", "leads"]) => self.list(&query, now).await,
+            (Method::GET, ["v1", "leads", "export"]) => self.export(&query, now).await,
+            (Method::POST, ["v1", "leads", "import"]) => self.import(&req, &actor, now).await,
+            (Method::POST, ["v1", "leads", id, "conversions"]) if valid_id(id) => {
+                self.conversion(id, &req, now).await
+            }
+            (Method::POST, ["v1", "consent"]) => self.consent(&req, &actor, now).await,
             (Method::GET, ["v1", "leads", id]) if valid_id(id) => match self.store.get(id).await {
                 Ok((lead, timeline)) => {
                     json_response(StatusCode::OK, &json!({"lead": lead, "timeline": timeline}))
@@ -204,7 +300,14 @@ impl Leads {
                 self.update(id, &req, &actor, now).await
             }
             (Method::GET, ["v1", "consent", "check"]) => self.consent_check(&query, now).await,
-            (_, ["v1", "leads"] | ["v1", "leads", _] | ["v1", "consent", "check"]) => error(
+            (
+                _,
+                ["v1", "leads"]
+                | ["v1", "leads", _]
+                | ["v1", "leads", _, "conversions"]
+                | ["v1", "consent"]
+                | ["v1", "consent", "check"],
+            ) => error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
                 format!("{} is not supported on {path}", req.method()),
@@ -235,21 +338,9 @@ impl Leads {
     }
 
     async fn update(&self, id: &str, req: &Request, actor: &str, now: DateTime<Utc>) -> Resp {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/json"));
-        if !is_json {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_media_type",
-                "send the update as application/json",
-            );
-        }
-        let patch: LeadPatch = match serde_json::from_slice(req.body().as_ref()) {
+        let patch: LeadPatch = match json_body(req) {
             Ok(p) => p,
-            Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()),
+            Err(r) => return r,
         };
         if patch.stage.is_none()
             && patch.owner.is_none()
@@ -277,6 +368,208 @@ impl Leads {
             .await
         {
             Ok(lead) => json_response(StatusCode::OK, &json!({"lead": lead})),
+            Err(e) => from_leads_error(e),
+        }
+    }
+
+    async fn export(&self, query: &[(String, String)], now: DateTime<Utc>) -> Resp {
+        if let Some((k, _)) = query.iter().find(|(k, _)| k == "limit" || k == "cursor") {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_filter",
+                format!("{k} does not apply to the export (it returns every matching lead)"),
+            );
+        }
+        let filter = match LeadFilter::from_query(query) {
+            Ok(f) => f,
+            Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_filter", e.to_string()),
+        };
+        if let Err(e) = filter.check_stage(&self.config.lifecycle) {
+            return error(StatusCode::BAD_REQUEST, "invalid_filter", e.to_string());
+        }
+        let leads = match self.store.all(&filter, now).await {
+            Ok(l) => l,
+            Err(e) => return from_leads_error(e),
+        };
+        let mut out = Vec::new();
+        if let Err(e) = export_csv(leads.iter(), &mut out) {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "export_failed",
+                e.to_string(),
+            );
+        }
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+            .body(Body::Text(String::from_utf8_lossy(&out).into_owned()))
+            .expect("valid response")
+    }
+
+    async fn import(&self, req: &Request, actor: &str, now: DateTime<Utc>) -> Resp {
+        if !content_type_is(req, "text/csv") {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_media_type",
+                "send the file as text/csv",
+            );
+        }
+        let outcome = parse_import(req.body().as_ref(), &self.config.lifecycle, now);
+        if outcome.rows.is_empty()
+            && let Some(header_error) = outcome.errors.iter().find(|e| e.line <= 1)
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_header",
+                header_error.message.clone(),
+            );
+        }
+        match self.store.import(&outcome.rows, actor, now).await {
+            Ok(counts) => json_response(
+                StatusCode::OK,
+                &json!({
+                    "imported": counts.imported,
+                    "updated": counts.updated,
+                    "errors": outcome.errors.iter().map(|e| json!({"line": e.line, "message": e.message})).collect::<Vec<_>>(),
+                }),
+            ),
+            Err(e) => from_leads_error(e),
+        }
+    }
+
+    async fn consent(&self, req: &Request, actor: &str, now: DateTime<Utc>) -> Resp {
+        let body: ConsentBody = match json_body(req) {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let invalid = |m: String| error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_consent", m);
+        if !valid_id(&body.user) || !valid_id(&body.phone_number_id) {
+            return invalid("user and phone_number_id are ids (letters, digits, . _ : -)".into());
+        }
+        if !matches!(body.action.as_str(), "opt_in" | "opt_out") {
+            return invalid(format!(
+                "action {:?}: expected opt_in or opt_out",
+                body.action
+            ));
+        }
+        let mut categories = body.categories.clone();
+        categories.sort();
+        categories.dedup();
+        if categories.is_empty()
+            || categories.len() != body.categories.len()
+            || categories
+                .iter()
+                .any(|c| c != "marketing" && c != "utility")
+        {
+            return invalid("categories: one or both of marketing, utility, each once".into());
+        }
+        if !CONSENT_SOURCES.contains(&body.source.as_str()) {
+            return invalid(format!(
+                "source {:?}: expected one of {}",
+                body.source,
+                CONSENT_SOURCES.join(", ")
+            ));
+        }
+        let proof = body.proof.filter(|p| !p.trim().is_empty());
+        if body.action == "opt_in" && proof.is_none() {
+            return invalid("an opt-in needs its proof (the text the user agreed to, the form, the QR campaign)".into());
+        }
+        if proof.as_ref().is_some_and(|p| p.chars().count() > 2000) {
+            return invalid("proof is at most 2000 characters".into());
+        }
+        let at = match parse_time("at", body.at.as_deref(), now) {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let record = ConsentRecord {
+            user: body.user,
+            phone_number_id: body.phone_number_id,
+            action: body.action,
+            categories,
+            source: body.source,
+            proof,
+            at,
+            recorded_by: actor.to_string(),
+        };
+        match self.store.record_consent(&record).await {
+            Ok((event, state)) => json_response(
+                StatusCode::CREATED,
+                &json!({"event": event, "state": state}),
+            ),
+            Err(e) => from_leads_error(e),
+        }
+    }
+
+    async fn conversion(&self, lead_id: &str, req: &Request, now: DateTime<Utc>) -> Resp {
+        let body: ConversionBody = match json_body(req) {
+            Ok(b) => b,
+            Err(r) => return r,
+        };
+        let invalid = |m: String| error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_conversion", m);
+        let header_key = req
+            .headers()
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let key = match (header_key, body.idempotency_key) {
+            (Some(h), Some(b)) if h != b => {
+                return invalid("the Idempotency-Key header and idempotency_key differ".into());
+            }
+            (Some(k), _) | (None, Some(k)) => k,
+            (None, None) => {
+                return invalid(
+                    "an idempotency key is required (Idempotency-Key header or idempotency_key)"
+                        .into(),
+                );
+            }
+        };
+        if key.is_empty() || key.len() > 128 || !key.chars().all(|c| c.is_ascii_graphic()) {
+            return invalid("the idempotency key is 1 to 128 printable ASCII characters".into());
+        }
+        if !CONVERSION_TYPES.contains(&body.kind.as_str()) {
+            return invalid(format!(
+                "type {:?}: expected one of {}",
+                body.kind,
+                CONVERSION_TYPES.join(", ")
+            ));
+        }
+        if body.value.is_some_and(|v| !v.is_finite() || v < 0.0) {
+            return invalid("value is a number ≥ 0".into());
+        }
+        if let Some(c) = &body.currency
+            && !(c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return invalid(format!(
+                "currency {c:?} is not an ISO 4217 code such as USD"
+            ));
+        }
+        if body.value.is_some() && body.currency.is_none() {
+            return invalid("a value needs its currency".into());
+        }
+        let at = match parse_time("at", body.at.as_deref(), now) {
+            Ok(t) => t,
+            Err(r) => return r,
+        };
+        let conversion = Conversion {
+            conversion_id: format!("{lead_id}:{key}"),
+            kind: body.kind,
+            value: body.value,
+            currency: body.currency,
+            at,
+            idempotency_key: key,
+            recorded_at: now,
+            forwarded: "not_configured".into(),
+            forward_error: None,
+        };
+        match self.store.record_conversion(lead_id, &conversion).await {
+            Ok((c, replayed)) => json_response(
+                if replayed {
+                    StatusCode::OK
+                } else {
+                    StatusCode::CREATED
+                },
+                &json!({"conversion": c, "replayed": replayed}),
+            ),
             Err(e) => from_leads_error(e),
         }
     }

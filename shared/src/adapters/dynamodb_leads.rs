@@ -9,7 +9,7 @@
 //!   still current. A stale update changes nothing and reports the current version.
 
 use crate::domain::consent_check::{ConsentStatus, EntryPoint};
-use crate::domain::leads::{FirstTouch, LeadFilter, LeadView, Lifecycle, StageError};
+use crate::domain::leads::{FirstTouch, ImportRow, LeadFilter, LeadView, Lifecycle, StageError};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, Put, TransactWriteItem, Update};
@@ -35,6 +35,8 @@ pub enum LeadsError {
     Stage(#[from] StageError),
     #[error("invalid request: {0}")]
     Invalid(String),
+    #[error("idempotency key {0:?} was already used with a different conversion")]
+    IdempotencyConflict(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -82,6 +84,8 @@ pub struct ConsentEventView {
     pub phone_number_id: String,
     pub at: DateTime<Utc>,
     pub keyword: Option<String>,
+    pub proof: Option<String>,
+    pub recorded_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -100,14 +104,54 @@ pub struct MessageActivity {
     pub last_referral_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timeline {
     pub first_touch: Option<FirstTouch>,
+    pub conversions: Vec<Conversion>,
     pub stage_history: Vec<Change>,
     pub owner_history: Vec<Change>,
     pub consent_history: Vec<ConsentEventView>,
     pub consent_state: Vec<ConsentStateView>,
     pub messages: MessageActivity,
+}
+
+/// An opt-in or opt-out recorded through the API or an import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentRecord {
+    pub user: String,
+    pub phone_number_id: String,
+    /// `opt_in` / `opt_out`.
+    pub action: String,
+    /// Sorted, unique: `marketing`, `utility`.
+    pub categories: Vec<String>,
+    /// The channel: `api`, `web_form`, `qr`, `in_app`, `sms`, `store`, `import`, `other`.
+    pub source: String,
+    pub proof: Option<String>,
+    pub at: DateTime<Utc>,
+    pub recorded_by: String,
+}
+
+/// A conversion as stored and returned.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conversion {
+    pub conversion_id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub value: Option<f64>,
+    pub currency: Option<String>,
+    pub at: DateTime<Utc>,
+    pub idempotency_key: String,
+    pub recorded_at: DateTime<Utc>,
+    /// `not_configured`, `sent`, `failed`, `no_ctwa_clid`.
+    pub forwarded: String,
+    pub forward_error: Option<String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub imported: usize,
+    pub updated: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -337,6 +381,7 @@ impl DynamoDbLeadStore {
             .find(|i| text(i, "sk").as_deref() == Some("PROFILE"));
         let mut timeline = Timeline {
             first_touch: profile.first_touch.clone(),
+            conversions: Vec::new(),
             stage_history: Vec::new(),
             owner_history: Vec::new(),
             consent_history: Vec::new(),
@@ -376,7 +421,11 @@ impl DynamoDbLeadStore {
                     phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
                     at: time(item, "at").unwrap_or_default(),
                     keyword: text(item, "keyword"),
+                    proof: text(item, "proof"),
+                    recorded_by: text(item, "recorded_by"),
                 });
+            } else if sk.starts_with("CONV#") {
+                timeline.conversions.push(conversion_from_item(item));
             } else if sk.starts_with("CONSENT_STATE#") {
                 timeline.consent_state.push(ConsentStateView {
                     phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
@@ -390,6 +439,7 @@ impl DynamoDbLeadStore {
         timeline.stage_history.sort_by_key(|c| c.at);
         timeline.owner_history.sort_by_key(|c| c.at);
         timeline.consent_history.sort_by_key(|c| c.at);
+        timeline.conversions.sort_by_key(|c| c.at);
         Ok((profile, timeline))
     }
 
@@ -589,5 +639,373 @@ impl DynamoDbLeadStore {
                 first_reply_at: None,
             });
         Ok((consent, last_inbound, entry_point))
+    }
+
+    /// Records an opt-in or opt-out: an append-only event (its id is a hash of its content,
+    /// so a retried request records once) and, per category, the current state, which only
+    /// moves forward in time.
+    pub async fn record_consent(
+        &self,
+        rec: &ConsentRecord,
+    ) -> Result<(ConsentEventView, Vec<ConsentStateView>), LeadsError> {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(
+            format!(
+                "{}|{}|{}|{}|{}|{}|{}",
+                rec.user,
+                rec.phone_number_id,
+                rec.action,
+                rec.categories.join(","),
+                rec.source,
+                rec.proof.as_deref().unwrap_or(""),
+                rec.at.timestamp()
+            )
+            .as_bytes(),
+        );
+        let id = hex::encode(&digest[..12]);
+        let pk = format!("USER#{}", rec.user);
+        let at = rec.at.timestamp();
+        let mut event: Attrs = HashMap::from([
+            ("pk".to_string(), s(pk.as_str())),
+            (
+                "sk".to_string(),
+                s(format!(
+                    "CONSENT#{}#{at:010}#{}#{id}",
+                    rec.phone_number_id, rec.source
+                )),
+            ),
+            ("item_kind".to_string(), s("consent_event")),
+            ("user_key".to_string(), s(rec.user.as_str())),
+            (
+                "phone_number_id".to_string(),
+                s(rec.phone_number_id.as_str()),
+            ),
+            ("consent".to_string(), s(rec.action.as_str())),
+            ("source".to_string(), s(rec.source.as_str())),
+            ("at".to_string(), Av::N(at.to_string())),
+            ("categories".to_string(), Av::Ss(rec.categories.clone())),
+            ("recorded_by".to_string(), s(rec.recorded_by.as_str())),
+        ]);
+        if let Some(p) = &rec.proof {
+            event.insert("proof".into(), s(p.as_str()));
+        }
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(event))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        if let Err(e) = put
+            && !e
+                .as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception())
+        {
+            return Err(unavailable(e).into());
+        }
+        for category in &rec.categories {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(pk.as_str()))
+                .key("sk", s(format!("CONSENT_STATE#{}#{category}", rec.phone_number_id)))
+                .update_expression("SET item_kind = :kind, user_key = :user, phone_number_id = :pnid, category = :category, consent = :consent, #source = :source, event_id = :id, changed_at = :at")
+                .condition_expression("attribute_not_exists(changed_at) OR changed_at < :at")
+                .expression_attribute_names("#source", "source")
+                .expression_attribute_values(":kind", s("consent_state"))
+                .expression_attribute_values(":user", s(rec.user.as_str()))
+                .expression_attribute_values(":pnid", s(rec.phone_number_id.as_str()))
+                .expression_attribute_values(":category", s(category.as_str()))
+                .expression_attribute_values(":consent", s(rec.action.as_str()))
+                .expression_attribute_values(":source", s(rec.source.as_str()))
+                .expression_attribute_values(":id", s(id.as_str()))
+                .expression_attribute_values(":at", Av::N(at.to_string()))
+                .send()
+                .await;
+            if let Err(e) = result
+                && !e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception())
+            {
+                return Err(unavailable(e).into());
+            }
+        }
+        let items = self.partition(&rec.user).await?;
+        let prefix = format!("CONSENT_STATE#{}#", rec.phone_number_id);
+        let states = items
+            .iter()
+            .filter(|i| text(i, "sk").is_some_and(|k| k.starts_with(&prefix)))
+            .map(|i| ConsentStateView {
+                phone_number_id: text(i, "phone_number_id").unwrap_or_default(),
+                category: text(i, "category").unwrap_or_default(),
+                consent: text(i, "consent").unwrap_or_default(),
+                source: text(i, "source").unwrap_or_default(),
+                since: time(i, "changed_at").unwrap_or_default(),
+            })
+            .collect();
+        Ok((
+            ConsentEventView {
+                consent: rec.action.clone(),
+                categories: rec.categories.clone(),
+                source: rec.source.clone(),
+                phone_number_id: rec.phone_number_id.clone(),
+                at: DateTime::from_timestamp(at, 0).unwrap_or_default(),
+                keyword: None,
+                proof: rec.proof.clone(),
+                recorded_by: Some(rec.recorded_by.clone()),
+            },
+            states,
+        ))
+    }
+
+    /// Records a conversion once per idempotency key and lead. Returns it and whether this
+    /// was a replay of an identical earlier request; the same key with a different body is
+    /// an error (nothing is overwritten).
+    pub async fn record_conversion(
+        &self,
+        lead_id: &str,
+        conversion: &Conversion,
+    ) -> Result<(Conversion, bool), LeadsError> {
+        if self.profile(lead_id).await?.is_none() {
+            return Err(LeadsError::NotFound(lead_id.to_string()));
+        }
+        let fingerprint = conversion_fingerprint(conversion);
+        let mut item: Attrs = HashMap::from([
+            ("pk".to_string(), s(format!("USER#{lead_id}"))),
+            (
+                "sk".to_string(),
+                s(format!("CONV#{}", conversion.idempotency_key)),
+            ),
+            ("item_kind".to_string(), s("conversion")),
+            (
+                "conversion_id".to_string(),
+                s(conversion.conversion_id.as_str()),
+            ),
+            ("conversion_type".to_string(), s(conversion.kind.as_str())),
+            (
+                "at".to_string(),
+                Av::N(conversion.at.timestamp().to_string()),
+            ),
+            (
+                "idempotency_key".to_string(),
+                s(conversion.idempotency_key.as_str()),
+            ),
+            (
+                "recorded_at".to_string(),
+                Av::N(conversion.recorded_at.timestamp().to_string()),
+            ),
+            ("forwarded".to_string(), s(conversion.forwarded.as_str())),
+            ("fingerprint".to_string(), s(fingerprint.as_str())),
+        ]);
+        if let Some(v) = conversion.value {
+            item.insert("conversion_value".into(), Av::N(v.to_string()));
+        }
+        if let Some(c) = &conversion.currency {
+            item.insert("currency".into(), s(c.as_str()));
+        }
+        if let Some(e) = &conversion.forward_error {
+            item.insert("forward_error".into(), s(e.as_str()));
+        }
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok((conversion.clone(), false)),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                let existing = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", s(format!("USER#{lead_id}")))
+                    .key("sk", s(format!("CONV#{}", conversion.idempotency_key)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(unavailable)?
+                    .item
+                    .ok_or_else(|| LeadsError::Invalid("conversion vanished".into()))?;
+                if text(&existing, "fingerprint").as_deref() == Some(fingerprint.as_str()) {
+                    Ok((conversion_from_item(&existing), true))
+                } else {
+                    Err(LeadsError::IdempotencyConflict(
+                        conversion.idempotency_key.clone(),
+                    ))
+                }
+            }
+            Err(e) => Err(unavailable(e).into()),
+        }
+    }
+
+    /// Creates or updates one lead per import row; opt-ins become consent records.
+    pub async fn import(
+        &self,
+        rows: &[ImportRow],
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportCounts, LeadsError> {
+        let mut counts = ImportCounts::default();
+        for row in rows {
+            let mut sets = vec![
+                "item_kind = :kind".to_string(),
+                "user_key = :user".into(),
+                "lead_list = :list".into(),
+                "created_at = if_not_exists(created_at, :now)".into(),
+                "origin = if_not_exists(origin, :origin)".into(),
+                "stage = :stage".into(),
+                "version = if_not_exists(version, :zero) + :one".into(),
+            ];
+            let mut values: Attrs = HashMap::from([
+                (":kind".to_string(), s("lead")),
+                (":user".to_string(), s(row.lead_id.as_str())),
+                (":list".to_string(), s(LEAD_LIST)),
+                (":now".to_string(), Av::N(now.timestamp().to_string())),
+                (":origin".to_string(), s("import")),
+                (":stage".to_string(), s(row.stage.as_str())),
+                (":zero".to_string(), Av::N("0".into())),
+                (":one".to_string(), Av::N("1".into())),
+            ]);
+            let mut names = HashMap::new();
+            for (attr, value) in [
+                ("phone", row.phone.as_deref()),
+                ("user_id", row.user_id.as_deref()),
+                ("profile_name", row.name.as_deref()),
+            ] {
+                if let Some(v) = value {
+                    sets.push(format!("{attr} = if_not_exists({attr}, :{attr})"));
+                    values.insert(format!(":{attr}"), s(v));
+                }
+            }
+            if let Some(owner) = &row.owner {
+                names.insert("#owner".to_string(), "owner".to_string());
+                sets.push("#owner = :owner, owner_reason = :import".into());
+                values.insert(":owner".into(), s(owner.as_str()));
+                values.insert(":import".into(), s("import"));
+            }
+            if !row.tags.is_empty() {
+                sets.push("tags = :tags".into());
+                values.insert(":tags".into(), Av::Ss(row.tags.clone()));
+            }
+            if !row.custom_fields.is_empty() {
+                sets.push("custom_fields = :fields".into());
+                values.insert(
+                    ":fields".into(),
+                    Av::M(
+                        row.custom_fields
+                            .iter()
+                            .map(|(k, v)| (k.clone(), s(v.as_str())))
+                            .collect(),
+                    ),
+                );
+            }
+            if let Some(t) = &row.first_touch {
+                // A first touch is never overwritten, also not by an import.
+                let fields = [
+                    ("source_id", &t.source_id),
+                    ("source_url", &t.source_url),
+                    ("source_type", &t.source_type),
+                    ("ctwa_clid", &t.ctwa_clid),
+                    ("utm_source", &t.utm_source),
+                    ("utm_medium", &t.utm_medium),
+                    ("utm_campaign", &t.utm_campaign),
+                    ("utm_content", &t.utm_content),
+                    ("utm_term", &t.utm_term),
+                ];
+                let m: Attrs = fields
+                    .iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), s(v.as_str()))))
+                    .collect();
+                sets.push("first_touch = if_not_exists(first_touch, :touch)".into());
+                values.insert(":touch".into(), Av::M(m));
+            }
+            let out = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("USER#{}", row.lead_id)))
+                .key("sk", s("PROFILE"))
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .set_expression_attribute_names((!names.is_empty()).then_some(names))
+                .set_expression_attribute_values(Some(values))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let existed = out.attributes.is_some_and(|a| a.contains_key("created_at"));
+            if existed {
+                counts.updated += 1;
+            } else {
+                counts.imported += 1;
+            }
+            if let Some(opt_in) = &row.opt_in {
+                self.record_consent(&ConsentRecord {
+                    user: row.lead_id.clone(),
+                    phone_number_id: opt_in.phone_number_id.clone(),
+                    action: "opt_in".into(),
+                    categories: opt_in.categories.clone(),
+                    source: opt_in.source.as_str().to_string(),
+                    proof: Some(opt_in.proof.clone()),
+                    at: opt_in.at,
+                    recorded_by: actor.to_string(),
+                })
+                .await?;
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Every lead matching the filter, newest first (the export).
+    pub async fn all(
+        &self,
+        filter: &LeadFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<LeadView>, LeadsError> {
+        let mut filter = filter.clone();
+        filter.limit = crate::domain::leads::MAX_LIMIT;
+        let mut out = Vec::new();
+        loop {
+            let (page, next) = self.list(&filter, now).await?;
+            out.extend(page);
+            match next {
+                Some(c) => filter.cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+fn conversion_fingerprint(c: &Conversion) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        c.kind,
+        c.value.map_or(String::new(), |v| v.to_string()),
+        c.currency.as_deref().unwrap_or(""),
+        c.at.timestamp()
+    )
+}
+
+fn conversion_from_item(item: &Attrs) -> Conversion {
+    Conversion {
+        conversion_id: text(item, "conversion_id").unwrap_or_default(),
+        kind: text(item, "conversion_type").unwrap_or_default(),
+        value: item
+            .get("conversion_value")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok()),
+        currency: text(item, "currency"),
+        at: time(item, "at").unwrap_or_default(),
+        idempotency_key: text(item, "idempotency_key").unwrap_or_default(),
+        recorded_at: time(item, "recorded_at").unwrap_or_default(),
+        forwarded: text(item, "forwarded").unwrap_or_else(|| "not_configured".into()),
+        forward_error: text(item, "forward_error"),
     }
 }

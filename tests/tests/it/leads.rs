@@ -561,3 +561,277 @@ async fn the_consent_check_answers_from_webhook_consent_and_the_service_window()
     let (status, _) = call(&api, "GET", "/v1/consent/check?user=1", None, Utc::now()).await;
     assert_eq!(status, 400);
 }
+
+#[tokio::test]
+async fn consent_is_recorded_through_the_api_with_history_and_resumes() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    let user = "5511933333333";
+    stack.post(&first_message(user, T0, "oi", None)).await;
+    let now = at(T0 + 600);
+    let opt_in = json!({"user": user, "phone_number_id": PHONE_NUMBER_ID, "action": "opt_in",
+        "categories": ["marketing"], "source": "web_form", "proof": "Checkbox 'Send me offers on WhatsApp' on /signup", "at": "2026-11-20T10:05:00Z"});
+    let (status, body) = call(&api, "POST", "/v1/consent", Some(opt_in.clone()), now).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["state"][0]["consent"], "opt_in");
+    assert_eq!(body["event"]["recorded_by"], "api-token");
+    // A retried request records once.
+    assert_eq!(
+        call(&api, "POST", "/v1/consent", Some(opt_in.clone()), now)
+            .await
+            .0,
+        201
+    );
+    let check = |secs: i64| {
+        let uri = format!(
+            "/v1/consent/check?user={user}&phone_number_id={PHONE_NUMBER_ID}&category=marketing"
+        );
+        let api = &api;
+        async move { call(api, "GET", &uri, None, at(T0 + secs)).await.1 }
+    };
+    let d = check(700).await;
+    assert_eq!(
+        (d["allowed"].as_bool(), d["pricing"]["kind"].as_str()),
+        (Some(true), Some("paid")),
+        "{d}"
+    );
+    // STOP through the webhook, then resumed through the API.
+    stack
+        .post(&first_message(user, T0 + 800, "Stop", None))
+        .await;
+    assert_eq!(check(900).await["allowed"], false);
+    let resume = json!({"user": user, "phone_number_id": PHONE_NUMBER_ID, "action": "opt_in",
+        "categories": ["marketing", "utility"], "source": "sms", "proof": "Replied YES to SMS 2026-11-20", "at": "2026-11-20T10:20:00Z"});
+    assert_eq!(
+        call(&api, "POST", "/v1/consent", Some(resume), at(T0 + 1_300))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(check(1_400).await["allowed"], true);
+    let (_, one) = call(
+        &api,
+        "GET",
+        &format!("/v1/leads/{user}"),
+        None,
+        at(T0 + 1_400),
+    )
+    .await;
+    let history: Vec<(&str, &str)> = one["timeline"]["consent_history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["consent"].as_str().unwrap(),
+                e["source"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            ("opt_in", "web_form"),
+            ("opt_out", "keyword"),
+            ("opt_in", "sms")
+        ],
+        "append-only, once each"
+    );
+    // An older record never overrides a newer state.
+    let late = json!({"user": user, "phone_number_id": PHONE_NUMBER_ID, "action": "opt_out",
+        "categories": ["marketing"], "source": "api", "at": "2026-11-20T10:01:00Z"});
+    assert_eq!(
+        call(&api, "POST", "/v1/consent", Some(late), at(T0 + 1_500))
+            .await
+            .0,
+        201
+    );
+    assert_eq!(check(1_600).await["allowed"], true);
+    // Invalid records.
+    for bad in [
+        json!({"user": user, "phone_number_id": "1", "action": "opt_in", "categories": ["marketing"], "source": "web_form"}),
+        json!({"user": user, "phone_number_id": "1", "action": "maybe", "categories": ["marketing"], "source": "api", "proof": "x"}),
+        json!({"user": user, "phone_number_id": "1", "action": "opt_out", "categories": ["sales"], "source": "api"}),
+        json!({"user": user, "phone_number_id": "1", "action": "opt_out", "categories": ["marketing"], "source": "api", "at": "2030-01-01T00:00:00Z"}),
+    ] {
+        assert_eq!(
+            call(&api, "POST", "/v1/consent", Some(bad.clone()), now)
+                .await
+                .0,
+            422,
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn conversions_record_once_per_idempotency_key() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    let user = "5511944444444";
+    stack
+        .post(&first_message(user, T0, "oi", Some(("spring", "55"))))
+        .await;
+    let now = at(T0 + 3_600);
+    let uri = format!("/v1/leads/{user}/conversions");
+    let purchase = json!({"type": "purchase", "value": 149.9, "currency": "BRL", "at": "2026-11-20T10:30:00Z", "idempotency_key": "order-1001"});
+    let (status, first) = call(&api, "POST", &uri, Some(purchase.clone()), now).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["replayed"], false);
+    // Retried concurrently: every retry is a replay of the same record.
+    let retries =
+        join_all((0..8).map(|_| call(&api, "POST", &uri, Some(purchase.clone()), now))).await;
+    assert!(
+        retries
+            .iter()
+            .all(|(s, b)| *s == 200 && b["replayed"] == true && b["conversion"]["value"] == 149.9),
+        "{retries:?}"
+    );
+    let mut changed = purchase.clone();
+    changed["value"] = json!(10);
+    let (status, e) = call(&api, "POST", &uri, Some(changed), now).await;
+    assert_eq!(
+        (status, e["error"]["code"].as_str()),
+        (409, Some("idempotency_conflict"))
+    );
+    let booking = json!({"type": "booking", "idempotency_key": "booking-7"});
+    assert_eq!(call(&api, "POST", &uri, Some(booking), now).await.0, 201);
+    let (_, one) = call(&api, "GET", &format!("/v1/leads/{user}"), None, now).await;
+    let conversions = one["timeline"]["conversions"].as_array().unwrap();
+    assert_eq!(conversions.len(), 2, "{conversions:?}");
+    let items = stack
+        .scan()
+        .await
+        .into_iter()
+        .filter(|i| text(i, "item_kind") == Some("conversion"))
+        .count();
+    assert_eq!(items, 2);
+    // Validation and unknown leads.
+    for bad in [
+        json!({"type": "purchase", "value": 10}),
+        json!({"type": "refund", "idempotency_key": "k"}),
+        json!({"type": "purchase", "value": -1, "currency": "BRL", "idempotency_key": "k"}),
+        json!({"type": "purchase", "value": 1, "currency": "brl", "idempotency_key": "k"}),
+    ] {
+        assert_eq!(
+            call(&api, "POST", &uri, Some(bad.clone()), now).await.0,
+            422,
+            "{bad}"
+        );
+    }
+    let (status, _) = call(
+        &api,
+        "POST",
+        "/v1/leads/404404/conversions",
+        Some(json!({"type": "purchase", "idempotency_key": "x"})),
+        now,
+    )
+    .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn csv_import_keeps_valid_rows_reports_bad_lines_and_export_round_trips() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    // One existing WhatsApp lead, updated by the import.
+    stack
+        .post(&first_message(
+            "5511955555555",
+            T0,
+            "oi",
+            Some(("spring", "66")),
+        ))
+        .await;
+    let csv = "phone,name,stage,owner,tags,utm_campaign,opt_in_categories,opt_in_source,opt_in_proof,opt_in_at,phone_number_id\r\n\
++55 11 95555-5555,Ana,qualified,alice,vip,autumn,,,,,\r\n\
+5511966666666,Bruno,,bob,b2b;vip,fair,marketing,store,\"Signed the in-store form,\nsheet 12\",2026-11-19,106540352242922\r\n\
+12,Too Short,,,,,,,,,\r\n\
+5511977777777,Carla,closed,,,,,,,,\r\n\
+5511988888888,Davi,new,,,,marketing,qr,,2026-11-19,106540352242922\r\n";
+    let resp = api
+        .route(
+            {
+                let mut r = request("POST", "/v1/leads/import", Some(TOKEN), None);
+                *r.body_mut() = Body::Text(csv.to_string());
+                r.headers_mut()
+                    .insert("content-type", "text/csv".parse().unwrap());
+                r
+            },
+            at(T0 + 600),
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    let Body::Text(t) = resp.body() else { panic!() };
+    let report: Value = serde_json::from_str(t).unwrap();
+    assert_eq!(
+        (report["imported"].as_u64(), report["updated"].as_u64()),
+        (Some(1), Some(1)),
+        "{report}"
+    );
+    let lines: Vec<u64> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        lines,
+        [5, 6, 7],
+        "line numbers count the quoted newline: {report}"
+    );
+    let now = at(T0 + 700);
+    let (_, ana) = call(&api, "GET", "/v1/leads/5511955555555", None, now).await;
+    assert_eq!(ana["lead"]["stage"], "qualified");
+    assert_eq!(ana["lead"]["owner"], "alice");
+    assert_eq!(
+        ana["lead"]["first_touch"]["utm_campaign"], "spring",
+        "an import never overwrites a first touch"
+    );
+    let (_, bruno) = call(&api, "GET", "/v1/leads/5511966666666", None, now).await;
+    assert_eq!(bruno["lead"]["origin"], "import");
+    assert_eq!(bruno["lead"]["tags"], json!(["b2b", "vip"]));
+    assert_eq!(
+        bruno["timeline"]["consent_history"][0]["proof"],
+        "Signed the in-store form,\nsheet 12"
+    );
+    assert_eq!(bruno["timeline"]["consent_state"][0]["consent"], "opt_in");
+    // Export: every lead, re-importable with the same values.
+    let resp = api
+        .route(
+            request("GET", "/v1/leads/export?tag=vip", Some(TOKEN), None),
+            now,
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let Body::Text(exported) = resp.body() else {
+        panic!()
+    };
+    let rows: Vec<&str> = exported.lines().collect();
+    assert_eq!(rows.len(), 3, "header + the two vip leads: {exported}");
+    let reparsed =
+        shared::domain::leads::parse_import(exported.as_bytes(), &Lifecycle::default(), now);
+    assert!(reparsed.errors.is_empty(), "{:?}", reparsed.errors);
+    let ids: Vec<&str> = reparsed.rows.iter().map(|r| r.lead_id.as_str()).collect();
+    assert_eq!(ids, ["5511966666666", "5511955555555"]);
+    // A file without a usable header.
+    let resp = api
+        .route(
+            {
+                let mut r = request("POST", "/v1/leads/import", Some(TOKEN), None);
+                *r.body_mut() = Body::Text("colour,size\nred,xl\n".into());
+                r.headers_mut()
+                    .insert("content-type", "text/csv".parse().unwrap());
+                r
+            },
+            now,
+        )
+        .await;
+    assert_eq!(resp.status().as_u16(), 400);
+}
