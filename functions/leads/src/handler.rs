@@ -147,35 +147,40 @@ fn content_type_is(req: &Request, expected: &str) -> bool {
 }
 
 /// A JSON body of type `T`, or the 400 that says what is wrong with it.
-fn json_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, Resp> {
+fn json_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, Box<Resp>> {
     if !content_type_is(req, "application/json") {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
             "unsupported_media_type",
             "send the body as application/json",
-        ));
+        )));
     }
-    serde_json::from_slice(req.body().as_ref())
-        .map_err(|e| error(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))
+    serde_json::from_slice(req.body().as_ref()).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            e.to_string(),
+        ))
+    })
 }
 
-fn parse_time(name: &str, v: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Resp> {
+fn parse_time(name: &str, v: Option<&str>, now: DateTime<Utc>) -> Result<DateTime<Utc>, Box<Resp>> {
     let Some(v) = v else { return Ok(now) };
     let t = DateTime::parse_from_rfc3339(v)
         .map_err(|e| {
-            error(
+            Box::new(error(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "invalid_time",
                 format!("{name}: {e}"),
-            )
+            ))
         })?
         .with_timezone(&Utc);
     if t > now + chrono::Duration::seconds(60) {
-        return Err(error(
+        return Err(Box::new(error(
             StatusCode::UNPROCESSABLE_ENTITY,
             "time_in_future",
             format!("{name} {v} is in the future"),
-        ));
+        )));
     }
     Ok(t)
 }
@@ -340,7 +345,7 @@ impl Leads {
     async fn update(&self, id: &str, req: &Request, actor: &str, now: DateTime<Utc>) -> Resp {
         let patch: LeadPatch = match json_body(req) {
             Ok(p) => p,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         if patch.stage.is_none()
             && patch.owner.is_none()
@@ -440,7 +445,7 @@ impl Leads {
     async fn consent(&self, req: &Request, actor: &str, now: DateTime<Utc>) -> Resp {
         let body: ConsentBody = match json_body(req) {
             Ok(b) => b,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let invalid = |m: String| error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_consent", m);
         if !valid_id(&body.user) || !valid_id(&body.phone_number_id) {
@@ -479,7 +484,7 @@ impl Leads {
         }
         let at = match parse_time("at", body.at.as_deref(), now) {
             Ok(t) => t,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let record = ConsentRecord {
             user: body.user,
@@ -503,7 +508,7 @@ impl Leads {
     async fn conversion(&self, lead_id: &str, req: &Request, now: DateTime<Utc>) -> Resp {
         let body: ConversionBody = match json_body(req) {
             Ok(b) => b,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let invalid = |m: String| error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_conversion", m);
         let header_key = req
@@ -548,7 +553,7 @@ impl Leads {
         }
         let at = match parse_time("at", body.at.as_deref(), now) {
             Ok(t) => t,
-            Err(r) => return r,
+            Err(r) => return *r,
         };
         let conversion = Conversion {
             conversion_id: format!("{lead_id}:{key}"),
