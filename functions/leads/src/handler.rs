@@ -555,6 +555,16 @@ impl Leads {
             Ok(t) => t,
             Err(r) => return *r,
         };
+        // The request as sent: a retry that leaves `at` out is the same request later.
+        let fingerprint = format!(
+            "{}|{}|{}|{}",
+            body.kind,
+            body.value.map_or(String::new(), |v| v.to_string()),
+            body.currency.as_deref().unwrap_or(""),
+            body.at
+                .as_deref()
+                .map_or(String::new(), |_| at.timestamp().to_string())
+        );
         let conversion = Conversion {
             conversion_id: format!("{lead_id}:{key}"),
             kind: body.kind,
@@ -566,7 +576,11 @@ impl Leads {
             forwarded: "not_configured".into(),
             forward_error: None,
         };
-        match self.store.record_conversion(lead_id, &conversion).await {
+        match self
+            .store
+            .record_conversion(lead_id, &conversion, &fingerprint)
+            .await
+        {
             Ok((c, replayed)) => json_response(
                 if replayed {
                     StatusCode::OK

@@ -763,15 +763,18 @@ impl DynamoDbLeadStore {
     /// Records a conversion once per idempotency key and lead. Returns it and whether this
     /// was a replay of an identical earlier request; the same key with a different body is
     /// an error (nothing is overwritten).
+    /// `fingerprint` identifies the request as sent (not the defaults filled in), so a retry
+    /// without `at` a second later is still the same request.
     pub async fn record_conversion(
         &self,
         lead_id: &str,
         conversion: &Conversion,
+        fingerprint: &str,
     ) -> Result<(Conversion, bool), LeadsError> {
         if self.profile(lead_id).await?.is_none() {
             return Err(LeadsError::NotFound(lead_id.to_string()));
         }
-        let fingerprint = conversion_fingerprint(conversion);
+        let fingerprint = fingerprint.to_string();
         let mut item: Attrs = HashMap::from([
             ("pk".to_string(), s(format!("USER#{lead_id}"))),
             (
@@ -925,6 +928,9 @@ impl DynamoDbLeadStore {
                     .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), s(v.as_str()))))
                     .collect();
                 sets.push("first_touch = if_not_exists(first_touch, :touch)".into());
+                // The webhook replaces a first touch only by an earlier one: the import's
+                // counts from the import time.
+                sets.push("first_touch_at = if_not_exists(first_touch_at, :now)".into());
                 values.insert(":touch".into(), Av::M(m));
             }
             let out = self
@@ -981,16 +987,6 @@ impl DynamoDbLeadStore {
             }
         }
     }
-}
-
-fn conversion_fingerprint(c: &Conversion) -> String {
-    format!(
-        "{}|{}|{}|{}",
-        c.kind,
-        c.value.map_or(String::new(), |v| v.to_string()),
-        c.currency.as_deref().unwrap_or(""),
-        c.at.timestamp()
-    )
 }
 
 fn conversion_from_item(item: &Attrs) -> Conversion {

@@ -695,7 +695,16 @@ async fn conversions_record_once_per_idempotency_key() {
         (409, Some("idempotency_conflict"))
     );
     let booking = json!({"type": "booking", "idempotency_key": "booking-7"});
-    assert_eq!(call(&api, "POST", &uri, Some(booking), now).await.0, 201);
+    assert_eq!(
+        call(&api, "POST", &uri, Some(booking.clone()), now).await.0,
+        201
+    );
+    let (status, replay) = call(&api, "POST", &uri, Some(booking), at(T0 + 3_605)).await;
+    assert_eq!(
+        (status, replay["replayed"].as_bool()),
+        (200, Some(true)),
+        "a retry without `at` seconds later is the same request: {replay}"
+    );
     let (_, one) = call(&api, "GET", &format!("/v1/leads/{user}"), None, now).await;
     let conversions = one["timeline"]["conversions"].as_array().unwrap();
     assert_eq!(conversions.len(), 2, "{conversions:?}");
