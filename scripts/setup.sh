@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the tests, the demo and the local stack need, into the project only:
 # a Python venv at .venv with moto[server] >= 5.2.5 (older moto breaks S3 multipart with
-# the current SDK) and cfn-lint. Idempotent: does nothing when already satisfied.
+# the current SDK), cfn-lint, and schemathesis 4.32.5 (+ openapi-spec-validator) for the leads
+# API's OpenAPI conformance test (scripts/schemathesis.sh, tests/tests/it/openapi.rs).
+# Idempotent: does nothing when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
+# Pinned: the conformance test's verdicts should not change with a new schemathesis release.
+SCHEMATHESIS_VERSION=4.32.5
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required but not installed" >&2; exit 1; }; }
 need "$PYTHON"
@@ -29,6 +33,17 @@ then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2.5,<6' 'cfn-lint>=1.20,<2'
 fi
 
+if ! SCHEMATHESIS_VERSION=$SCHEMATHESIS_VERSION "$VENV/bin/python" - <<'PY' 2>/dev/null
+import importlib.metadata as m, os, sys
+ok = m.version("schemathesis") == os.environ["SCHEMATHESIS_VERSION"] and m.version("openapi-spec-validator")
+sys.exit(0 if ok else 1)
+PY
+then
+  echo "setup: installing schemathesis==$SCHEMATHESIS_VERSION and openapi-spec-validator into $VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" 'openapi-spec-validator>=0.7,<1'
+fi
+
 "$VENV/bin/moto_server" --help >/dev/null
 "$VENV/bin/cfn-lint" --version >/dev/null
-echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version))"
+"$VENV/bin/schemathesis" --version >/dev/null
+echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version), $("$VENV/bin/schemathesis" --version))"

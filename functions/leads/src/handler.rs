@@ -214,6 +214,9 @@ struct ConversionBody {
     idempotency_key: Option<String>,
 }
 
+/// The largest conversion value accepted.
+const MAX_VALUE: f64 = 1e12;
+
 const CONSENT_SOURCES: [&str; 7] = ["api", "web_form", "qr", "in_app", "sms", "store", "other"];
 const CONVERSION_TYPES: [&str; 5] = [
     "purchase",
@@ -295,6 +298,13 @@ impl Leads {
                 self.conversion(id, &req, now).await
             }
             (Method::POST, ["v1", "consent"]) => self.consent(&req, &actor, now).await,
+            (_, ["v1", "leads", id] | ["v1", "leads", id, "conversions"]) if !valid_id(id) => {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_parameter",
+                    "lead_id is 1 to 128 letters, digits, '.', '_', ':' or '-'",
+                )
+            }
             (Method::GET, ["v1", "leads", id]) if valid_id(id) => match self.store.get(id).await {
                 Ok((lead, timeline)) => {
                     json_response(StatusCode::OK, &json!({"lead": lead, "timeline": timeline}))
@@ -538,9 +548,14 @@ impl Leads {
                 CONVERSION_TYPES.join(", ")
             ));
         }
-        if body.value.is_some_and(|v| !v.is_finite() || v < 0.0) {
-            return invalid("value is a number ≥ 0".into());
+        if body
+            .value
+            .is_some_and(|v| !v.is_finite() || !(0.0..=MAX_VALUE).contains(&v))
+        {
+            return invalid(format!("value is a number from 0 to {MAX_VALUE}"));
         }
+        // Six decimals: every amount in any currency, and always a number DynamoDB stores.
+        let value = body.value.map(|v| (v * 1e6).round() / 1e6);
         if let Some(c) = &body.currency
             && !(c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase()))
         {
@@ -568,7 +583,7 @@ impl Leads {
         let conversion = Conversion {
             conversion_id: format!("{lead_id}:{key}"),
             kind: body.kind,
-            value: body.value,
+            value,
             currency: body.currency,
             at,
             idempotency_key: key,
@@ -650,7 +665,7 @@ impl Leads {
             MessageCategory::Marketing => "marketing",
             _ => "utility",
         };
-        let (consent, last_inbound_at, entry_point) = match self
+        let (consent, state, last_inbound_at, entry_point) = match self
             .store
             .consent_facts(&user, &number, consent_category)
             .await
@@ -665,6 +680,18 @@ impl Leads {
             entry_point,
             now,
         });
-        json_response(StatusCode::OK, &json!(decision))
+        let mut body = json!(decision);
+        // The API's shape: `pricing.free_because` (null unless free) and the consent state
+        // the answer rests on.
+        let why = body["pricing"]
+            .as_object_mut()
+            .and_then(|p| p.remove("why"))
+            .unwrap_or(Value::Null);
+        body["pricing"]["free_because"] = why;
+        body["consent"] = match category {
+            MessageCategory::Marketing | MessageCategory::Utility => json!(state),
+            _ => Value::Null,
+        };
+        json_response(StatusCode::OK, &body)
     }
 }

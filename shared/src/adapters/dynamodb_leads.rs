@@ -99,10 +99,18 @@ pub struct ConsentStateView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MessageActivity {
+    /// Not tracked yet (`None`): see `outbound_note`.
+    pub inbound_count: Option<u64>,
     pub first_inbound_at: Option<DateTime<Utc>>,
     pub last_inbound_at: Option<DateTime<Utc>>,
     pub last_referral_at: Option<DateTime<Utc>>,
+    pub outbound_count: Option<u64>,
+    pub last_outbound_at: Option<DateTime<Utc>>,
+    pub outbound_note: Option<String>,
 }
+
+/// Why the per-lead counts are empty.
+pub const COUNTS_NOTE: &str = "per-lead message counts and outbound times need the Streams aggregator, which is not built yet; inbound times are exact";
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timeline {
@@ -387,6 +395,10 @@ impl DynamoDbLeadStore {
             consent_history: Vec::new(),
             consent_state: Vec::new(),
             messages: MessageActivity {
+                inbound_count: None,
+                outbound_count: None,
+                last_outbound_at: None,
+                outbound_note: Some(COUNTS_NOTE.to_string()),
                 first_inbound_at: profile_item
                     .filter(|i| text(i, "origin").as_deref() != Some("import"))
                     .and_then(|i| time(i, "created_at")),
@@ -613,24 +625,39 @@ impl DynamoDbLeadStore {
         user: &str,
         phone_number_id: &str,
         category: &str,
-    ) -> Result<(ConsentStatus, Option<DateTime<Utc>>, Option<EntryPoint>), LeadsError> {
+    ) -> Result<
+        (
+            ConsentStatus,
+            Option<ConsentStateView>,
+            Option<DateTime<Utc>>,
+            Option<EntryPoint>,
+        ),
+        LeadsError,
+    > {
         let items = self.partition(user).await?;
         let profile = items
             .iter()
             .find(|i| text(i, "sk").as_deref() == Some("PROFILE"));
         let state_sk = format!("CONSENT_STATE#{phone_number_id}#{category}");
-        let consent = items
+        let state = items
             .iter()
-            .find(|i| text(i, "sk").as_deref() == Some(state_sk.as_str()))
-            .map_or(ConsentStatus::Unknown, |i| {
-                let since = time(i, "changed_at").unwrap_or_default();
-                let source = text(i, "source").unwrap_or_default();
-                match text(i, "consent").as_deref() {
-                    Some("opt_in") => ConsentStatus::OptedIn { since, source },
-                    Some("opt_out") => ConsentStatus::OptedOut { since, source },
-                    _ => ConsentStatus::Unknown,
-                }
-            });
+            .find(|i| text(i, "sk").as_deref() == Some(state_sk.as_str()));
+        let view = state.map(|i| ConsentStateView {
+            phone_number_id: text(i, "phone_number_id").unwrap_or_default(),
+            category: text(i, "category").unwrap_or_default(),
+            consent: text(i, "consent").unwrap_or_default(),
+            source: text(i, "source").unwrap_or_default(),
+            since: time(i, "changed_at").unwrap_or_default(),
+        });
+        let consent = state.map_or(ConsentStatus::Unknown, |i| {
+            let since = time(i, "changed_at").unwrap_or_default();
+            let source = text(i, "source").unwrap_or_default();
+            match text(i, "consent").as_deref() {
+                Some("opt_in") => ConsentStatus::OptedIn { since, source },
+                Some("opt_out") => ConsentStatus::OptedOut { since, source },
+                _ => ConsentStatus::Unknown,
+            }
+        });
         let last_inbound = profile.and_then(|p| time(p, "last_inbound_at"));
         let entry_point = profile
             .and_then(|p| time(p, "last_referral_at"))
@@ -638,7 +665,7 @@ impl DynamoDbLeadStore {
                 referral_at,
                 first_reply_at: None,
             });
-        Ok((consent, last_inbound, entry_point))
+        Ok((consent, view, last_inbound, entry_point))
     }
 
     /// Records an opt-in or opt-out: an append-only event (its id is a hash of its content,

@@ -44,7 +44,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stack.counter.clone(),
     );
     let Stack { moto, webhook, .. } = stack;
-    let server = tokio::spawn(serve(Arc::new(Functions { webhook }), listener));
+    let server = tokio::spawn(serve(
+        Arc::new(Functions {
+            webhook,
+            leads: None,
+        }),
+        listener,
+    ));
     println!(
         "moto {} · webhook {url} · table {table}",
         moto.as_ref().map(|m| m.url()).unwrap_or_default()

@@ -1,15 +1,21 @@
 //! `make local`: the local stack in the foreground until Ctrl-C. Starts moto (unless
 //! `AWS_ENDPOINT_URL` is set), creates the table and bucket, serves the real webhook
-//! handler over HTTP, starts the fake Graph API for meta-sync and writes
-//! `.local/endpoints.env` for scripts and `make pull`.
+//! handler and the real leads API handler over HTTP, starts the fake Graph API for
+//! meta-sync and writes `.local/endpoints.env` for scripts and `make pull`.
 
 use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph, FakeGraphConfig};
 use integration_tests::harness::{
     LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, Moto, Stack, webhook_config, workspace_root,
 };
 use integration_tests::server::{Functions, serve};
+use leads::handler::{Auth, Leads, LeadsConfig};
 use shared::config::{Secret, SecretSource};
+use shared::domain::leads::Lifecycle;
 use std::sync::Arc;
+
+/// The local leads API's bearer token unless `API_TOKEN` is set (a local default, never a
+/// real secret; the handler's config requires at least 16 characters).
+const LOCAL_API_TOKEN: &str = "local-api-token-change-me";
 
 fn env_or(key: &str, default: &str) -> String {
     std::env::var(key)
@@ -56,6 +62,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let port = env_or("WEBHOOK_PORT", "9000");
     let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
     let webhook_url = format!("http://{}/webhook", listener.local_addr()?);
+    // The leads API on its own port, as API Gateway serves it in AWS (paths under /v1/).
+    let api_token = env_or("API_TOKEN", LOCAL_API_TOKEN);
+    if api_token.len() < 16 {
+        return Err("API_TOKEN must be at least 16 characters".into());
+    }
+    let leads_port = env_or("LEADS_PORT", "9001");
+    let leads_listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{leads_port}")).await?;
+    let leads_url = format!("http://{}", leads_listener.local_addr()?);
     // The fake Graph API for meta-sync, on a fixed port so GRAPH_URL stays put.
     let graph_port = env_or("GRAPH_PORT", "9002");
     let graph_config = FakeGraphConfig::standard();
@@ -77,16 +91,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
              WEBHOOK_URL={webhook_url}\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\n\
              AWS_ACCESS_KEY_ID=testing\nAWS_SECRET_ACCESS_KEY=testing\nAWS_EC2_METADATA_DISABLED=true\n\
              TABLE_NAME={table}\nBUCKET_NAME={bucket}\nMETA_APP_SECRET={app_secret}\nWEBHOOK_VERIFY_TOKEN={verify_token}\n\
+             LEADS_URL={leads_url}\nAPI_TOKEN={api_token}\n\
              GRAPH_URL={graph_url}\nMETA_ACCESS_TOKEN={FAKE_GRAPH_TOKEN}\nWABA_IDS={wabas}\nCLICKS_UNAVAILABLE_WABAS={no_clicks}\n",
             graph_url = graph.url,
             wabas = waba_ids.join(","),
             no_clicks = no_clicks.join(","),
         ),
     )?;
-    let Stack { moto, webhook, .. } = stack;
-    let server = tokio::spawn(serve(Arc::new(Functions { webhook }), listener));
+    let Stack {
+        moto, webhook, sdk, ..
+    } = stack;
+    let leads = Leads::from_sdk(
+        LeadsConfig {
+            table_name: table.clone(),
+            auth: Auth::Token(Secret::new(api_token)),
+            lifecycle: Lifecycle::default(),
+        },
+        &sdk,
+    );
+    let functions = Arc::new(Functions {
+        webhook,
+        leads: Some(leads),
+    });
+    let server = tokio::spawn(serve(functions.clone(), listener));
+    let leads_server = tokio::spawn(serve(functions, leads_listener));
     println!("wa-insights local stack is up");
     println!("  webhook   {webhook_url}");
+    println!(
+        "  leads API {leads_url}/v1/leads (Authorization: Bearer $API_TOKEN from the env file)"
+    );
     println!("  storage   {endpoint} (table {table}, bucket {bucket})");
     println!(
         "  graph     {} (fake Meta Graph API; `make pull` runs meta-sync once)",
@@ -96,6 +129,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("Ctrl-C to stop.");
     tokio::signal::ctrl_c().await?;
     server.abort();
+    leads_server.abort();
     drop(graph);
     drop(moto);
     println!("stopped");

@@ -10,6 +10,7 @@ mod handshake;
 mod ingest;
 mod leads;
 mod meta_sync;
+mod openapi;
 mod signature;
 mod support;
 mod traffic;
