@@ -299,6 +299,8 @@ pub struct RecordedRequest {
     /// The query decoded.
     pub params: BTreeMap<String, String>,
     pub authorized: bool,
+    /// The request body (POSTs to the Conversions API).
+    pub body: String,
 }
 
 impl RecordedRequest {
@@ -505,6 +507,10 @@ async fn answer(handle: &FakeGraphHandle, req: hyper::Request<hyper::body::Incom
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
+    let body = http_body_util::BodyExt::collect(req.into_body())
+        .await
+        .map(|b| String::from_utf8_lossy(&b.to_bytes()).into_owned())
+        .unwrap_or_default();
     let (fault, authorized) = {
         let mut s = handle.lock();
         let authorized = bearer.as_deref() == Some(s.config.token.as_str());
@@ -514,6 +520,7 @@ async fn answer(handle: &FakeGraphHandle, req: hyper::Request<hyper::body::Incom
             query,
             params: params.clone(),
             authorized,
+            body: body.clone(),
         });
         (s.faults.pop_front(), authorized)
     };
@@ -530,8 +537,51 @@ async fn answer(handle: &FakeGraphHandle, req: hyper::Request<hyper::body::Incom
             "Invalid OAuth access token - Cannot parse access token",
         );
     }
+    if method == "POST" && path.ends_with("/events") {
+        return conversion_events(&body);
+    }
     let mut s = handle.lock();
     route(&mut s, &method, &path, &params)
+}
+
+/// `POST /<v>/<dataset id>/events`: the Conversions API for business messaging. Checks what
+/// Meta requires of a WhatsApp event and answers `events_received`.
+fn conversion_events(body: &str) -> Response {
+    let Ok(v) = serde_json::from_str::<Value>(body) else {
+        return graph_error(400, 100, None, "(#100) The request body is not JSON");
+    };
+    let Some(events) = v["data"].as_array().filter(|d| !d.is_empty()) else {
+        return graph_error(400, 100, None, "(#100) The parameter data is required");
+    };
+    const NAMES: [&str; 6] = [
+        "Purchase",
+        "LeadSubmitted",
+        "InitiateCheckout",
+        "AddToCart",
+        "ViewContent",
+        "OrderCreated",
+    ];
+    for e in events {
+        let ok = e["action_source"] == "business_messaging"
+            && e["messaging_channel"] == "whatsapp"
+            && e["event_time"].is_i64()
+            && e["event_name"].as_str().is_some_and(|n| NAMES.contains(&n))
+            && e["user_data"]["ctwa_clid"].is_string()
+            && e["user_data"]["whatsapp_business_account_id"].is_string();
+        if !ok {
+            return graph_error(
+                400,
+                100,
+                Some(2804066),
+                "(#100) Invalid parameter: messaging event is missing a required field",
+            );
+        }
+    }
+    respond(
+        200,
+        &[],
+        json!({"events_received": events.len(), "messages": [], "fbtrace_id": "AfakeTrace0002"}),
+    )
 }
 
 fn fault_response(fault: &Fault, path: &str) -> Response {

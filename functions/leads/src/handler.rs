@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use shared::adapters::dynamodb_leads::{
     ConsentRecord, Conversion, DynamoDbLeadStore, LeadPatch, LeadsError,
 };
+use shared::adapters::graph::{GraphClient, GraphConfig};
 use shared::config::{ConfigError, Secret};
 use shared::domain::consent_check::{CheckInput, MessageCategory, check};
 use shared::domain::leads::{LeadFilter, Lifecycle, export_csv, parse_import};
@@ -32,6 +33,9 @@ pub struct LeadsConfig {
     pub table_name: String,
     pub auth: Auth,
     pub lifecycle: Lifecycle,
+    /// `CAPI_ENABLED=true` + `CAPI_DATASET_ID`: forward conversions to Meta's Conversions
+    /// API for business messaging (with the lead's `ctwa_clid`).
+    pub capi_dataset_id: Option<String>,
 }
 
 impl LeadsConfig {
@@ -68,10 +72,23 @@ impl LeadsConfig {
             })?,
             None => Lifecycle::default(),
         };
+        let capi_dataset_id = match get("CAPI_ENABLED").as_deref() {
+            None | Some("false") => None,
+            Some("true") => {
+                Some(get("CAPI_DATASET_ID").ok_or(ConfigError::Missing("CAPI_DATASET_ID"))?)
+            }
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "CAPI_ENABLED",
+                    reason: format!("{other:?}: expected true or false"),
+                });
+            }
+        };
         Ok(Self {
             table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
             auth,
             lifecycle,
+            capi_dataset_id,
         })
     }
 }
@@ -79,6 +96,18 @@ impl LeadsConfig {
 pub struct Leads {
     store: DynamoDbLeadStore,
     config: LeadsConfig,
+    /// Where conversions are forwarded, when configured.
+    capi: Option<(GraphClient, String)>,
+}
+
+/// Our conversion types as Meta's business-messaging event names; `other` has none.
+pub fn capi_event_name(kind: &str) -> Option<&'static str> {
+    match kind {
+        "purchase" | "payment_confirmed" => Some("Purchase"),
+        "lead_submitted" => Some("LeadSubmitted"),
+        "booking" => Some("OrderCreated"),
+        _ => None,
+    }
 }
 
 type Resp = Response<Body>;
@@ -235,13 +264,88 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl Leads {
-    pub fn from_sdk(config: LeadsConfig, sdk: &aws_config::SdkConfig) -> Self {
+    /// Cold start. With the Conversions API on, the Graph token comes from Secrets Manager
+    /// (`GRAPH_TOKEN_SECRET_ID`) or, locally, `META_ACCESS_TOKEN`.
+    pub async fn from_sdk(
+        config: LeadsConfig,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<Self, ConfigError> {
         let client = shared::adapters::aws::dynamodb_client(sdk, None);
-        Self::new(DynamoDbLeadStore::new(client, &config.table_name), config)
+        let store = DynamoDbLeadStore::new(client, &config.table_name);
+        let Some(dataset) = config.capi_dataset_id.clone() else {
+            return Ok(Self::new(store, config));
+        };
+        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let graph = match env("GRAPH_TOKEN_SECRET_ID") {
+            Some(id) => {
+                let token = shared::adapters::aws::graph_token(sdk, &id).await?;
+                GraphConfig::from_lookup(|k| match k {
+                    "META_ACCESS_TOKEN" => Some(token.expose().to_string()),
+                    k => env(k),
+                })?
+            }
+            None => GraphConfig::from_lookup(env)?,
+        };
+        Ok(Self::new(store, config).with_capi(GraphClient::new(graph)?, dataset))
     }
 
     pub fn new(store: DynamoDbLeadStore, config: LeadsConfig) -> Self {
-        Self { store, config }
+        Self {
+            store,
+            config,
+            capi: None,
+        }
+    }
+
+    /// Forwards new conversions to this Conversions API dataset.
+    pub fn with_capi(mut self, client: GraphClient, dataset_id: String) -> Self {
+        self.capi = Some((client, dataset_id));
+        self
+    }
+
+    /// Sends a new conversion to Meta with the lead's click id; says how it went.
+    async fn forward(&self, lead_id: &str, c: &Conversion) -> (&'static str, Option<String>) {
+        let Some((client, dataset)) = &self.capi else {
+            return ("not_configured", None);
+        };
+        let Some(event_name) = capi_event_name(&c.kind) else {
+            return (
+                "unsupported_type",
+                Some(format!(
+                    "Meta has no business-messaging event for {:?}",
+                    c.kind
+                )),
+            );
+        };
+        let lead = match self.store.lead(lead_id).await {
+            Ok(Some(l)) => l,
+            Ok(None) => return ("failed", Some("lead not found".into())),
+            Err(e) => return ("failed", Some(e.to_string())),
+        };
+        let (Some(clid), Some(waba)) = (
+            lead.first_touch.as_ref().and_then(|t| t.ctwa_clid.clone()),
+            lead.waba_id.clone(),
+        ) else {
+            return ("no_ctwa_clid", None);
+        };
+        let mut event = json!({
+            "event_name": event_name,
+            "event_time": c.at.timestamp(),
+            "event_id": c.conversion_id,
+            "action_source": "business_messaging",
+            "messaging_channel": "whatsapp",
+            "user_data": {"whatsapp_business_account_id": waba, "ctwa_clid": clid},
+        });
+        if let (Some(v), Some(cur)) = (c.value, &c.currency) {
+            event["custom_data"] = json!({"value": v, "currency": cur});
+        }
+        match client.send_conversion_events(dataset, &[event]).await {
+            Ok(_) => ("sent", None),
+            Err(e) => {
+                tracing::warn!(error = %e, "conversion not forwarded to the Conversions API");
+                ("failed", Some(e.to_string()))
+            }
+        }
     }
 
     /// The caller's name for history (`by`), or `None` when not authenticated.
@@ -596,6 +700,24 @@ impl Leads {
             .record_conversion(lead_id, &conversion, &fingerprint)
             .await
         {
+            Ok((mut c, false)) if self.capi.is_some() => {
+                // Recorded first, then forwarded once: a retried request is a replay and
+                // does not send again.
+                let (status, error) = self.forward(lead_id, &c).await;
+                if let Err(e) = self
+                    .store
+                    .set_forwarded(lead_id, &c.idempotency_key, status, error.as_deref())
+                    .await
+                {
+                    return from_leads_error(e);
+                }
+                c.forwarded = status.to_string();
+                c.forward_error = error;
+                json_response(
+                    StatusCode::CREATED,
+                    &json!({"conversion": c, "replayed": false}),
+                )
+            }
             Ok((c, replayed)) => json_response(
                 if replayed {
                     StatusCode::OK

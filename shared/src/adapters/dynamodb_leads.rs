@@ -996,6 +996,46 @@ impl DynamoDbLeadStore {
         Ok(counts)
     }
 
+    /// One lead's profile, or `None`.
+    pub async fn lead(&self, lead_id: &str) -> Result<Option<LeadView>, LeadsError> {
+        Ok(self
+            .profile(lead_id)
+            .await?
+            .as_ref()
+            .and_then(lead_from_item))
+    }
+
+    /// Records how forwarding a conversion to Meta's Conversions API went.
+    pub async fn set_forwarded(
+        &self,
+        lead_id: &str,
+        idempotency_key: &str,
+        forwarded: &str,
+        error: Option<&str>,
+    ) -> Result<(), LeadsError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("USER#{lead_id}")))
+            .key("sk", s(format!("CONV#{idempotency_key}")))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":f", s(forwarded));
+        let expr = match error {
+            Some(e) => {
+                update = update.expression_attribute_values(":e", s(e));
+                "SET forwarded = :f, forward_error = :e"
+            }
+            None => "SET forwarded = :f REMOVE forward_error",
+        };
+        update
+            .update_expression(expr)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| unavailable(e).into())
+    }
+
     /// Every lead matching the filter, newest first (the export).
     pub async fn all(
         &self,

@@ -16,9 +16,10 @@
 
 use crate::config::{ConfigError, Secret};
 use crate::domain::analytics::{
-    EnableInsightsResponse, Granularity, GraphResponseKind, InsightsFlagResponse,
-    MAX_TEMPLATE_IDS_PER_REQUEST, MessageTemplatesResponse, MessagingAnalyticsResponse, Paged,
-    PricingAnalyticsResponse, PricingDimension, TemplateAnalyticsResponse, TemplateMetric, parse,
+    ConversionEventsResponse, EnableInsightsResponse, Granularity, GraphResponseKind,
+    InsightsFlagResponse, MAX_TEMPLATE_IDS_PER_REQUEST, MessageTemplatesResponse,
+    MessagingAnalyticsResponse, Paged, PricingAnalyticsResponse, PricingDimension,
+    TemplateAnalyticsResponse, TemplateMetric, parse,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -565,8 +566,14 @@ impl GraphClient {
         let mut url = self.waba_url(waba, None)?;
         url.query_pairs_mut()
             .append_pair("fields", "is_enabled_for_insights");
-        self.send(waba, GraphResponseKind::EnableInsights, Method::GET, url)
-            .await
+        self.send(
+            waba,
+            GraphResponseKind::EnableInsights,
+            Method::GET,
+            url,
+            None,
+        )
+        .await
     }
 
     /// Turns template analytics on. Meta: once confirmed, it cannot be disabled.
@@ -577,8 +584,34 @@ impl GraphClient {
         let mut url = self.waba_url(waba, None)?;
         url.query_pairs_mut()
             .append_pair("is_enabled_for_insights", "true");
-        self.send(waba, GraphResponseKind::EnableInsights, Method::POST, url)
-            .await
+        self.send(
+            waba,
+            GraphResponseKind::EnableInsights,
+            Method::POST,
+            url,
+            None,
+        )
+        .await
+    }
+
+    /// Sends events to the Conversions API (`POST /<dataset id>/events`, `{"data": [...]}`).
+    /// Transient failures and throttling are retried like every call; Meta deduplicates
+    /// retried events by `event_id`.
+    pub async fn send_conversion_events(
+        &self,
+        dataset_id: &str,
+        events: &[serde_json::Value],
+    ) -> Result<GraphPage<ConversionEventsResponse>, GraphError> {
+        let url = self.waba_url(dataset_id, Some("events"))?;
+        let body = serde_json::json!({ "data": events });
+        self.send(
+            dataset_id,
+            GraphResponseKind::ConversionEvents,
+            Method::POST,
+            url,
+            Some(&body),
+        )
+        .await
     }
 
     /// Follows paging to the end and returns every page.
@@ -601,7 +634,7 @@ impl GraphClient {
                     pages: pages.len(),
                 });
             }
-            let page: GraphPage<T> = self.send(waba, kind, Method::GET, url).await?;
+            let page: GraphPage<T> = self.send(waba, kind, Method::GET, url, None).await?;
             let paging = page.value.paging();
             let after = paging
                 .and_then(|p| p.cursors.as_ref())
@@ -666,13 +699,14 @@ impl GraphClient {
         kind: GraphResponseKind,
         method: Method,
         url: Url,
+        json_body: Option<&serde_json::Value>,
     ) -> Result<GraphPage<T>, GraphError> {
         let request = request_label(&url);
         let max_attempts = self.retry.max_attempts.max(1);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let failure = match self.attempt(method.clone(), url.clone()).await {
+            let failure = match self.attempt(method.clone(), url.clone(), json_body).await {
                 Ok((status, _, body)) if (200..300).contains(&status) => {
                     return match parse::<T>(kind.as_str(), body.as_bytes()) {
                         Ok(parsed) => Ok(GraphPage {
@@ -747,13 +781,16 @@ impl GraphClient {
         &self,
         method: Method,
         url: Url,
+        json_body: Option<&serde_json::Value>,
     ) -> Result<(u16, Option<Duration>, String), reqwest::Error> {
-        let resp = self
+        let mut request = self
             .http
             .request(method, url)
-            .bearer_auth(self.token.expose())
-            .send()
-            .await?;
+            .bearer_auth(self.token.expose());
+        if let Some(body) = json_body {
+            request = request.json(body);
+        }
+        let resp = request.send().await?;
         let status = resp.status().as_u16();
         let regain = regain_access_after(resp.headers());
         let body = resp.text().await?;

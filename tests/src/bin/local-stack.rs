@@ -106,9 +106,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             table_name: table.clone(),
             auth: Auth::Token(Secret::new(api_token)),
             lifecycle: Lifecycle::default(),
+            capi_dataset_id: None,
         },
         &sdk,
-    );
+    )
+    .await?;
     let functions = Arc::new(Functions {
         webhook,
         leads: Some(leads),

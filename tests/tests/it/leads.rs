@@ -24,6 +24,7 @@ fn api(stack: &Stack) -> Leads {
         table_name: stack.table.clone(),
         auth: Auth::Token(Secret::new(TOKEN)),
         lifecycle: Lifecycle::default(),
+        capi_dataset_id: None,
     };
     Leads::new(
         DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
@@ -102,6 +103,7 @@ async fn no_anonymous_access() {
             table_name: stack.table.clone(),
             auth: Auth::Jwt,
             lifecycle: Lifecycle::default(),
+            capi_dataset_id: None,
         },
     );
     let resp = jwt
@@ -843,4 +845,123 @@ async fn csv_import_keeps_valid_rows_reports_bad_lines_and_export_round_trips() 
         )
         .await;
     assert_eq!(resp.status().as_u16(), 400);
+}
+
+#[tokio::test]
+async fn conversions_are_forwarded_once_to_the_conversions_api_with_the_click_id() {
+    use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph, Fault};
+    use shared::adapters::graph::{GraphClient, GraphConfig, RetryPolicy};
+    let stack = Stack::start().await;
+    let fake = FakeGraph::standard().await.unwrap();
+    let mut graph = GraphConfig::new(fake.url.clone(), Secret::new(FAKE_GRAPH_TOKEN));
+    graph.retry = RetryPolicy {
+        max_attempts: 2,
+        base_delay: std::time::Duration::from_millis(5),
+        max_delay: std::time::Duration::from_millis(10),
+        max_regain_wait: std::time::Duration::from_secs(1),
+    };
+    let api = api(&stack).with_capi(GraphClient::new(graph).unwrap(), "778899001122".into());
+    let from_ad = "5511977700001";
+    let organic = "5511977700002";
+    stack
+        .post(&first_message(from_ad, T0, "oi", Some(("spring", "77"))))
+        .await;
+    stack.post(&first_message(organic, T0, "oi", None)).await;
+    let now = at(T0 + 3_600);
+    let purchase = json!({"type": "purchase", "value": 99.5, "currency": "BRL", "at": "2026-11-20T10:40:00Z", "idempotency_key": "order-77"});
+    let uri = format!("/v1/leads/{from_ad}/conversions");
+    let (status, body) = call(&api, "POST", &uri, Some(purchase.clone()), now).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["conversion"]["forwarded"], "sent");
+    let sent: Vec<_> = fake
+        .handle
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/events"))
+        .collect();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].path, "/v23.0/778899001122/events");
+    let event: Value = serde_json::from_str(&sent[0].body).unwrap();
+    let e = &event["data"][0];
+    assert_eq!(e["event_name"], "Purchase");
+    assert_eq!(e["action_source"], "business_messaging");
+    assert_eq!(e["messaging_channel"], "whatsapp");
+    assert_eq!(e["user_data"]["ctwa_clid"], "clid-77");
+    assert_eq!(e["user_data"]["whatsapp_business_account_id"], WABA);
+    assert_eq!(
+        (
+            e["custom_data"]["value"].as_f64(),
+            e["custom_data"]["currency"].as_str()
+        ),
+        (Some(99.5), Some("BRL"))
+    );
+    assert_eq!(e["event_time"], 1_795_171_200);
+    // A retried request is a replay: recorded once, sent once.
+    let (status, replay) = call(&api, "POST", &uri, Some(purchase), now).await;
+    assert_eq!(
+        (status, replay["conversion"]["forwarded"].as_str()),
+        (200, Some("sent"))
+    );
+    assert_eq!(
+        fake.handle
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/events"))
+            .count(),
+        1
+    );
+    // No click id: nothing to attribute, nothing sent.
+    let (_, b) = call(
+        &api,
+        "POST",
+        &format!("/v1/leads/{organic}/conversions"),
+        Some(json!({"type": "purchase", "idempotency_key": "o-1"})),
+        now,
+    )
+    .await;
+    assert_eq!(b["conversion"]["forwarded"], "no_ctwa_clid");
+    let (_, b) = call(
+        &api,
+        "POST",
+        &uri,
+        Some(json!({"type": "other", "idempotency_key": "x-1"})),
+        now,
+    )
+    .await;
+    assert_eq!(b["conversion"]["forwarded"], "unsupported_type");
+    // Meta down: the conversion is kept, marked failed with the reason.
+    fake.handle.inject(Fault::ServerError(500), 2);
+    let (status, b) = call(
+        &api,
+        "POST",
+        &uri,
+        Some(json!({"type": "lead_submitted", "idempotency_key": "l-1"})),
+        now,
+    )
+    .await;
+    assert_eq!(
+        (status, b["conversion"]["forwarded"].as_str()),
+        (201, Some("failed")),
+        "{b}"
+    );
+    assert!(
+        b["conversion"]["forward_error"]
+            .as_str()
+            .unwrap()
+            .contains("unavailable"),
+        "{b}"
+    );
+    let (_, one) = call(&api, "GET", &format!("/v1/leads/{from_ad}"), None, now).await;
+    let states: Vec<&str> = one["timeline"]["conversions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["forwarded"].as_str().unwrap())
+        .collect();
+    assert_eq!(states.len(), 3);
+    assert!(
+        states.contains(&"sent")
+            && states.contains(&"failed")
+            && states.contains(&"unsupported_type")
+    );
 }
