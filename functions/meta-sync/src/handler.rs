@@ -320,6 +320,20 @@ struct ChunkStats {
     notes: Vec<String>,
 }
 
+impl ChunkStats {
+    /// One pull's pages, the rows stored from it, its snapshots, and its unknown fields.
+    fn of<T>(pull: &GraphPull<T>, rows: usize, snapshots: usize) -> Self {
+        let mut stats = ChunkStats {
+            pages: pull.pages.len(),
+            rows,
+            snapshots,
+            notes: Vec::new(),
+        };
+        note_unknown_fields(&mut stats.notes, pull);
+        stats
+    }
+}
+
 /// Per-run facts shared by every pull.
 struct Run {
     id: String,
@@ -673,14 +687,7 @@ impl<G: GraphSource, R: RawStore> MetaSync<G, R> {
             .filter(|r| r.start.0 >= start && in_window(chunk, r.day))
             .collect();
         let stored = self.store.put_pricing_rows(waba, &rows).await?;
-        let mut stats = ChunkStats {
-            pages: pull.pages.len(),
-            rows: stored,
-            snapshots,
-            notes: Vec::new(),
-        };
-        note_unknown_fields(&mut stats.notes, &pull);
-        Ok(stats)
+        Ok(ChunkStats::of(&pull, stored, snapshots))
     }
 
     async fn messaging_chunk(
@@ -703,14 +710,7 @@ impl<G: GraphSource, R: RawStore> MetaSync<G, R> {
             .filter(|r| r.start.0 >= start && in_window(chunk, r.day))
             .collect();
         let stored = self.store.put_messaging_rows(waba, &rows).await?;
-        let mut stats = ChunkStats {
-            pages: pull.pages.len(),
-            rows: stored,
-            snapshots,
-            notes: Vec::new(),
-        };
-        note_unknown_fields(&mut stats.notes, &pull);
-        Ok(stats)
+        Ok(ChunkStats::of(&pull, stored, snapshots))
     }
 
     /// Every template, ten per request; the chunk is stored only when every batch answered.

@@ -758,6 +758,25 @@ impl<R: RawStore> DynamoDbEventStore<R> {
         self
     }
 
+    /// An UpdateItem of one planned request.
+    fn update_item(
+        &self,
+        key: Attrs,
+        update: String,
+        condition: Option<&'static str>,
+        names: Option<HashMap<String, String>>,
+        values: Attrs,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .update_expression(update)
+            .set_condition_expression(condition.map(str::to_string))
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(Some(values))
+    }
+
     /// Sends a lead's `Lead` write and says whether it created the lead (the item had no
     /// `created_at` before), so assignment runs exactly once per lead.
     async fn send_lead(&self, request: Request) -> Result<(bool, bool), StoreError> {
@@ -772,14 +791,7 @@ impl<R: RawStore> DynamoDbEventStore<R> {
             return self.send(request).await.map(|changed| (changed, false));
         };
         let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(update)
-            .set_condition_expression(condition.map(str::to_string))
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(Some(values))
+            .update_item(key, update, condition, names, values)
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
             .send()
             .await;
@@ -905,14 +917,7 @@ impl<R: RawStore> DynamoDbEventStore<R> {
                 names,
                 values,
             } => self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key))
-                .update_expression(update)
-                .set_condition_expression(condition.map(str::to_string))
-                .set_expression_attribute_names(names)
-                .set_expression_attribute_values(Some(values))
+                .update_item(key, update, condition, names, values)
                 .send()
                 .await
                 .map(|_| ())

@@ -439,13 +439,7 @@ impl DynamoDbLeadStore {
             } else if sk.starts_with("CONV#") {
                 timeline.conversions.push(conversion_from_item(item));
             } else if sk.starts_with("CONSENT_STATE#") {
-                timeline.consent_state.push(ConsentStateView {
-                    phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
-                    category: text(item, "category").unwrap_or_default(),
-                    consent: text(item, "consent").unwrap_or_default(),
-                    source: text(item, "source").unwrap_or_default(),
-                    since: time(item, "changed_at").unwrap_or_default(),
-                });
+                timeline.consent_state.push(consent_state_from_item(item));
             }
         }
         timeline.stage_history.sort_by_key(|c| c.at);
@@ -642,13 +636,7 @@ impl DynamoDbLeadStore {
         let state = items
             .iter()
             .find(|i| text(i, "sk").as_deref() == Some(state_sk.as_str()));
-        let view = state.map(|i| ConsentStateView {
-            phone_number_id: text(i, "phone_number_id").unwrap_or_default(),
-            category: text(i, "category").unwrap_or_default(),
-            consent: text(i, "consent").unwrap_or_default(),
-            source: text(i, "source").unwrap_or_default(),
-            since: time(i, "changed_at").unwrap_or_default(),
-        });
+        let view = state.map(consent_state_from_item);
         let consent = state.map_or(ConsentStatus::Unknown, |i| {
             let since = time(i, "changed_at").unwrap_or_default();
             let source = text(i, "source").unwrap_or_default();
@@ -764,13 +752,7 @@ impl DynamoDbLeadStore {
         let states = items
             .iter()
             .filter(|i| text(i, "sk").is_some_and(|k| k.starts_with(&prefix)))
-            .map(|i| ConsentStateView {
-                phone_number_id: text(i, "phone_number_id").unwrap_or_default(),
-                category: text(i, "category").unwrap_or_default(),
-                consent: text(i, "consent").unwrap_or_default(),
-                source: text(i, "source").unwrap_or_default(),
-                since: time(i, "changed_at").unwrap_or_default(),
-            })
+            .map(consent_state_from_item)
             .collect();
         Ok((
             ConsentEventView {
@@ -1053,6 +1035,16 @@ impl DynamoDbLeadStore {
                 None => return Ok(out),
             }
         }
+    }
+}
+
+fn consent_state_from_item(i: &Attrs) -> ConsentStateView {
+    ConsentStateView {
+        phone_number_id: text(i, "phone_number_id").unwrap_or_default(),
+        category: text(i, "category").unwrap_or_default(),
+        consent: text(i, "consent").unwrap_or_default(),
+        source: text(i, "source").unwrap_or_default(),
+        since: time(i, "changed_at").unwrap_or_default(),
     }
 }
 
