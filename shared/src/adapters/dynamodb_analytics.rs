@@ -99,15 +99,28 @@ pub fn template_item(waba_id: &str, row: &TemplateDayRow) -> Attrs {
     }
     match &row.clicks {
         Clicks::Counted(buttons) => {
-            // Summed per click type; per-button detail stays in the raw S3 snapshot.
+            // Per click type (summed over buttons) and per button (`<type>|<button text>`).
             let mut by_type: HashMap<String, u64> = HashMap::new();
+            let mut by_button: HashMap<String, u64> = HashMap::new();
             for b in buttons {
                 *by_type.entry(b.click_type.clone()).or_default() += b.count;
+                let button = format!(
+                    "{}|{}",
+                    b.click_type,
+                    b.button_content.as_deref().unwrap_or("")
+                );
+                *by_button.entry(button).or_default() += b.count;
             }
             item.insert(
                 "clicks".into(),
                 Av::M(by_type.into_iter().map(|(k, v)| (k, n_u(v))).collect()),
             );
+            if !by_button.is_empty() {
+                item.insert(
+                    "clicks_by_button".into(),
+                    Av::M(by_button.into_iter().map(|(k, v)| (k, n_u(v))).collect()),
+                );
+            }
         }
         Clicks::NotRequested => {
             item.insert("clicks_state".into(), s("not_requested"));

@@ -90,6 +90,27 @@ async fn template_rows_keep_clicks_and_cost_or_say_why_not() {
             .await
             .unwrap();
         assert_eq!(num(&item, "sent").map(|v| v as u64), row.sent);
+        // Clicks per button as Meta reported them, keyed `<type>|<button text>`.
+        if let shared::domain::analytics::Clicks::Counted(buttons) = &row.clicks {
+            for b in buttons {
+                let key = format!(
+                    "{}|{}",
+                    b.click_type,
+                    b.button_content.as_deref().unwrap_or("")
+                );
+                let stored = item["clicks_by_button"].as_m().unwrap()[&key]
+                    .as_n()
+                    .unwrap();
+                let expected: u64 = buttons
+                    .iter()
+                    .filter(|o| {
+                        o.click_type == b.click_type && o.button_content == b.button_content
+                    })
+                    .map(|o| o.count)
+                    .sum();
+                assert_eq!(stored.parse::<u64>().unwrap(), expected, "{key}");
+            }
+        }
         match row.cost.value("amount_spent") {
             Some(_) => assert!(item.contains_key("cost")),
             None => assert!(item.contains_key("cost_state") || item.contains_key("cost")),
