@@ -5,6 +5,7 @@ pub mod corpus;
 pub mod fake_graph;
 pub mod harness;
 pub mod server;
+pub mod streams;
 pub mod sync_summary;
 pub mod traffic;
 pub mod verify;

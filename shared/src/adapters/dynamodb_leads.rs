@@ -8,6 +8,7 @@
 //!   read and is written in one transaction with its history items only if that version is
 //!   still current. A stale update changes nothing and reports the current version.
 
+use crate::domain::activity::{Activity, Direction};
 use crate::domain::consent_check::{ConsentStatus, EntryPoint};
 use crate::domain::leads::{FirstTouch, ImportRow, LeadFilter, LeadView, Lifecycle, StageError};
 use crate::ports::StoreError;
@@ -99,7 +100,7 @@ pub struct ConsentStateView {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MessageActivity {
-    /// Not tracked yet (`None`): see `outbound_note`.
+    /// From the aggregator's markers; a message counts once the stream has been processed.
     pub inbound_count: Option<u64>,
     pub first_inbound_at: Option<DateTime<Utc>>,
     pub last_inbound_at: Option<DateTime<Utc>>,
@@ -109,8 +110,13 @@ pub struct MessageActivity {
     pub outbound_note: Option<String>,
 }
 
-/// Why the per-lead counts are empty.
-pub const COUNTS_NOTE: &str = "per-lead message counts and outbound times need the Streams aggregator, which is not built yet; inbound times are exact";
+/// The times of a lead's message markers in one direction (written by the aggregator).
+fn markers(items: &[Attrs], direction: Direction) -> impl Iterator<Item = i64> + '_ {
+    items
+        .iter()
+        .filter(move |i| text(i, "sk").is_some_and(|k| k.starts_with(direction.prefix())))
+        .filter_map(|i| int(i, "at"))
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timeline {
@@ -395,10 +401,12 @@ impl DynamoDbLeadStore {
             consent_history: Vec::new(),
             consent_state: Vec::new(),
             messages: MessageActivity {
-                inbound_count: None,
-                outbound_count: None,
-                last_outbound_at: None,
-                outbound_note: Some(COUNTS_NOTE.to_string()),
+                inbound_count: Some(markers(&items, Direction::Inbound).count() as u64),
+                outbound_count: Some(markers(&items, Direction::Outbound).count() as u64),
+                last_outbound_at: markers(&items, Direction::Outbound)
+                    .max()
+                    .and_then(|t| DateTime::from_timestamp(t, 0)),
+                outbound_note: None,
                 first_inbound_at: profile_item
                     .filter(|i| text(i, "origin").as_deref() != Some("import"))
                     .and_then(|i| time(i, "created_at")),
@@ -647,11 +655,16 @@ impl DynamoDbLeadStore {
             }
         });
         let last_inbound = profile.and_then(|p| time(p, "last_inbound_at"));
+        // The business's first message after the ad click is the reply that opens (or not) the
+        // free-entry-point window.
         let entry_point = profile
             .and_then(|p| time(p, "last_referral_at"))
             .map(|referral_at| EntryPoint {
                 referral_at,
-                first_reply_at: None,
+                first_reply_at: markers(&items, Direction::Outbound)
+                    .filter(|t| *t >= referral_at.timestamp())
+                    .min()
+                    .and_then(|t| DateTime::from_timestamp(t, 0)),
             });
         Ok((consent, view, last_inbound, entry_point))
     }
@@ -976,6 +989,38 @@ impl DynamoDbLeadStore {
             }
         }
         Ok(counts)
+    }
+
+    /// Records one message of a lead (`USER#<key>` / `IN#<wamid>` or `OUT#<wamid>`): the
+    /// marker keeps the earliest time seen, so retried and reordered stream records converge.
+    pub async fn record_activity(&self, a: &Activity) -> Result<(), LeadsError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("USER#{}", a.user_key)))
+            .key("sk", s(format!("{}{}", a.direction.prefix(), a.wamid)))
+            .update_expression(
+                "SET item_kind = :kind, direction = :direction, wamid = :wamid, #at = :at",
+            )
+            .condition_expression("attribute_not_exists(#at) OR #at > :at")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":kind", s("lead_activity"))
+            .expression_attribute_values(":direction", s(a.direction.as_str()))
+            .expression_attribute_values(":wamid", s(a.wamid.as_str()))
+            .expression_attribute_values(":at", Av::N(a.at.to_string()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e).into()),
+        }
     }
 
     /// One lead's profile, or `None`.

@@ -117,6 +117,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     let server = tokio::spawn(serve(functions.clone(), listener));
     let leads_server = tokio::spawn(serve(functions, leads_listener));
+    // The aggregator on the table's stream, as the event source mapping runs it in AWS.
+    let aggregator = aggregator::handler::Aggregator::new(
+        shared::adapters::dynamodb_leads::DynamoDbLeadStore::new(
+            shared::adapters::aws::dynamodb_client(&sdk, None),
+            &table,
+        ),
+    );
+    let mut reader = integration_tests::streams::StreamReader::new(&endpoint, &table);
+    let stream_pump = tokio::spawn(async move {
+        loop {
+            integration_tests::streams::pump(&mut reader, &aggregator).await;
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
     println!("wa-insights local stack is up");
     println!("  webhook   {webhook_url}");
     println!(
@@ -132,6 +146,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::signal::ctrl_c().await?;
     server.abort();
     leads_server.abort();
+    stream_pump.abort();
     drop(graph);
     drop(moto);
     println!("stopped");

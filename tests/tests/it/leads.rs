@@ -965,3 +965,114 @@ async fn conversions_are_forwarded_once_to_the_conversions_api_with_the_click_id
             && states.contains(&"unsupported_type")
     );
 }
+
+#[tokio::test]
+async fn the_stream_aggregator_gives_timelines_message_counts_and_the_entry_point_window() {
+    use aggregator::handler::Aggregator;
+    use integration_tests::streams::{StreamReader, lambda_event, pump};
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    let aggregator = Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table));
+    let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
+    let user = "5511988800001";
+    let other = "5511988800002";
+    // An ad click at T0, two more inbound messages, and the business's replies: the first
+    // reply 23h later (inside 24 h: opens the 72 h free entry point), delivered out of order.
+    stack
+        .post(&first_message(
+            user,
+            T0,
+            "vi o anúncio",
+            Some(("spring", "88")),
+        ))
+        .await;
+    stack
+        .post(&first_message(user, T0 + 600, "quanto custa?", None))
+        .await;
+    stack.post(&first_message(other, T0, "oi", None)).await;
+    let reply = |wamid: &str, state: &str, ts: i64| json!({"id": wamid, "status": state, "timestamp": ts.to_string(), "recipient_id": user});
+    let first_reply = T0 + 23 * 3600;
+    stack
+        .post(&statuses_body(&[reply(
+            "wamid.r1",
+            "read",
+            first_reply + 60,
+        )]))
+        .await;
+    stack
+        .post(&statuses_body(&[
+            reply("wamid.r1", "sent", first_reply),
+            reply("wamid.r1", "delivered", first_reply + 5),
+        ]))
+        .await;
+    stack
+        .post(&statuses_body(&[reply("wamid.r2", "sent", T0 + 30 * 3600)]))
+        .await;
+    let delivered = pump(&mut reader, &aggregator).await;
+    assert!(delivered >= 8, "stream records: {delivered}");
+
+    let now = at(T0 + 31 * 3600);
+    let (_, one) = call(&api, "GET", &format!("/v1/leads/{user}"), None, now).await;
+    let m = &one["timeline"]["messages"];
+    assert_eq!(
+        (m["inbound_count"].as_u64(), m["outbound_count"].as_u64()),
+        (Some(2), Some(2)),
+        "{m}"
+    );
+    assert_eq!(
+        m["last_outbound_at"],
+        at(T0 + 30 * 3600).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    assert_eq!(m["last_inbound_at"], "2026-11-20T10:10:00Z");
+    let (_, two) = call(&api, "GET", &format!("/v1/leads/{other}"), None, now).await;
+    assert_eq!(
+        (
+            two["timeline"]["messages"]["inbound_count"].as_u64(),
+            two["timeline"]["messages"]["outbound_count"].as_u64()
+        ),
+        (Some(1), Some(0))
+    );
+
+    // A retried batch (the whole stream again) changes nothing.
+    let before = stack.scan().await;
+    let all = StreamReader::new(&stack.endpoint, &stack.table)
+        .next_records()
+        .await;
+    assert!(
+        aggregator
+            .handle(lambda_event(&all))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    assert_eq!(
+        stack.scan().await,
+        before,
+        "replayed stream records are idempotent"
+    );
+
+    // 30 h after the click the service window is closed, but the reply at 23 h opened the
+    // 72 h free entry point: a utility template is free until 23 h + 72 h.
+    let check = |secs: i64| {
+        let uri = format!(
+            "/v1/consent/check?user={user}&phone_number_id={PHONE_NUMBER_ID}&category=utility"
+        );
+        let api = &api;
+        async move { call(api, "GET", &uri, None, at(T0 + secs)).await.1 }
+    };
+    let d = check(35 * 3600).await;
+    assert_eq!(
+        (
+            d["pricing"]["kind"].as_str(),
+            d["pricing"]["free_because"].as_str()
+        ),
+        (Some("free"), Some("entry_point_window")),
+        "{d}"
+    );
+    assert_eq!(
+        d["entry_point_window"]["until"],
+        at(first_reply + 72 * 3600).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let d = check(23 * 3600 + 72 * 3600 + 60).await;
+    assert_eq!(d["pricing"]["kind"], "paid", "{d}");
+}

@@ -1,0 +1,3 @@
+//! The aggregator: folds the table's change stream into derived items.
+
+pub mod handler;

@@ -1,0 +1,123 @@
+//! Reads the table's DynamoDB stream from the local moto and hands it to the aggregator's real
+//! handler in Lambda's event shape (what the DynamoDB event source mapping does in AWS). The
+//! stream API answers in JSON whose records are exactly Lambda's `Records[]`.
+
+use aggregator::handler::Aggregator;
+use aws_lambda_events::event::dynamodb::Event;
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+pub struct StreamReader {
+    http: reqwest::Client,
+    endpoint: String,
+    table: String,
+    /// Next iterator per shard (`None`: the shard is closed and read to its end).
+    iterators: BTreeMap<String, Option<String>>,
+}
+
+impl StreamReader {
+    pub fn new(endpoint: &str, table: &str) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            endpoint: endpoint.trim_end_matches('/').to_string(),
+            table: table.to_string(),
+            iterators: BTreeMap::new(),
+        }
+    }
+
+    async fn call(&self, target: &str, body: Value) -> Value {
+        let resp = self
+            .http
+            .post(format!("{}/", self.endpoint))
+            .header("content-type", "application/x-amz-json-1.0")
+            .header("x-amz-target", format!("DynamoDBStreams_20120810.{target}"))
+            // moto routes by the credential scope; it does not check the signature.
+            .header(
+                "authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+            )
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("stream {target}: {e}"));
+        let status = resp.status();
+        let text = resp.text().await.expect("stream body");
+        assert!(
+            status.is_success(),
+            "stream {target}: HTTP {status}: {text}"
+        );
+        serde_json::from_str(&text).expect("stream JSON")
+    }
+
+    /// Every record written since the previous call, oldest first per shard.
+    pub async fn next_records(&mut self) -> Vec<Value> {
+        if self.iterators.is_empty() {
+            let streams = self
+                .call("ListStreams", json!({"TableName": self.table}))
+                .await;
+            let arn = streams["Streams"][0]["StreamArn"]
+                .as_str()
+                .expect("the table has a stream")
+                .to_string();
+            let description = self.call("DescribeStream", json!({"StreamArn": arn})).await;
+            for shard in description["StreamDescription"]["Shards"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let id = shard["ShardId"].as_str().expect("shard id");
+                let it = self
+                    .call(
+                        "GetShardIterator",
+                        json!({"StreamArn": arn, "ShardId": id, "ShardIteratorType": "TRIM_HORIZON"}),
+                    )
+                    .await;
+                self.iterators.insert(
+                    id.to_string(),
+                    it["ShardIterator"].as_str().map(String::from),
+                );
+            }
+        }
+        let mut records = Vec::new();
+        let shards: Vec<String> = self.iterators.keys().cloned().collect();
+        for shard in shards {
+            while let Some(Some(it)) = self.iterators.get(&shard).cloned() {
+                let page = self.call("GetRecords", json!({"ShardIterator": it})).await;
+                let batch = page["Records"].as_array().cloned().unwrap_or_default();
+                self.iterators.insert(
+                    shard.clone(),
+                    page["NextShardIterator"].as_str().map(String::from),
+                );
+                if batch.is_empty() {
+                    break;
+                }
+                records.extend(batch);
+            }
+        }
+        records
+    }
+}
+
+/// Lambda's DynamoDB event for these records.
+pub fn lambda_event(records: &[Value]) -> LambdaEvent<Event> {
+    let event: Event =
+        serde_json::from_value(json!({ "Records": records })).expect("a DynamoDB stream event");
+    LambdaEvent::new(event, Context::default())
+}
+
+/// Feeds every new stream record to the aggregator in batches of 100 (the event source
+/// mapping's batch size). Returns how many records were delivered; panics if the handler
+/// reports a failed record (tests want to know).
+pub async fn pump(reader: &mut StreamReader, aggregator: &Aggregator) -> usize {
+    let records = reader.next_records().await;
+    for batch in records.chunks(100) {
+        let response = aggregator.handle(lambda_event(batch)).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "aggregator failed {} records",
+            response.batch_item_failures.len()
+        );
+    }
+    records.len()
+}
