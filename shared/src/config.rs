@@ -73,6 +73,8 @@ pub struct WebhookConfig {
     /// `ASSIGNMENT_RULES`: owner assignment for new leads (JSON, see
     /// `domain::leads::AssignmentRules`); absent = leads stay unowned.
     pub assignment: Option<crate::domain::leads::AssignmentRules>,
+    /// `LIFECYCLE` (same format as the leads API's): new leads start in its first stage.
+    pub lifecycle: crate::domain::leads::Lifecycle,
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -124,6 +126,15 @@ impl WebhookConfig {
                     })
                 })
                 .transpose()?,
+            lifecycle: match get("LIFECYCLE") {
+                Some(v) => crate::domain::leads::Lifecycle::from_config(&v).map_err(|e| {
+                    ConfigError::Invalid {
+                        name: "LIFECYCLE",
+                        reason: e.to_string(),
+                    }
+                })?,
+                None => crate::domain::leads::Lifecycle::default(),
+            },
         })
     }
 }

@@ -186,6 +186,7 @@ pub fn webhook_config(table: &str, bucket: &str) -> WebhookConfig {
         stop_keywords: None,
         start_keywords: None,
         assignment: None,
+        lifecycle: shared::domain::leads::Lifecycle::default(),
     }
 }
 

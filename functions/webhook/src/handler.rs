@@ -58,6 +58,7 @@ impl LiveWebhook {
             config.write_concurrency,
             raw.clone(),
         );
+        store = store.with_initial_stage(config.lifecycle.initial());
         if let Some(rules) = &config.assignment {
             store = store.with_assignment(rules.clone());
         }

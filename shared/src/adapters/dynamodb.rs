@@ -737,6 +737,8 @@ pub struct DynamoDbEventStore<R> {
     overflow: R,
     /// Owner assignment for leads the webhook creates (none configured: leads stay unowned).
     assignment: Option<AssignmentRules>,
+    /// The lifecycle's first stage when it is not `new`.
+    initial_stage: Option<String>,
 }
 
 impl<R: RawStore> DynamoDbEventStore<R> {
@@ -747,7 +749,14 @@ impl<R: RawStore> DynamoDbEventStore<R> {
             concurrency: concurrency.max(1),
             overflow,
             assignment: None,
+            initial_stage: None,
         }
+    }
+
+    /// New leads start in this stage (the configured lifecycle's first).
+    pub fn with_initial_stage(mut self, stage: &str) -> Self {
+        self.initial_stage = (stage != "new").then(|| stage.to_string());
+        self
     }
 
     /// Assigns an owner to each lead this store creates, by `rules` (first match wins, else
@@ -825,7 +834,11 @@ impl<R: RawStore> DynamoDbEventStore<R> {
                 .as_ref()
                 .and_then(|r| r.source_id.as_deref())
                 .map(str::to_string),
-            language: None,
+            // Webhooks carry no user language: the phone's country stands in for it.
+            language: msg
+                .phone()
+                .and_then(crate::domain::attribution::language_of_phone)
+                .map(str::to_string),
             phone: msg.phone().map(str::to_string),
         };
         let (owner, reason) = match rules.decide(&input) {
@@ -1001,7 +1014,14 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
         let mut requests = Vec::with_capacity(writes.len());
         for write in writes {
             let overflow = self.offload(write).await?;
-            requests.push(request(write, overflow.as_deref()));
+            let mut req = request(write, overflow.as_deref());
+            if let (Write::Lead { .. }, Some(stage), Request::Update { values, .. }) =
+                (write, &self.initial_stage, &mut req)
+            {
+                // The configured lifecycle's first stage (written once, at creation).
+                values.insert(":stage".into(), s(stage.as_str()));
+            }
+            requests.push(req);
         }
         let assigning = self.assignment.is_some();
         let leads: Vec<bool> = writes

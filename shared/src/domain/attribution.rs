@@ -72,3 +72,78 @@ mod tests {
         );
     }
 }
+
+/// The main language of the country a phone number's calling code belongs to, for
+/// assignment rules by language: WhatsApp webhooks carry no user language, so the country is
+/// the best signal there is. Longest prefix first; `None` for codes not listed (rules by
+/// country prefix still work for them).
+pub fn language_of_phone(phone: &str) -> Option<&'static str> {
+    const PREFIXES: [(&str, &str); 40] = [
+        ("351", "pt"),
+        ("244", "pt"),
+        ("258", "pt"),
+        ("971", "ar"),
+        ("966", "ar"),
+        ("234", "en"),
+        ("254", "en"),
+        ("353", "en"),
+        ("880", "bn"),
+        ("55", "pt"),
+        ("62", "id"),
+        ("60", "ms"),
+        ("34", "es"),
+        ("52", "es"),
+        ("54", "es"),
+        ("56", "es"),
+        ("57", "es"),
+        ("51", "es"),
+        ("58", "es"),
+        ("44", "en"),
+        ("61", "en"),
+        ("64", "en"),
+        ("27", "en"),
+        ("91", "hi"),
+        ("92", "ur"),
+        ("49", "de"),
+        ("43", "de"),
+        ("33", "fr"),
+        ("39", "it"),
+        ("31", "nl"),
+        ("90", "tr"),
+        ("20", "ar"),
+        ("63", "tl"),
+        ("66", "th"),
+        ("84", "vi"),
+        ("81", "ja"),
+        ("82", "ko"),
+        ("86", "zh"),
+        ("7", "ru"),
+        ("1", "en"),
+    ];
+    let digits: String = phone.chars().filter(char::is_ascii_digit).collect();
+    PREFIXES
+        .iter()
+        .filter(|(p, _)| digits.starts_with(p))
+        .max_by_key(|(p, _)| p.len())
+        .map(|(_, l)| *l)
+}
+
+#[cfg(test)]
+mod language_tests {
+    use super::language_of_phone;
+
+    #[test]
+    fn the_calling_code_names_the_country_language() {
+        assert_eq!(language_of_phone("5511999990001"), Some("pt"));
+        assert_eq!(language_of_phone("+62 811-000-001"), Some("id"));
+        assert_eq!(
+            language_of_phone("351912345678"),
+            Some("pt"),
+            "Portugal before 35x"
+        );
+        assert_eq!(language_of_phone("16505551234"), Some("en"));
+        assert_eq!(language_of_phone("5491155550000"), Some("es"));
+        assert_eq!(language_of_phone("999"), None);
+        assert_eq!(language_of_phone(""), None);
+    }
+}

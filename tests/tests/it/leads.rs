@@ -1076,3 +1076,62 @@ async fn the_stream_aggregator_gives_timelines_message_counts_and_the_entry_poin
     let d = check(23 * 3600 + 72 * 3600 + 60).await;
     assert_eq!(d["pricing"]["kind"], "paid", "{d}");
 }
+
+#[tokio::test]
+async fn new_leads_start_in_the_configured_first_stage_and_language_rules_use_the_phone_country() {
+    let moto = Moto::start();
+    let endpoint = moto.url();
+    let rules = AssignmentRules::from_json(
+        r#"{"rules":[{"name":"portuguese","when":{"language":"pt"},"assign_to":"joana"}],"round_robin":["ed"]}"#,
+    )
+    .unwrap();
+    let stack = Stack::on(endpoint, Some(moto), move |t, b| {
+        let mut c = webhook_config(t, b);
+        c.assignment = Some(rules);
+        c.lifecycle = Lifecycle::from_config("lead,contacted,won!,lost!").unwrap();
+        c
+    })
+    .await;
+    let api = Leads::new(
+        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
+        LeadsConfig {
+            table_name: stack.table.clone(),
+            auth: Auth::Token(Secret::new(TOKEN)),
+            lifecycle: Lifecycle::from_config("lead,contacted,won!,lost!").unwrap(),
+            capi_dataset_id: None,
+        },
+    );
+    stack
+        .post(&first_message("5511970000001", T0, "olá", None))
+        .await;
+    stack
+        .post(&first_message("16505550001", T0, "hi", None))
+        .await;
+    let now = at(T0 + 60);
+    let (_, br) = call(&api, "GET", "/v1/leads/5511970000001", None, now).await;
+    assert_eq!(
+        (br["lead"]["stage"].as_str(), br["lead"]["owner"].as_str()),
+        (Some("lead"), Some("joana")),
+        "{br}"
+    );
+    assert_eq!(
+        br["timeline"]["owner_history"][0]["reason"],
+        "rule:portuguese"
+    );
+    let (_, us) = call(&api, "GET", "/v1/leads/16505550001", None, now).await;
+    assert_eq!(
+        (us["lead"]["stage"].as_str(), us["lead"]["owner"].as_str()),
+        (Some("lead"), Some("ed"))
+    );
+    let (status, _) = call(
+        &api,
+        "PATCH",
+        "/v1/leads/16505550001",
+        Some(json!({"expected_version": 0, "stage": "contacted"})),
+        now,
+    )
+    .await;
+    assert_eq!(status, 200, "the configured lifecycle governs transitions");
+    let (status, _) = call(&api, "GET", "/v1/leads?stage=new", None, now).await;
+    assert_eq!(status, 400, "`new` is not a stage of this lifecycle");
+}
