@@ -591,15 +591,25 @@ fn absent(state: StatusKind) -> &'static str {
     }
 }
 
+/// The sparse index over lead items: `lead_list` (S) / `created_at` (N), projection ALL.
+pub const LEADS_INDEX: &str = "leads";
+/// Index partitions leads are spread over. Every change of a lead item (one per inbound
+/// message) is also an index write; eight partitions keep a broadcast's reply burst well
+/// under a partition's 1,000 writes/s (Invariant 6). Listing reads every shard and merges.
+pub const LEAD_SHARDS: u8 = 8;
+
+/// A lead's index partition, `LEAD#<0..8>`, fixed by its key.
+pub fn lead_list(user_key: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "LEAD#{}",
+        Sha256::digest(user_key.as_bytes())[0] % LEAD_SHARDS
+    )
+}
+
 /// The lead: created on the first inbound message. `created_at`/`first_inbound_wamid`
 /// converge to the earliest message by Meta's timestamp (a late-arriving earlier message
 /// moves them back; a duplicate fails the condition); identity is written once.
-/// The one partition of the sparse `leads` index: lead creation is far below a partition's
-/// write limit (leads are created per user, not per message).
-pub const LEAD_LIST: &str = "LEAD";
-/// The sparse index over lead items: `lead_list` (S) / `created_at` (N), projection ALL.
-pub const LEADS_INDEX: &str = "leads";
-
 fn lead_request(
     waba_id: &str,
     phone_number_id: Option<&str>,
@@ -616,7 +626,7 @@ fn lead_request(
     u.once("stage", s("new"));
     u.once("origin", s("whatsapp"));
     // The sparse `leads` index (lead_list, created_at) lists leads newest first.
-    u.once("lead_list", s(LEAD_LIST));
+    u.once("lead_list", s(lead_list(user_key)));
     u.once_opt("phone", msg.phone());
     u.once_opt("user_id", msg.user_id());
     if let Some(c) = &msg.contact {

@@ -19,7 +19,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-use super::dynamodb::{LEAD_LIST, LEADS_INDEX};
+use super::dynamodb::{LEAD_SHARDS, LEADS_INDEX, lead_list};
 
 type Attrs = HashMap<String, Av>;
 
@@ -254,37 +254,45 @@ pub fn lead_from_item(item: &Attrs) -> Option<LeadView> {
     })
 }
 
-fn encode_cursor(item: &Attrs) -> String {
-    let key: BTreeMap<&str, String> = [
-        ("pk", text(item, "pk")),
-        ("sk", text(item, "sk")),
-        ("c", int(item, "created_at").map(|c| c.to_string())),
-    ]
-    .into_iter()
-    .filter_map(|(k, v)| v.map(|v| (k, v)))
-    .collect();
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(serde_json::to_vec(&key).unwrap_or_default())
+/// A place in the listing order: newest first, then by key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Position {
+    created_at: i64,
+    pk: String,
 }
 
-fn decode_cursor(cursor: &str) -> Result<Attrs, LeadsError> {
-    let bad = || LeadsError::Invalid(format!("cursor {cursor:?} is not one this API issued"));
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| bad())?;
-    let key: BTreeMap<String, String> = serde_json::from_slice(&bytes).map_err(|_| bad())?;
-    let (Some(pk), Some(sk), Some(c)) = (key.get("pk"), key.get("sk"), key.get("c")) else {
-        return Err(bad());
-    };
-    if !pk.starts_with("USER#") || c.parse::<i64>().is_err() {
-        return Err(bad());
+impl Position {
+    fn of(item: &Attrs) -> Option<Self> {
+        Some(Self {
+            created_at: int(item, "created_at")?,
+            pk: text(item, "pk")?,
+        })
     }
-    Ok(HashMap::from([
-        ("pk".to_string(), s(pk.as_str())),
-        ("sk".to_string(), s(sk.as_str())),
-        ("lead_list".to_string(), s(LEAD_LIST)),
-        ("created_at".to_string(), Av::N(c.clone())),
-    ]))
+    /// Whether `self` comes after `other` in the listing order.
+    fn after(&self, other: &Position) -> bool {
+        self.created_at < other.created_at
+            || (self.created_at == other.created_at && self.pk > other.pk)
+    }
+    fn encode(&self) -> String {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(&serde_json::json!({"c": self.created_at, "pk": self.pk}))
+                .unwrap_or_default(),
+        )
+    }
+    fn decode(cursor: &str) -> Result<Self, LeadsError> {
+        let bad = || LeadsError::Invalid(format!("cursor {cursor:?} is not one this API issued"));
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(cursor)
+            .map_err(|_| bad())?;
+        let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        match (v["c"].as_i64(), v["pk"].as_str()) {
+            (Some(created_at), Some(pk)) if pk.starts_with("USER#") => Ok(Self {
+                created_at,
+                pk: pk.to_string(),
+            }),
+            _ => Err(bad()),
+        }
+    }
 }
 
 impl DynamoDbLeadStore {
@@ -295,52 +303,88 @@ impl DynamoDbLeadStore {
         }
     }
 
-    /// Leads matching `filter`, newest first, at most `filter.limit`, and the cursor of the
-    /// next page (`None` at the end).
+    /// Leads matching `filter`, newest first (ties by key), at most `filter.limit`, and the
+    /// cursor of the next page (`None` at the end). Each index shard is read from the cursor
+    /// on until it has `limit` matches (or its end), then the shards are merged; the work per
+    /// request is bounded by `MAX_SCANNED` items, and a page cut short by it says where to
+    /// go on.
     pub async fn list(
         &self,
         filter: &LeadFilter,
         now: DateTime<Utc>,
     ) -> Result<(Vec<LeadView>, Option<String>), LeadsError> {
         let limit = filter.limit.max(1) as usize;
-        let mut start = filter.cursor.as_deref().map(decode_cursor).transpose()?;
-        let mut out = Vec::new();
-        let mut scanned = 0;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .index_name(LEADS_INDEX)
-                .key_condition_expression("lead_list = :list")
-                .expression_attribute_values(":list", s(LEAD_LIST))
-                .scan_index_forward(false)
-                .limit(200)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            for item in page.items() {
-                scanned += 1;
-                let Some(lead) = lead_from_item(item) else {
-                    continue;
+        let cursor = filter.cursor.as_deref().map(Position::decode).transpose()?;
+        let budget = MAX_SCANNED / LEAD_SHARDS as usize;
+        let mut candidates: Vec<(Position, LeadView)> = Vec::new();
+        let mut more = false;
+        // The earliest place a shard stopped for the work bound: nothing after it is known.
+        let mut horizon: Option<Position> = None;
+        for shard in 0..LEAD_SHARDS {
+            let mut start = None;
+            let (mut found, mut scanned) = (0, 0);
+            'shard: loop {
+                let mut query = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(LEADS_INDEX)
+                    .expression_attribute_values(":list", s(format!("LEAD#{shard}")))
+                    .scan_index_forward(false)
+                    .limit(200)
+                    .set_exclusive_start_key(start.take());
+                query = match &cursor {
+                    Some(c) => query
+                        .key_condition_expression("lead_list = :list AND created_at <= :c")
+                        .expression_attribute_values(":c", Av::N(c.created_at.to_string())),
+                    None => query.key_condition_expression("lead_list = :list"),
                 };
-                if filter.matches(&lead, now) {
-                    out.push(lead);
-                    if out.len() == limit {
-                        return Ok((out, Some(encode_cursor(item))));
+                let page = query.send().await.map_err(unavailable)?;
+                for item in page.items() {
+                    scanned += 1;
+                    let (Some(pos), Some(lead)) = (Position::of(item), lead_from_item(item)) else {
+                        continue;
+                    };
+                    if cursor.as_ref().is_some_and(|c| !pos.after(c)) {
+                        continue;
+                    }
+                    if filter.matches(&lead, now) {
+                        candidates.push((pos.clone(), lead));
+                        found += 1;
+                        if found == limit {
+                            more = true;
+                            break 'shard;
+                        }
+                    }
+                    if scanned >= budget {
+                        if horizon.as_ref().is_none_or(|h| h.after(&pos)) {
+                            horizon = Some(pos);
+                        }
+                        break 'shard;
                     }
                 }
-                if scanned >= MAX_SCANNED {
-                    // Bounded work per request: the caller continues from here.
-                    return Ok((out, Some(encode_cursor(item))));
+                match page.last_evaluated_key {
+                    Some(k) => start = Some(k),
+                    None => break,
                 }
             }
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok((out, None)),
-            }
         }
+        candidates.sort_by(|(a, _), (b, _)| {
+            b.created_at
+                .cmp(&a.created_at)
+                .then_with(|| a.pk.cmp(&b.pk))
+        });
+        if let Some(h) = &horizon {
+            candidates.retain(|(p, _)| !p.after(h));
+        }
+        more |= candidates.len() > limit;
+        candidates.truncate(limit);
+        let next = match (candidates.last(), &horizon) {
+            (Some((last, _)), _) if more || candidates.len() == limit => Some(last.encode()),
+            (_, Some(h)) => Some(h.encode()),
+            _ => None,
+        };
+        Ok((candidates.into_iter().map(|(_, l)| l).collect(), next))
     }
 
     /// The profile item of a lead.
@@ -892,7 +936,7 @@ impl DynamoDbLeadStore {
             let mut values: Attrs = HashMap::from([
                 (":kind".to_string(), s("lead")),
                 (":user".to_string(), s(row.lead_id.as_str())),
-                (":list".to_string(), s(LEAD_LIST)),
+                (":list".to_string(), s(lead_list(&row.lead_id))),
                 (":now".to_string(), Av::N(now.timestamp().to_string())),
                 (":origin".to_string(), s("import")),
                 (":stage".to_string(), s(row.stage.as_str())),

@@ -1135,3 +1135,46 @@ async fn new_leads_start_in_the_configured_first_stage_and_language_rules_use_th
     let (status, _) = call(&api, "GET", "/v1/leads?stage=new", None, now).await;
     assert_eq!(status, 400, "`new` is not a stage of this lifecycle");
 }
+
+#[tokio::test]
+async fn listing_merges_the_index_shards_in_one_order_even_with_ties() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    // 24 leads: 12 created in the same second (ties), 12 a minute apart.
+    for i in 0..24i64 {
+        let ts = if i < 12 { T0 } else { T0 + i * 60 };
+        stack
+            .post(&first_message(&format!("55119770{i:05}"), ts, "oi", None))
+            .await;
+    }
+    let items = stack.scan().await;
+    let shards: std::collections::BTreeSet<&str> =
+        items.iter().filter_map(|i| text(i, "lead_list")).collect();
+    assert!(
+        shards.len() >= 5,
+        "leads spread over the index shards: {shards:?}"
+    );
+    let now = at(T0 + 7_200);
+    let mut seen: Vec<(String, String)> = Vec::new();
+    let mut uri = "/v1/leads?limit=5".to_string();
+    loop {
+        let (status, page) = call(&api, "GET", &uri, None, now).await;
+        assert_eq!(status, 200, "{page}");
+        seen.extend(page["leads"].as_array().unwrap().iter().map(|l| {
+            (
+                l["created_at"].as_str().unwrap().to_string(),
+                l["lead_id"].as_str().unwrap().to_string(),
+            )
+        }));
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("/v1/leads?limit=5&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 24, "every lead once: {seen:?}");
+    let mut expected = seen.clone();
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    assert_eq!(seen, expected, "newest first, ties by key, across pages");
+    let distinct: std::collections::BTreeSet<_> = seen.iter().map(|(_, id)| id).collect();
+    assert_eq!(distinct.len(), 24);
+}
