@@ -3,7 +3,7 @@
 //! handler does before I/O. Run: `make bench` (or `cargo bench -p shared --bench ingest`).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use shared::adapters::dynamodb::request;
+use shared::adapters::dynamodb::{DEFAULT_INITIAL_STAGE, request};
 use shared::domain::consent::ConsentKeywords;
 use shared::domain::ingest::plan;
 use shared::domain::signature::{SignatureVerifier, sign};
@@ -53,7 +53,7 @@ fn hot_path(
     let plan = plan(&batch, keywords);
     let mut built = 0;
     for write in &plan.writes {
-        black_box(request(write, None));
+        black_box(request(write, None, DEFAULT_INITIAL_STAGE));
         built += 1;
     }
     built
@@ -98,7 +98,7 @@ fn bench(c: &mut Criterion) {
     group.bench_function("build_only/1000", |b| {
         b.iter(|| {
             for w in &planned.writes {
-                black_box(request(w, None));
+                black_box(request(w, None, DEFAULT_INITIAL_STAGE));
             }
         })
     });

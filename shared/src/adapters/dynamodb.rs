@@ -185,7 +185,8 @@ fn opt_s(v: Option<&str>) -> Option<Av> {
 
 /// The request for one write. `overflow` names the S3 key where an oversized raw part was
 /// stored (see [`DynamoDbEventStore`]).
-pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
+/// `initial_stage`: the stage a lead created by this write starts in (LIFECYCLE's first).
+pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -> Request {
     match write {
         Write::Status { ctx, event, status } => status_request(
             ctx.waba_id.as_ref(),
@@ -265,6 +266,7 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>) -> Request {
             ctx.phone_number_id.as_deref(),
             msg,
             user_key,
+            initial_stage,
         ),
         Write::LeadActivity { msg, user_key } => {
             let mut u = UpdateBuilder::new(3);
@@ -593,6 +595,8 @@ fn absent(state: StatusKind) -> &'static str {
 
 /// The sparse index over lead items: `lead_list` (S) / `created_at` (N), projection ALL.
 pub const LEADS_INDEX: &str = "leads";
+/// The default lifecycle's first stage.
+pub const DEFAULT_INITIAL_STAGE: &str = "new";
 /// Index partitions leads are spread over. Every change of a lead item (one per inbound
 /// message) is also an index write; eight partitions keep a broadcast's reply burst well
 /// under a partition's 1,000 writes/s (Invariant 6). Listing reads every shard and merges.
@@ -615,6 +619,7 @@ fn lead_request(
     phone_number_id: Option<&str>,
     msg: &Inbound<'_>,
     user_key: &str,
+    initial_stage: &str,
 ) -> Request {
     let mut u = UpdateBuilder::new(12);
     u.once("item_kind", s("lead"));
@@ -623,7 +628,7 @@ fn lead_request(
     u.set("first_inbound_wamid", s(msg.wamid.as_ref()));
     u.once("waba_id", s(waba_id));
     u.once_opt("phone_number_id", phone_number_id);
-    u.once("stage", s("new"));
+    u.once("stage", s(initial_stage));
     u.once("origin", s("whatsapp"));
     // The sparse `leads` index (lead_list, created_at) lists leads newest first.
     u.once("lead_list", s(lead_list(user_key)));
@@ -747,8 +752,8 @@ pub struct DynamoDbEventStore<R> {
     overflow: R,
     /// Owner assignment for leads the webhook creates (none configured: leads stay unowned).
     assignment: Option<AssignmentRules>,
-    /// The lifecycle's first stage when it is not `new`.
-    initial_stage: Option<String>,
+    /// The lifecycle's first stage: where new leads start.
+    initial_stage: String,
 }
 
 impl<R: RawStore> DynamoDbEventStore<R> {
@@ -759,13 +764,13 @@ impl<R: RawStore> DynamoDbEventStore<R> {
             concurrency: concurrency.max(1),
             overflow,
             assignment: None,
-            initial_stage: None,
+            initial_stage: DEFAULT_INITIAL_STAGE.to_string(),
         }
     }
 
     /// New leads start in this stage (the configured lifecycle's first).
     pub fn with_initial_stage(mut self, stage: &str) -> Self {
-        self.initial_stage = (stage != "new").then(|| stage.to_string());
+        self.initial_stage = stage.to_string();
         self
     }
 
@@ -1022,46 +1027,34 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
         // Build every request up front (CPU only; oversized raw parts, which are rare, are
         // moved to S3 first), then send them with bounded concurrency.
         let mut requests = Vec::with_capacity(writes.len());
-        for write in writes {
+        for (i, write) in writes.iter().enumerate() {
             let overflow = self.offload(write).await?;
-            let mut req = request(write, overflow.as_deref());
-            if let (Write::Lead { .. }, Some(stage), Request::Update { values, .. }) =
-                (write, &self.initial_stage, &mut req)
-            {
-                // The configured lifecycle's first stage (written once, at creation).
-                values.insert(":stage".into(), s(stage.as_str()));
-            }
-            requests.push(req);
+            let req = request(write, overflow.as_deref(), &self.initial_stage);
+            // Only a lead's creation needs to be seen (for assignment), and only when rules
+            // are configured; every other write is sent as before.
+            let lead = self.assignment.is_some() && matches!(write, Write::Lead { .. });
+            requests.push((i, req, lead));
         }
-        let assigning = self.assignment.is_some();
-        let leads: Vec<bool> = writes
-            .iter()
-            .map(|w| assigning && matches!(w, Write::Lead { .. }))
-            .collect();
-        let results: Vec<(bool, bool)> = stream::iter(requests.into_iter().zip(leads))
-            .map(|(r, lead)| async move {
-                if lead {
-                    self.send_lead(r).await
+        let results: Vec<(usize, bool, bool)> = stream::iter(requests)
+            .map(|(i, r, lead)| async move {
+                let (changed, created) = if lead {
+                    self.send_lead(r).await?
                 } else {
-                    self.send(r).await.map(|changed| (changed, false))
-                }
+                    (self.send(r).await?, false)
+                };
+                Ok::<_, StoreError>((i, changed, created))
             })
-            .buffered(self.concurrency)
+            .buffer_unordered(self.concurrency)
             .try_collect()
             .await?;
         if let Some(rules) = &self.assignment {
-            for (w, _) in writes
-                .iter()
-                .zip(&results)
-                .filter(|(_, (_, created))| *created)
-            {
-                if let Write::Lead { msg, user_key, .. } = w {
+            for &(i, _, created) in &results {
+                if let (true, Write::Lead { msg, user_key, .. }) = (created, &writes[i]) {
                     self.assign(rules, msg, user_key).await?;
                 }
             }
         }
-        let results: Vec<bool> = results.into_iter().map(|(changed, _)| changed).collect();
-        let applied = results.iter().filter(|changed| **changed).count();
+        let applied = results.iter().filter(|(_, changed, _)| *changed).count();
         Ok(ApplyReport {
             applied,
             unchanged: results.len() - applied,
@@ -1163,7 +1156,10 @@ mod tests {
     fn requests(body: &str) -> Vec<Request> {
         let batch = parse(body.as_bytes()).unwrap();
         let plan = plan(&batch, &ConsentKeywords::default());
-        plan.writes.iter().map(|w| request(w, None)).collect()
+        plan.writes
+            .iter()
+            .map(|w| request(w, None, DEFAULT_INITIAL_STAGE))
+            .collect()
     }
 
     #[test]
