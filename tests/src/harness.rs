@@ -30,16 +30,16 @@ pub fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// The conformance corpus: `WA_CORPUS_DIR`, else `../shared/corpus` from the workspace root.
+/// The conformance corpus: `WA_CORPUS_DIR`, else the vendored copy in `tests/fixtures/corpus`.
 /// Missing → panic with the fix, never a silent skip.
 pub fn corpus_dir() -> PathBuf {
     let dir = std::env::var_os("WA_CORPUS_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("../shared/corpus"));
+        .unwrap_or_else(|| workspace_root().join("tests/fixtures/corpus"));
     assert!(
         dir.is_dir(),
         "corpus not found at {} — set WA_CORPUS_DIR to the directory holding Meta's example payloads \
-         (default: ../shared/corpus next to the repository)",
+         (default: tests/fixtures/corpus in this repository)",
         dir.display()
     );
     dir

@@ -1,5 +1,5 @@
 //! Conformance over the corpus: every webhook JSON under the corpus directory (read at test
-//! time; `WA_CORPUS_DIR`, default `../shared/corpus`) is parsed and every entry × change ×
+//! time; `WA_CORPUS_DIR`, default `tests/fixtures/corpus`) is parsed and every entry × change ×
 //! item is accounted for; then every file is POSTed, signed, to the real handler on moto.
 //! Files that are not webhook POST bodies are listed here by name with the reason.
 
