@@ -351,3 +351,99 @@ mod tests {
         assert!(e.to_string().contains("app_secret is empty"));
     }
 }
+
+/// How the managers' APIs authenticate callers.
+#[derive(Debug, Clone)]
+pub enum ApiAuth {
+    /// API Gateway's JWT authorizer verified the token; the caller is its `sub` claim.
+    Jwt,
+    /// A static bearer token (local stack), compared in constant time.
+    Token(Secret),
+}
+
+impl ApiAuth {
+    /// `AUTH_MODE` (`jwt` | `token`, default `token`) and `API_TOKEN` (≥ 16 characters).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        match get("AUTH_MODE").as_deref().unwrap_or("token") {
+            "jwt" => Ok(ApiAuth::Jwt),
+            "token" => {
+                let token = get("API_TOKEN").ok_or(ConfigError::Missing("API_TOKEN"))?;
+                if token.len() < 16 {
+                    return Err(ConfigError::Invalid {
+                        name: "API_TOKEN",
+                        reason: "use at least 16 characters".into(),
+                    });
+                }
+                Ok(ApiAuth::Token(Secret::new(token)))
+            }
+            other => Err(ConfigError::Invalid {
+                name: "AUTH_MODE",
+                reason: format!("{other:?}: expected jwt or token"),
+            }),
+        }
+    }
+}
+
+/// The reports functions (API and jobs).
+#[derive(Debug, Clone)]
+pub struct ReportsConfig {
+    pub table_name: String,
+    pub bucket_name: String,
+    pub auth: ApiAuth,
+    /// WABAs whose pulled Meta data reports read (`WABA_IDS`, optional).
+    pub waba_ids: Vec<String>,
+    /// `REPORT_LINK_SECONDS` (900): a link's default life.
+    pub link_default_seconds: i64,
+    /// `REPORT_LINK_MAX_SECONDS` (3600, at most 604800): the longest life a caller may ask.
+    pub link_max_seconds: i64,
+    /// `REPORT_RETENTION_DAYS` (30): how long report records and files are kept.
+    pub retention_days: i64,
+    /// `REPORT_INLINE_SECONDS` (20): how long `POST /v1/reports` works before answering 202
+    /// and handing the report to the jobs function.
+    pub inline_seconds: u64,
+    /// `SLA_SECONDS` (900): the response-time SLA.
+    pub sla_seconds: i64,
+    /// `REPORT_CSV_BOM` (`false`): start CSVs with a UTF-8 byte-order mark (for Excel).
+    pub csv_bom: bool,
+}
+
+impl ReportsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let required = |k: &'static str| get(k).ok_or(ConfigError::Missing(k));
+        let number =
+            |k: &'static str, default: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+                match get(k) {
+                    None => Ok(default),
+                    Some(v) => v
+                        .trim()
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|n| (min..=max).contains(n))
+                        .ok_or_else(|| ConfigError::Invalid {
+                            name: k,
+                            reason: format!("{v:?}: expected a whole number from {min} to {max}"),
+                        }),
+                }
+            };
+        let link_max_seconds = number("REPORT_LINK_MAX_SECONDS", 3_600, 60, 604_800)?;
+        let link_default_seconds = number("REPORT_LINK_SECONDS", 900, 60, link_max_seconds)?;
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            bucket_name: required("BUCKET_NAME")?,
+            auth: ApiAuth::from_lookup(&get)?,
+            waba_ids: get("WABA_IDS").map(|v| split_list(&v)).unwrap_or_default(),
+            link_default_seconds,
+            link_max_seconds,
+            retention_days: number("REPORT_RETENTION_DAYS", 30, 1, 3_650)?,
+            inline_seconds: number("REPORT_INLINE_SECONDS", 20, 0, 900)? as u64,
+            sla_seconds: number("SLA_SECONDS", 900, 1, 86_400)?,
+            csv_bom: matches!(get("REPORT_CSV_BOM").as_deref(), Some("true" | "1")),
+        })
+    }
+}

@@ -10,4 +10,5 @@ pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod ports;
+pub mod reports;
 pub mod telemetry;

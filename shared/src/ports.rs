@@ -90,3 +90,91 @@ pub trait GraphSource: Send + Sync {
         waba: &str,
     ) -> impl Future<Output = Result<GraphPage<InsightsFlagResponse>, GraphError>> + Send;
 }
+
+// ---------------------------------------------------------------------------------------
+// Reports
+// ---------------------------------------------------------------------------------------
+
+/// The time window a report reads, wider than its period: history before it (trailing
+/// averages, response-time waits) and replies after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportWindow {
+    /// Epoch seconds, inclusive.
+    pub lo: i64,
+    pub hi: i64,
+    /// Meta's pulled days (pricing, messaging) to read, inclusive, per WABA.
+    pub from_day: chrono::NaiveDate,
+    pub to_day: chrono::NaiveDate,
+    pub wabas: Vec<String>,
+    /// Also read every earlier message of the people seen in the window.
+    pub with_history: bool,
+}
+
+/// The facts a report is computed from, read from the source of truth (no rollups: every
+/// figure is recomputed, so a report is exact whatever the delivery order was).
+pub trait ReportSource: Send + Sync {
+    fn inputs(
+        &self,
+        window: &ReportWindow,
+    ) -> impl Future<Output = Result<crate::domain::metrics::input::Inputs, StoreError>> + Send;
+
+    /// Leads created between `lo` and `hi` (epoch seconds, inclusive), oldest first.
+    fn leads_created(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> impl Future<Output = Result<Vec<crate::domain::leads::LeadView>, StoreError>> + Send;
+}
+
+/// The record kept of each report.
+pub trait ReportStore: Send + Sync {
+    fn put(
+        &self,
+        record: &crate::domain::report::ReportRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn get(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<crate::domain::report::ReportRecord>, StoreError>> + Send;
+    /// Newest first.
+    fn recent(
+        &self,
+        limit: i32,
+    ) -> impl Future<Output = Result<Vec<crate::domain::report::ReportRecord>, StoreError>> + Send;
+}
+
+/// A link to a stored report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedLink {
+    pub url: String,
+    /// Epoch seconds: when the link stops working (the earlier of the asked life and the
+    /// signing credentials' expiry).
+    pub expires_at: i64,
+}
+
+/// One object being written in parts (bounded memory whatever its size).
+pub trait ObjectUpload: Send {
+    /// Appends a part (at least 5 MiB, except the last).
+    fn part(&mut self, bytes: Vec<u8>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Appends the last bytes and makes the object visible.
+    fn finish(self, last: Vec<u8>) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Drops what was uploaded (nothing becomes visible).
+    fn abort(self) -> impl Future<Output = ()> + Send;
+}
+
+/// Where report files go, and links to them.
+pub trait ReportObjects: Send + Sync {
+    type Upload: ObjectUpload;
+    fn start(
+        &self,
+        key: &str,
+        content_type: &str,
+        metadata: &[(&str, &str)],
+    ) -> impl Future<Output = Result<Self::Upload, StoreError>> + Send;
+    fn presign_get(
+        &self,
+        key: &str,
+        expires_in: i64,
+        filename: &str,
+    ) -> impl Future<Output = Result<PresignedLink, StoreError>> + Send;
+}

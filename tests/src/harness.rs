@@ -402,3 +402,40 @@ pub fn handshake(params: &[(&str, &str)]) -> Request {
         .expect("valid request")
         .with_query_string_parameters(query)
 }
+
+/// The reports functions' config for a local stack: bearer `token`, WABAs `wabas`.
+pub fn reports_config(
+    table: &str,
+    bucket: &str,
+    token: &str,
+    wabas: &[String],
+) -> shared::config::ReportsConfig {
+    shared::config::ReportsConfig {
+        table_name: table.to_string(),
+        bucket_name: bucket.to_string(),
+        auth: shared::config::ApiAuth::Token(Secret::new(token)),
+        waba_ids: wabas.to_vec(),
+        link_default_seconds: 900,
+        link_max_seconds: 3_600,
+        retention_days: 30,
+        inline_seconds: 20,
+        sla_seconds: 900,
+        csv_bom: false,
+    }
+}
+
+/// The real reports API handler over this stack's storage.
+pub fn reports_api(
+    sdk: &SdkConfig,
+    config: &shared::config::ReportsConfig,
+) -> crate::server::LiveReportsApi {
+    reports::handler::ReportsApi::from_sdk(config, sdk)
+}
+
+/// The real report jobs handler over this stack's storage.
+pub fn report_jobs(
+    sdk: &SdkConfig,
+    config: &shared::config::ReportsConfig,
+) -> crate::streams::LiveReportJobs {
+    report_jobs::handler::ReportJobs::new(shared::reports::live_service(config, sdk))
+}

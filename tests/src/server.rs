@@ -23,7 +23,16 @@ pub struct Functions {
     pub webhook: LiveWebhook,
     /// The managers' leads API, served under `/v1/` when present.
     pub leads: Option<Leads>,
+    /// The managers' reports API, served under `/v1/reports` when present.
+    pub reports: Option<LiveReportsApi>,
 }
+
+/// The reports API over DynamoDB and S3.
+pub type LiveReportsApi = reports::handler::ReportsApi<
+    shared::adapters::dynamodb_reports::DynamoDbReportSource,
+    shared::adapters::dynamodb_reports::DynamoDbReportStore,
+    shared::adapters::s3_reports::S3ReportObjects,
+>;
 
 /// Accepts connections until the task is dropped. Routes: `/webhook` → webhook function,
 /// `/v1/...` → leads function (when configured; its 401/404/405 are the handler's own).
@@ -67,6 +76,16 @@ async fn route(
             .handle(request)
             .await
             .expect("handler never errors");
+        return from_lambda(response);
+    }
+    if under(path, "/v1/reports")
+        && let Some(reports) = &functions.reports
+    {
+        let request = match to_lambda(req).await {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
+        let Ok(response) = reports.handle(request).await;
         return from_lambda(response);
     }
     if under(path, "/v1") {

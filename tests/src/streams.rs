@@ -106,6 +106,43 @@ pub fn lambda_event(records: &[Value]) -> LambdaEvent<Event> {
     LambdaEvent::new(event, Context::default())
 }
 
+/// The report jobs function over DynamoDB and S3.
+pub type LiveReportJobs = report_jobs::handler::ReportJobs<
+    shared::adapters::dynamodb_reports::DynamoDbReportSource,
+    shared::adapters::dynamodb_reports::DynamoDbReportStore,
+    shared::adapters::s3_reports::S3ReportObjects,
+>;
+
+/// Like [`pump`], and also hands the report records (`pk` = `REPORTS`) to the report jobs
+/// function, as its event source mapping's filter does in AWS.
+pub async fn pump_with_jobs(
+    reader: &mut StreamReader,
+    aggregator: &Aggregator,
+    jobs: &LiveReportJobs,
+) -> usize {
+    let records = reader.next_records().await;
+    for batch in records.chunks(100) {
+        let response = aggregator.handle(lambda_event(batch)).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "aggregator failed {} records",
+            response.batch_item_failures.len()
+        );
+    }
+    let reports: Vec<Value> = records
+        .iter()
+        .filter(|r| r["dynamodb"]["Keys"]["pk"]["S"] == "REPORTS")
+        .cloned()
+        .collect();
+    if !reports.is_empty() {
+        let event = LambdaEvent::new(json!({ "Records": reports }), Context::default());
+        if let Err(e) = jobs.handle(event).await {
+            tracing::error!(error = %e, "report jobs failed; the records are retried");
+        }
+    }
+    records.len()
+}
+
 /// Feeds every new stream record to the aggregator in batches of 100 (the event source
 /// mapping's batch size). Returns how many records were delivered; panics if the handler
 /// reports a failed record (tests want to know).

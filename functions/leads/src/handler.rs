@@ -609,6 +609,7 @@ impl Leads {
             proof,
             at,
             recorded_by: actor.to_string(),
+            via: "api",
         };
         match self.store.record_consent(&record).await {
             Ok((event, state)) => json_response(

@@ -6,6 +6,7 @@ use crate::domain::attribution::utm_of;
 use crate::domain::ingest::{ConsentSignal, WabaEventKind, Write, content_id};
 use crate::domain::leads::{Assignment, AssignmentInput, AssignmentRules};
 use crate::domain::pricing::{classify, normalise_category};
+use crate::domain::timeindex::time_bucket;
 use crate::domain::webhook::{Event, Inbound, Status, StatusKind, TemplateChange, TemplateEvent};
 use crate::ports::{ApplyReport, EventStore, RawStore, StoreError};
 use aws_sdk_dynamodb::Client;
@@ -313,6 +314,13 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
             );
             consent_attrs(&mut item, signal);
             item.insert("item_kind".into(), s("consent_event"));
+            item.insert(
+                "time_bucket".into(),
+                s(time_bucket(
+                    signal.at,
+                    &format!("{}|{}", signal.user_key, signal.id),
+                )),
+            );
             item.insert(
                 "categories".into(),
                 Av::Ss(signal.categories.iter().map(|c| c.to_string()).collect()),
@@ -1104,6 +1112,30 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
                 .index_name(LEADS_INDEX)
                 .key_schema(key_el("lead_list", KeyType::Hash)?)
                 .key_schema(key_el("created_at", KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .attribute_definitions(attr(crate::domain::timeindex::TIME_BUCKET_ATTR)?)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("at")
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(crate::domain::timeindex::TIME_INDEX)
+                .key_schema(key_el(
+                    crate::domain::timeindex::TIME_BUCKET_ATTR,
+                    KeyType::Hash,
+                )?)
+                .key_schema(key_el("at", KeyType::Range)?)
                 .projection(
                     Projection::builder()
                         .projection_type(ProjectionType::All)

@@ -11,6 +11,7 @@
 use crate::domain::activity::{Activity, Direction};
 use crate::domain::consent_check::{ConsentStatus, EntryPoint};
 use crate::domain::leads::{FirstTouch, ImportRow, LeadFilter, LeadView, Lifecycle, StageError};
+use crate::domain::timeindex::time_bucket;
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, Put, TransactWriteItem, Update};
@@ -143,6 +144,9 @@ pub struct ConsentRecord {
     pub proof: Option<String>,
     pub at: DateTime<Utc>,
     pub recorded_by: String,
+    /// How it was recorded: `api` (`POST /v1/consent`) or `import` (a CSV row's opt-in);
+    /// stored as `recorded_via`, the consent report's source.
+    pub via: &'static str,
 }
 
 /// A conversion as stored and returned.
@@ -757,6 +761,11 @@ impl DynamoDbLeadStore {
             ("at".to_string(), Av::N(at.to_string())),
             ("categories".to_string(), Av::Ss(rec.categories.clone())),
             ("recorded_by".to_string(), s(rec.recorded_by.as_str())),
+            ("recorded_via".to_string(), s(rec.via)),
+            (
+                "time_bucket".to_string(),
+                s(time_bucket(at, &format!("{}|{id}", rec.user))),
+            ),
         ]);
         if let Some(p) = &rec.proof {
             event.insert("proof".into(), s(p.as_str()));
@@ -867,6 +876,13 @@ impl DynamoDbLeadStore {
             ),
             ("forwarded".to_string(), s(conversion.forwarded.as_str())),
             ("fingerprint".to_string(), s(fingerprint.as_str())),
+            (
+                "time_bucket".to_string(),
+                s(time_bucket(
+                    conversion.at.timestamp(),
+                    &conversion.conversion_id,
+                )),
+            ),
         ]);
         if let Some(v) = conversion.value {
             item.insert("conversion_value".into(), Av::N(v.to_string()));
@@ -1028,6 +1044,7 @@ impl DynamoDbLeadStore {
                     proof: Some(opt_in.proof.clone()),
                     at: opt_in.at,
                     recorded_by: actor.to_string(),
+                    via: "import",
                 })
                 .await?;
             }
@@ -1044,15 +1061,33 @@ impl DynamoDbLeadStore {
             .table_name(&self.table)
             .key("pk", s(format!("USER#{}", a.user_key)))
             .key("sk", s(format!("{}{}", a.direction.prefix(), a.wamid)))
-            .update_expression(
-                "SET item_kind = :kind, direction = :direction, wamid = :wamid, #at = :at",
+            .update_expression(format!(
+                "SET item_kind = :kind, direction = :direction, wamid = :wamid, #at = :at, \
+                 time_bucket = :tb{}{}",
+                if a.phone_number_id.is_some() { ", phone_number_id = :pnid" } else { "" },
+                if a.waba_id.is_some() { ", waba_id = :waba" } else { "" },
+            ))
+            // Earliest time wins; a marker written before the time index existed gets its
+            // `time_bucket` from a rebuild that finds the same time.
+            .condition_expression(
+                "attribute_not_exists(#at) OR #at > :at OR (#at = :at AND attribute_not_exists(time_bucket))",
             )
-            .condition_expression("attribute_not_exists(#at) OR #at > :at")
             .expression_attribute_names("#at", "at")
-            .expression_attribute_values(":kind", s("lead_activity"))
-            .expression_attribute_values(":direction", s(a.direction.as_str()))
-            .expression_attribute_values(":wamid", s(a.wamid.as_str()))
-            .expression_attribute_values(":at", Av::N(a.at.to_string()))
+            .set_expression_attribute_values(Some({
+                let mut v = HashMap::new();
+                v.insert(":kind".to_string(), s("lead_activity"));
+                v.insert(":direction".to_string(), s(a.direction.as_str()));
+                v.insert(":wamid".to_string(), s(a.wamid.as_str()));
+                v.insert(":at".to_string(), Av::N(a.at.to_string()));
+                v.insert(":tb".to_string(), s(time_bucket(a.at, &a.wamid)));
+                if let Some(p) = &a.phone_number_id {
+                    v.insert(":pnid".to_string(), s(p.as_str()));
+                }
+                if let Some(w) = &a.waba_id {
+                    v.insert(":waba".to_string(), s(w.as_str()));
+                }
+                v
+            }))
             .send()
             .await;
         match result {

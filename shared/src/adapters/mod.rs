@@ -5,5 +5,7 @@ pub mod aws;
 pub mod dynamodb;
 pub mod dynamodb_analytics;
 pub mod dynamodb_leads;
+pub mod dynamodb_reports;
 pub mod graph;
 pub mod s3;
+pub mod s3_reports;

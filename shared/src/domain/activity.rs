@@ -39,6 +39,10 @@ pub struct Activity {
     /// Meta's time of the message: the inbound `timestamp`; for outbound, the earliest status
     /// time known (the `sent` time once it has arrived).
     pub at: i64,
+    /// The business number and account of the message, when the item names them (copied
+    /// onto the marker so reports can filter and group without reading the message).
+    pub phone_number_id: Option<String>,
+    pub waba_id: Option<String>,
 }
 
 const OUTBOUND_TIMES: [&str; 5] = [
@@ -65,6 +69,8 @@ pub fn activity_of(attr: impl Fn(&str) -> Option<String>) -> Option<Activity> {
                 direction: Direction::Inbound,
                 wamid,
                 at: attr("at")?.parse().ok()?,
+                phone_number_id: attr("phone_number_id"),
+                waba_id: attr("waba_id"),
             })
         }
         "OUT" => {
@@ -78,6 +84,8 @@ pub fn activity_of(attr: impl Fn(&str) -> Option<String>) -> Option<Activity> {
                 direction: Direction::Outbound,
                 wamid,
                 at,
+                phone_number_id: attr("phone_number_id"),
+                waba_id: attr("waba_id"),
             })
         }
         _ => None,
@@ -129,7 +137,9 @@ mod tests {
                 user_key: "551199".into(),
                 direction: Direction::Inbound,
                 wamid: "w1".into(),
-                at: 100
+                at: 100,
+                phone_number_id: None,
+                waba_id: None,
             })
         );
         // The earliest status time stands for the send until `sent` arrives.

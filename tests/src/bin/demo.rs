@@ -48,6 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Arc::new(Functions {
             webhook,
             leads: None,
+            reports: None,
         }),
         listener,
     ));

@@ -70,6 +70,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let leads_port = env_or("LEADS_PORT", "9001");
     let leads_listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{leads_port}")).await?;
     let leads_url = format!("http://{}", leads_listener.local_addr()?);
+    // The reports API on its own port (same bearer token).
+    let reports_port = env_or("REPORTS_PORT", "9003");
+    let reports_listener =
+        tokio::net::TcpListener::bind(format!("127.0.0.1:{reports_port}")).await?;
+    let reports_url = format!("http://{}", reports_listener.local_addr()?);
     // The fake Graph API for meta-sync, on a fixed port so GRAPH_URL stays put.
     let graph_port = env_or("GRAPH_PORT", "9002");
     let graph_config = FakeGraphConfig::standard();
@@ -91,7 +96,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
              WEBHOOK_URL={webhook_url}\nAWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\n\
              AWS_ACCESS_KEY_ID=testing\nAWS_SECRET_ACCESS_KEY=testing\nAWS_EC2_METADATA_DISABLED=true\n\
              TABLE_NAME={table}\nBUCKET_NAME={bucket}\nMETA_APP_SECRET={app_secret}\nWEBHOOK_VERIFY_TOKEN={verify_token}\n\
-             LEADS_URL={leads_url}\nAPI_TOKEN={api_token}\n\
+             LEADS_URL={leads_url}\nREPORTS_URL={reports_url}\nAPI_TOKEN={api_token}\n\
              GRAPH_URL={graph_url}\nMETA_ACCESS_TOKEN={FAKE_GRAPH_TOKEN}\nWABA_IDS={wabas}\nCLICKS_UNAVAILABLE_WABAS={no_clicks}\n",
             graph_url = graph.url,
             wabas = waba_ids.join(","),
@@ -104,19 +109,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let leads = Leads::from_sdk(
         LeadsConfig {
             table_name: table.clone(),
-            auth: Auth::Token(Secret::new(api_token)),
+            auth: Auth::Token(Secret::new(api_token.clone())),
             lifecycle: Lifecycle::default(),
             capi_dataset_id: None,
         },
         &sdk,
     )
     .await?;
+    let reports_config =
+        integration_tests::harness::reports_config(&table, &bucket, &api_token, &waba_ids);
+    let reports = integration_tests::harness::reports_api(&sdk, &reports_config);
+    let jobs = integration_tests::harness::report_jobs(&sdk, &reports_config);
     let functions = Arc::new(Functions {
         webhook,
         leads: Some(leads),
+        reports: Some(reports),
     });
     let server = tokio::spawn(serve(functions.clone(), listener));
-    let leads_server = tokio::spawn(serve(functions, leads_listener));
+    let leads_server = tokio::spawn(serve(functions.clone(), leads_listener));
+    let reports_server = tokio::spawn(serve(functions, reports_listener));
     // The aggregator on the table's stream, as the event source mapping runs it in AWS.
     let aggregator = aggregator::handler::Aggregator::new(
         shared::adapters::dynamodb_leads::DynamoDbLeadStore::new(
@@ -127,7 +138,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut reader = integration_tests::streams::StreamReader::new(&endpoint, &table);
     let stream_pump = tokio::spawn(async move {
         loop {
-            integration_tests::streams::pump(&mut reader, &aggregator).await;
+            integration_tests::streams::pump_with_jobs(&mut reader, &aggregator, &jobs).await;
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
@@ -136,6 +147,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  leads API {leads_url}/v1/leads (Authorization: Bearer $API_TOKEN from the env file)"
     );
+    println!("  reports   {reports_url}/v1/reports (same bearer token)");
     println!("  storage   {endpoint} (table {table}, bucket {bucket})");
     println!(
         "  graph     {} (fake Meta Graph API; `make pull` runs meta-sync once)",
@@ -146,6 +158,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     tokio::signal::ctrl_c().await?;
     server.abort();
     leads_server.abort();
+    reports_server.abort();
     stream_pump.abort();
     drop(graph);
     drop(moto);

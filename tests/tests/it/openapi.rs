@@ -56,6 +56,7 @@ async fn the_leads_api_conforms_to_its_openapi_document() {
         Arc::new(Functions {
             webhook,
             leads: Some(leads),
+            reports: None,
         }),
         listener,
     ));

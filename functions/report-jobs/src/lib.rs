@@ -1,0 +1,3 @@
+//! Report jobs: scheduled reports and reports the API handed over.
+
+pub mod handler;

@@ -1,0 +1,652 @@
+//! `DynamoDbReportSource`: reads the facts of a report window from the table, without a
+//! Scan, and `DynamoDbReportStore`: the report records (`REPORTS` / `R#<id>`).
+//!
+//! What a window read costs (see docs/DATA_MODEL.md, "Reports"):
+//! - the `by_time` index, every shard of every UTC day overlapping the window
+//!   (`8 × days` Queries, paginated): message markers, consent events, conversions;
+//! - the outbound messages behind the markers: BatchGetItem, 100 keys per request;
+//! - per person seen in the window, one Query of that person's partition (its earlier
+//!   markers: response times need to know whether an inbound message was already waiting);
+//! - leads created in the window: the `leads` index, 8 shards, `created_at BETWEEN`;
+//! - Meta's pulled days: one Query per WABA for `PRICING#` and `MSGDAY#`.
+
+use crate::domain::metrics::input::{
+    ConsentAction, ConsentEvt, ConsentSource, ConversionRow, InboundMsg, Inputs, LeadRow,
+    MessagingDay, MsgPricing, OutboundMsg, PricingDay, Times,
+};
+use crate::domain::report::{ReportRecord, ReportStatus};
+use crate::domain::timeindex::{TIME_BUCKET_ATTR, TIME_INDEX, buckets_covering};
+use crate::ports::{ReportSource, ReportStore, ReportWindow, StoreError};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes};
+use chrono::NaiveDate;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use std::collections::{BTreeSet, HashMap};
+
+use super::dynamodb::{LEAD_SHARDS, LEADS_INDEX};
+
+type Attrs = HashMap<String, Av>;
+
+/// Concurrent Queries / BatchGets per window read.
+const READ_CONCURRENCY: usize = 16;
+
+fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
+    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+}
+
+fn s(v: impl Into<String>) -> Av {
+    Av::S(v.into())
+}
+
+fn n(v: i64) -> Av {
+    Av::N(v.to_string())
+}
+
+fn text(item: &Attrs, k: &str) -> Option<String> {
+    item.get(k).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn int(item: &Attrs, k: &str) -> Option<i64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|n| n.parse().ok())
+}
+
+/// A stored decimal (`N`) scaled to an exact integer: `"12.5"` at scale 4 is `125000`.
+/// Digits beyond the scale are cut (never rounded through a float). `None` if not a number.
+pub fn scaled(raw: &str, scale: u32) -> Option<i64> {
+    let raw = raw.trim();
+    let (neg, digits) = match raw.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, raw),
+    };
+    let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && frac.is_empty()
+        || !whole.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let mut value: i64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    for i in 0..scale as usize {
+        let d = frac.as_bytes().get(i).map_or(0, |b| i64::from(b - b'0'));
+        value = value.checked_mul(10)?.checked_add(d)?;
+    }
+    Some(if neg { -value } else { value })
+}
+
+fn scaled_attr(item: &Attrs, k: &str, scale: u32) -> Option<i64> {
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| scaled(v, scale))
+}
+
+/// An outbound message item (`MSG#<wamid>` / `OUT`) as a metrics input.
+pub fn outbound_from_item(item: &Attrs) -> Option<OutboundMsg> {
+    let wamid = text(item, "pk")?.strip_prefix("MSG#")?.to_string();
+    let pricing = item.get("pricing").and_then(|p| p.as_m().ok()).map(|p| {
+        let t = |k: &str| p.get(k).and_then(|v| v.as_s().ok()).cloned();
+        let b = |k: &str| p.get(k).and_then(|v| v.as_bool().ok()).copied();
+        MsgPricing {
+            model: t("model"),
+            category: t("category"),
+            pricing_type: t("type"),
+            billable: b("billable"),
+            paid: b("paid"),
+        }
+    });
+    Some(OutboundMsg {
+        wamid,
+        person: text(item, "recipient_user_id").or_else(|| text(item, "recipient_phone")),
+        waba_id: text(item, "waba_id").unwrap_or_default(),
+        phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
+        times: Times {
+            sent_at: int(item, "sent_at"),
+            delivered_at: int(item, "delivered_at"),
+            read_at: int(item, "read_at"),
+            played_at: int(item, "played_at"),
+            failed_at: int(item, "failed_at"),
+        },
+        pricing,
+        tag: text(item, "biz_opaque_callback_data"),
+        error_code: int(item, "error_code"),
+        error_title: text(item, "error_title"),
+    })
+}
+
+/// A consent event item (`USER#<key>` / `CONSENT#…`) as a metrics input. The report's
+/// action: a stop is `opt_out`; a keyword or `user_preferences` opt-in is a `resume`;
+/// an opt-in recorded through the API or an import is an `opt_in`.
+pub fn consent_from_item(item: &Attrs) -> Option<ConsentEvt> {
+    let stored_source = text(item, "source")?;
+    let source = match (
+        stored_source.as_str(),
+        text(item, "recorded_via").as_deref(),
+    ) {
+        ("keyword", _) => ConsentSource::Keyword,
+        ("user_preferences", _) => ConsentSource::UserPreferences,
+        (_, Some("import")) => ConsentSource::Import,
+        _ => ConsentSource::Api,
+    };
+    let action = match (text(item, "consent")?.as_str(), source) {
+        ("opt_out", _) => ConsentAction::OptOut,
+        ("opt_in", ConsentSource::Keyword | ConsentSource::UserPreferences) => {
+            ConsentAction::Resume
+        }
+        ("opt_in", _) => ConsentAction::OptIn,
+        _ => return None,
+    };
+    let mut categories: Vec<String> = item
+        .get("categories")
+        .and_then(|v| v.as_ss().ok())
+        .cloned()
+        .unwrap_or_default();
+    categories.sort();
+    Some(ConsentEvt {
+        person: text(item, "user_key")?,
+        phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
+        at: int(item, "at")?,
+        action,
+        source,
+        categories,
+    })
+}
+
+fn conversion_from_item(item: &Attrs) -> Option<ConversionRow> {
+    Some(ConversionRow {
+        lead_id: text(item, "pk")?.strip_prefix("USER#")?.to_string(),
+        at: int(item, "at")?,
+        conversion_type: text(item, "conversion_type").unwrap_or_default(),
+        value_e4: scaled_attr(item, "conversion_value", 4),
+        currency: text(item, "currency"),
+    })
+}
+
+fn lead_from_item(item: &Attrs) -> Option<LeadRow> {
+    let touch = item.get("first_touch").and_then(|v| v.as_m().ok());
+    let t = |k: &str| {
+        touch
+            .and_then(|m| m.get(k))
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+    };
+    Some(LeadRow {
+        lead_id: text(item, "user_key")?,
+        created_at: int(item, "created_at")?,
+        phone_number_id: text(item, "phone_number_id"),
+        utm_source: t("utm_source"),
+        utm_medium: t("utm_medium"),
+        utm_campaign: t("utm_campaign"),
+        source_id: t("source_id"),
+    })
+}
+
+fn day_attr(item: &Attrs) -> Option<NaiveDate> {
+    text(item, "day").and_then(|d| d.parse().ok())
+}
+
+fn pricing_from_item(item: &Attrs) -> Option<PricingDay> {
+    let dim = |k: &str| text(item, k).unwrap_or_else(|| "-".to_string());
+    let cost_e6 = scaled_attr(item, "cost", 6);
+    Some(PricingDay {
+        waba_id: text(item, "waba_id")?,
+        day: day_attr(item)?,
+        phone_number: dim("phone_number"),
+        country: dim("country"),
+        category: dim("pricing_category"),
+        pricing_type: dim("pricing_type"),
+        tier: dim("tier"),
+        volume: int(item, "volume").unwrap_or(0),
+        cost_e6,
+        cost_state: text(item, "cost_state").unwrap_or_else(|| {
+            if cost_e6.is_some() {
+                "reported".to_string()
+            } else {
+                "not_returned".to_string()
+            }
+        }),
+    })
+}
+
+fn messaging_from_item(item: &Attrs) -> Option<MessagingDay> {
+    Some(MessagingDay {
+        waba_id: text(item, "waba_id")?,
+        day: day_attr(item)?,
+        sent: int(item, "sent"),
+        delivered: int(item, "delivered"),
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoDbReportSource {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbReportSource {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Every index item of one bucket with `lo <= at <= hi`.
+    async fn bucket(&self, bucket: String, lo: i64, hi: i64) -> Result<Vec<Attrs>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(TIME_INDEX)
+            .key_condition_expression("#b = :b AND #at BETWEEN :lo AND :hi")
+            .expression_attribute_names("#b", TIME_BUCKET_ATTR)
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_values(":b", s(bucket))
+            .expression_attribute_values(":lo", n(lo))
+            .expression_attribute_values(":hi", n(hi))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Every item of one partition whose sort key starts with `prefix`.
+    async fn partition(&self, pk: String, prefix: &str) -> Result<Vec<Attrs>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":p", s(prefix))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unavailable)
+    }
+
+    /// Outbound message items by wamid, 100 per BatchGetItem, unprocessed keys retried.
+    async fn outbound_items(&self, wamids: Vec<String>) -> Result<Vec<Attrs>, StoreError> {
+        let chunks: Vec<Vec<String>> = wamids.chunks(100).map(<[String]>::to_vec).collect();
+        let out: Vec<Vec<Attrs>> = stream::iter(chunks)
+            .map(|chunk| async move {
+                let mut keys: Vec<Attrs> = chunk
+                    .iter()
+                    .map(|w| {
+                        HashMap::from([
+                            ("pk".to_string(), s(format!("MSG#{w}"))),
+                            ("sk".to_string(), s("OUT")),
+                        ])
+                    })
+                    .collect();
+                let mut found = Vec::with_capacity(keys.len());
+                let mut attempt = 0u32;
+                while !keys.is_empty() {
+                    let req = KeysAndAttributes::builder()
+                        .set_keys(Some(std::mem::take(&mut keys)))
+                        .build()
+                        .map_err(|e| StoreError::Rejected(e.to_string()))?;
+                    let resp = self
+                        .client
+                        .batch_get_item()
+                        .request_items(&self.table, req)
+                        .send()
+                        .await
+                        .map_err(unavailable)?;
+                    if let Some(mut r) = resp.responses {
+                        found.extend(r.remove(&self.table).unwrap_or_default());
+                    }
+                    if let Some(mut u) = resp.unprocessed_keys
+                        && let Some(k) = u.remove(&self.table)
+                    {
+                        keys = k.keys;
+                    }
+                    if !keys.is_empty() {
+                        attempt += 1;
+                        if attempt > 8 {
+                            return Err(StoreError::Unavailable(
+                                "BatchGetItem kept returning unprocessed keys".into(),
+                            ));
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                    }
+                }
+                Ok::<_, StoreError>(found)
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(out.into_iter().flatten().collect())
+    }
+
+    async fn lead_items(&self, lo: i64, hi: i64) -> Result<Vec<Attrs>, StoreError> {
+        let shards: Vec<Vec<Attrs>> = stream::iter(0..LEAD_SHARDS)
+            .map(|shard| async move {
+                self.client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(LEADS_INDEX)
+                    .key_condition_expression("lead_list = :l AND created_at BETWEEN :lo AND :hi")
+                    .expression_attribute_values(":l", s(format!("LEAD#{shard}")))
+                    .expression_attribute_values(":lo", n(lo))
+                    .expression_attribute_values(":hi", n(hi))
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .try_collect()
+                    .await
+                    .map_err(unavailable)
+            })
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(shards.into_iter().flatten().collect())
+    }
+
+    async fn days(
+        &self,
+        pk: String,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Attrs>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND sk BETWEEN :a AND :b")
+            .expression_attribute_values(":pk", s(pk))
+            .expression_attribute_values(":a", s(from.to_string()))
+            // `~` sorts after `#`, so every `<day>#…` key of the last day is included.
+            .expression_attribute_values(":b", s(format!("{to}~")))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unavailable)
+    }
+}
+
+impl ReportSource for DynamoDbReportSource {
+    async fn inputs(&self, w: &ReportWindow) -> Result<Inputs, StoreError> {
+        let buckets = buckets_covering(w.lo, w.hi);
+        let (lo, hi) = (w.lo, w.hi);
+        let indexed: Vec<Vec<Attrs>> = stream::iter(buckets)
+            .map(|b| self.bucket(b, lo, hi))
+            .buffer_unordered(READ_CONCURRENCY)
+            .try_collect()
+            .await?;
+        let mut inputs = Inputs::default();
+        let mut outbound_wamids = BTreeSet::new();
+        let mut people = BTreeSet::new();
+        let mut seen_inbound = BTreeSet::new();
+        for item in indexed.iter().flatten() {
+            let sk = text(item, "sk").unwrap_or_default();
+            if sk.starts_with("CONSENT#") {
+                inputs.consent.extend(consent_from_item(item));
+            } else if sk.starts_with("CONV#") {
+                inputs.conversions.extend(conversion_from_item(item));
+            } else if let Some(wamid) = sk.strip_prefix("OUT#") {
+                outbound_wamids.insert(wamid.to_string());
+                people.extend(
+                    text(item, "pk").and_then(|p| p.strip_prefix("USER#").map(str::to_string)),
+                );
+            } else if sk.starts_with("IN#") {
+                if let Some(m) = inbound_from_marker(item) {
+                    people.insert(m.person.clone());
+                    seen_inbound.insert(m.wamid.clone());
+                    inputs.inbound.push(m);
+                }
+            }
+        }
+        // Earlier messages of the people of the window (response times need them).
+        if w.with_history {
+            let histories: Vec<Vec<Attrs>> = stream::iter(people.iter().cloned())
+                .map(|p| async move {
+                    let mut items = self.partition(format!("USER#{p}"), "IN#").await?;
+                    items.extend(self.partition(format!("USER#{p}"), "OUT#").await?);
+                    Ok::<_, StoreError>(items)
+                })
+                .buffer_unordered(READ_CONCURRENCY)
+                .try_collect()
+                .await?;
+            for item in histories.iter().flatten() {
+                let sk = text(item, "sk").unwrap_or_default();
+                if let Some(wamid) = sk.strip_prefix("OUT#") {
+                    outbound_wamids.insert(wamid.to_string());
+                } else if let Some(m) = inbound_from_marker(item)
+                    && seen_inbound.insert(m.wamid.clone())
+                {
+                    inputs.inbound.push(m);
+                }
+            }
+        }
+        let items = self
+            .outbound_items(outbound_wamids.into_iter().collect())
+            .await?;
+        inputs.outbound = items.iter().filter_map(outbound_from_item).collect();
+        inputs.leads = self
+            .lead_items(lo, hi)
+            .await?
+            .iter()
+            .filter_map(lead_from_item)
+            .collect();
+        for waba in &w.wabas {
+            let pricing = self
+                .days(format!("PRICING#{waba}"), w.from_day, w.to_day)
+                .await?;
+            inputs
+                .pricing
+                .extend(pricing.iter().filter_map(pricing_from_item));
+            let messaging = self
+                .days(format!("MSGDAY#{waba}"), w.from_day, w.to_day)
+                .await?;
+            inputs
+                .messaging
+                .extend(messaging.iter().filter_map(messaging_from_item));
+        }
+        Ok(inputs)
+    }
+
+    async fn leads_created(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> Result<Vec<crate::domain::leads::LeadView>, StoreError> {
+        let mut leads: Vec<_> = self
+            .lead_items(lo, hi)
+            .await?
+            .iter()
+            .filter_map(super::dynamodb_leads::lead_from_item)
+            .collect();
+        leads.sort_by(|a, b| (a.created_at, &a.lead_id).cmp(&(b.created_at, &b.lead_id)));
+        Ok(leads)
+    }
+}
+
+fn inbound_from_marker(item: &Attrs) -> Option<InboundMsg> {
+    Some(InboundMsg {
+        wamid: text(item, "wamid")?,
+        person: text(item, "pk")?.strip_prefix("USER#")?.to_string(),
+        waba_id: text(item, "waba_id").unwrap_or_default(),
+        phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
+        at: int(item, "at")?,
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Report records
+// ---------------------------------------------------------------------------------------
+
+/// Partition of the report records: reports are created by people and schedules (a few a
+/// day), so one partition holds them all, newest first by id.
+const REPORTS_PK: &str = "REPORTS";
+
+fn report_item(r: &ReportRecord) -> Attrs {
+    let mut item = HashMap::from([
+        ("pk".to_string(), s(REPORTS_PK)),
+        ("sk".to_string(), s(format!("R#{}", r.id))),
+        ("item_kind".to_string(), s("report")),
+        ("report_id".to_string(), s(r.id.as_str())),
+        ("kind".to_string(), s(r.kind.as_str())),
+        ("request".to_string(), s(r.request_json.as_str())),
+        ("status".to_string(), s(r.status.as_str())),
+        ("created_at".to_string(), n(r.created_at)),
+        ("created_by".to_string(), s(r.created_by.as_str())),
+        ("origin".to_string(), s(r.origin.as_str())),
+    ]);
+    let opt = |item: &mut Attrs, k: &str, v: Option<Av>| {
+        if let Some(v) = v {
+            item.insert(k.to_string(), v);
+        }
+    };
+    opt(&mut item, "object_key", r.object_key.clone().map(s));
+    opt(&mut item, "rows", r.rows.map(|v| n(v as i64)));
+    opt(&mut item, "bytes", r.bytes.map(|v| n(v as i64)));
+    opt(&mut item, "sha256", r.sha256.clone().map(s));
+    opt(&mut item, "reason", r.reason.clone().map(s));
+    opt(&mut item, "finished_at", r.finished_at.map(n));
+    opt(&mut item, "expires_at", r.expires_at.map(n));
+    item
+}
+
+fn report_from_item(item: &Attrs) -> Option<ReportRecord> {
+    Some(ReportRecord {
+        id: text(item, "report_id")?,
+        kind: text(item, "kind")?.parse().ok()?,
+        request_json: text(item, "request").unwrap_or_default(),
+        status: ReportStatus::parse(&text(item, "status")?)?,
+        created_at: int(item, "created_at").unwrap_or(0),
+        created_by: text(item, "created_by").unwrap_or_default(),
+        origin: text(item, "origin").unwrap_or_default(),
+        object_key: text(item, "object_key"),
+        rows: int(item, "rows").map(|v| v as u64),
+        bytes: int(item, "bytes").map(|v| v as u64),
+        sha256: text(item, "sha256"),
+        reason: text(item, "reason"),
+        finished_at: int(item, "finished_at"),
+        expires_at: int(item, "expires_at"),
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct DynamoDbReportStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoDbReportStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+impl ReportStore for DynamoDbReportStore {
+    async fn put(&self, r: &ReportRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(report_item(r)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<ReportRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(REPORTS_PK))
+            .key("sk", s(format!("R#{id}")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item.as_ref().and_then(report_from_item))
+    }
+
+    async fn recent(&self, limit: i32) -> Result<Vec<ReportRecord>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
+            .expression_attribute_values(":pk", s(REPORTS_PK))
+            .expression_attribute_values(":r", s("R#"))
+            .scan_index_forward(false)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(report_from_item)
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_scale_exactly() {
+        assert_eq!(scaled("12.5", 4), Some(125_000));
+        assert_eq!(scaled("0.0125", 6), Some(12_500));
+        assert_eq!(scaled("7", 2), Some(700));
+        assert_eq!(scaled("-1.25", 2), Some(-125));
+        assert_eq!(scaled("0.123456789", 6), Some(123_456));
+        assert_eq!(scaled("abc", 2), None);
+        assert_eq!(scaled("", 2), None);
+        assert_eq!(scaled("1e5", 2), None);
+    }
+
+    #[test]
+    fn consent_actions_and_sources_map_for_the_report() {
+        let item = |consent: &str, source: &str, via: Option<&str>| {
+            let mut i = HashMap::from([
+                ("user_key".to_string(), s("u1")),
+                ("consent".to_string(), s(consent)),
+                ("source".to_string(), s(source)),
+                ("at".to_string(), n(5)),
+                ("categories".to_string(), Av::Ss(vec!["marketing".into()])),
+            ]);
+            if let Some(v) = via {
+                i.insert("recorded_via".into(), s(v));
+            }
+            consent_from_item(&i).unwrap()
+        };
+        let e = item("opt_out", "keyword", None);
+        assert_eq!(
+            (e.action, e.source),
+            (ConsentAction::OptOut, ConsentSource::Keyword)
+        );
+        let e = item("opt_in", "user_preferences", None);
+        assert_eq!(
+            (e.action, e.source),
+            (ConsentAction::Resume, ConsentSource::UserPreferences)
+        );
+        let e = item("opt_in", "web_form", Some("api"));
+        assert_eq!(
+            (e.action, e.source),
+            (ConsentAction::OptIn, ConsentSource::Api)
+        );
+        let e = item("opt_in", "qr", Some("import"));
+        assert_eq!(
+            (e.action, e.source),
+            (ConsentAction::OptIn, ConsentSource::Import)
+        );
+    }
+}

@@ -1,0 +1,190 @@
+//! What the metric functions read: one stored item per outbound message (its status ladder),
+//! inbound messages, consent events, leads, conversions and Meta's own analytics rows.
+//!
+//! Every type is plain data; the caller builds them from the table. Inputs may hold items
+//! outside the report period (history for response times and spikes, replies after the end):
+//! the family functions select what belongs to the period themselves.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// First-seen Meta timestamps of each status of one outbound message (epoch seconds, UTC).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Times {
+    pub sent_at: Option<i64>,
+    pub delivered_at: Option<i64>,
+    pub read_at: Option<i64>,
+    pub played_at: Option<i64>,
+    pub failed_at: Option<i64>,
+}
+
+/// The pricing object stored with a message (from whichever status carried it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MsgPricing {
+    pub model: Option<String>,
+    pub category: Option<String>,
+    pub pricing_type: Option<String>,
+    pub billable: Option<bool>,
+    /// The stored classification: PMP type regular → paid, `free_*` → free, else CBP billable.
+    pub paid: Option<bool>,
+}
+
+/// One outbound message with its whole status ladder.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OutboundMsg {
+    pub wamid: String,
+    /// Lead key; `None` for group messages.
+    pub person: Option<String>,
+    pub waba_id: String,
+    pub phone_number_id: String,
+    pub times: Times,
+    pub pricing: Option<MsgPricing>,
+    /// Raw `biz_opaque_callback_data` (see [`super::tag::parse_tag`]).
+    pub tag: Option<String>,
+    pub error_code: Option<i64>,
+    pub error_title: Option<String>,
+}
+
+/// One inbound (user → business) message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InboundMsg {
+    pub wamid: String,
+    pub person: String,
+    pub waba_id: String,
+    pub phone_number_id: String,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentAction {
+    OptIn,
+    OptOut,
+    Resume,
+}
+
+impl ConsentAction {
+    /// The CSV spelling: `opt_in`, `opt_out`, `resume`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentAction::OptIn => "opt_in",
+            ConsentAction::OptOut => "opt_out",
+            ConsentAction::Resume => "resume",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentSource {
+    Keyword,
+    UserPreferences,
+    Api,
+    Import,
+}
+
+impl ConsentSource {
+    /// The CSV spelling: `keyword`, `user_preferences`, `api`, `import`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentSource::Keyword => "keyword",
+            ConsentSource::UserPreferences => "user_preferences",
+            ConsentSource::Api => "api",
+            ConsentSource::Import => "import",
+        }
+    }
+}
+
+/// One consent change of one person on one business number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConsentEvt {
+    pub person: String,
+    pub phone_number_id: String,
+    pub at: i64,
+    pub action: ConsentAction,
+    pub source: ConsentSource,
+    pub categories: Vec<String>,
+}
+
+/// A lead with its first touch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LeadRow {
+    pub lead_id: String,
+    pub created_at: i64,
+    pub phone_number_id: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    /// Ad id of a click-to-WhatsApp referral.
+    pub source_id: Option<String>,
+}
+
+/// A conversion reported for a lead.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct ConversionRow {
+    pub lead_id: String,
+    pub at: i64,
+    pub conversion_type: String,
+    /// Value × 10^4, exact.
+    pub value_e4: Option<i64>,
+    pub currency: Option<String>,
+}
+
+/// One row of Meta's `pricing_analytics` (Meta's own day bucket).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PricingDay {
+    pub waba_id: String,
+    pub day: NaiveDate,
+    pub phone_number: String,
+    pub country: String,
+    pub category: String,
+    pub pricing_type: String,
+    /// `-` when none.
+    pub tier: String,
+    pub volume: i64,
+    /// Cost × 10^6; `None` when Meta did not return it (never read as zero).
+    pub cost_e6: Option<i64>,
+    /// `reported` | `not_returned` | …
+    pub cost_state: String,
+}
+
+/// One row of Meta's `template_analytics` for one template and day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TemplateDay {
+    pub template_id: String,
+    pub name: Option<String>,
+    pub language: Option<String>,
+    pub day: NaiveDate,
+    pub sent: Option<i64>,
+    pub delivered: Option<i64>,
+    pub read: Option<i64>,
+    /// All buttons.
+    pub clicked: Option<i64>,
+    pub url_clicks: Option<i64>,
+    /// `reported` | `unavailable_in_region` | …
+    pub clicks_state: String,
+    pub cost_e6: Option<i64>,
+    pub cost_state: String,
+}
+
+/// One row of Meta's messaging analytics for one WABA and day.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MessagingDay {
+    pub waba_id: String,
+    pub day: NaiveDate,
+    pub sent: Option<i64>,
+    pub delivered: Option<i64>,
+}
+
+/// Everything a report reads.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    pub outbound: Vec<OutboundMsg>,
+    pub inbound: Vec<InboundMsg>,
+    pub consent: Vec<ConsentEvt>,
+    pub leads: Vec<LeadRow>,
+    pub conversions: Vec<ConversionRow>,
+    pub pricing: Vec<PricingDay>,
+    pub templates: Vec<TemplateDay>,
+    pub messaging: Vec<MessagingDay>,
+}

@@ -1,0 +1,431 @@
+//! Report requests (what a manager or a schedule asks for), their validation with specific
+//! error codes, and the record kept of each report.
+
+use chrono::{NaiveDate, TimeZone};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use std::str::FromStr;
+
+use super::metrics::query::{GroupBy, Query};
+
+/// Longest period a report may cover, in days (inclusive count).
+pub const MAX_RANGE_DAYS: i64 = 400;
+/// Default SLA for response times, seconds.
+pub const DEFAULT_SLA_SECONDS: i64 = 900;
+
+/// Every report kind. The names are part of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    Conversations,
+    Templates,
+    Spend,
+    ResponseTimes,
+    Volume,
+    Failures,
+    Consent,
+    Campaigns,
+    Reconciliation,
+    Messages,
+    Leads,
+}
+
+impl ReportKind {
+    pub const ALL: [ReportKind; 11] = [
+        ReportKind::Conversations,
+        ReportKind::Templates,
+        ReportKind::Spend,
+        ReportKind::ResponseTimes,
+        ReportKind::Volume,
+        ReportKind::Failures,
+        ReportKind::Consent,
+        ReportKind::Campaigns,
+        ReportKind::Reconciliation,
+        ReportKind::Messages,
+        ReportKind::Leads,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Conversations => "conversations",
+            ReportKind::Templates => "templates",
+            ReportKind::Spend => "spend",
+            ReportKind::ResponseTimes => "response_times",
+            ReportKind::Volume => "volume",
+            ReportKind::Failures => "failures",
+            ReportKind::Consent => "consent",
+            ReportKind::Campaigns => "campaigns",
+            ReportKind::Reconciliation => "reconciliation",
+            ReportKind::Messages => "messages",
+            ReportKind::Leads => "leads",
+        }
+    }
+}
+
+impl FromStr for ReportKind {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        ReportKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(())
+    }
+}
+
+/// Why a request was refused: a stable code for scripts and a sentence for people.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct RequestError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn bad(code: &'static str, message: impl Into<String>) -> RequestError {
+    RequestError {
+        code,
+        message: message.into(),
+    }
+}
+
+/// The body of `POST /v1/reports` as sent.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRequestBody {
+    pub kind: String,
+    pub from: String,
+    pub to: String,
+    #[serde(default)]
+    pub tz: Option<String>,
+    #[serde(default)]
+    pub group_by: Option<String>,
+    #[serde(default)]
+    pub phone_number_id: Option<String>,
+    #[serde(default)]
+    pub expires_in: Option<i64>,
+}
+
+/// A validated report request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRequest {
+    pub kind: ReportKind,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub tz: String,
+    pub group_by: String,
+    pub phone_number_id: Option<String>,
+    pub expires_in: i64,
+}
+
+/// Limits on presigned links: the default life and the configured cap (never past 7 days).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkPolicy {
+    pub default_seconds: i64,
+    pub max_seconds: i64,
+}
+
+/// SigV4 presigned URLs cannot live longer than 7 days.
+pub const SIGV4_MAX_SECONDS: i64 = 604_800;
+
+impl Default for LinkPolicy {
+    fn default() -> Self {
+        Self {
+            default_seconds: 900,
+            max_seconds: 3_600,
+        }
+    }
+}
+
+impl ReportRequest {
+    /// Validates a request body; every refusal names its field.
+    pub fn parse(body: ReportRequestBody, links: LinkPolicy) -> Result<Self, RequestError> {
+        let kind: ReportKind = body.kind.parse().map_err(|_| {
+            bad(
+                "unknown_kind",
+                format!(
+                    "kind {:?} is not one of {}",
+                    body.kind,
+                    ReportKind::ALL.map(ReportKind::as_str).join(", ")
+                ),
+            )
+        })?;
+        let date = |field: &str, v: &str| {
+            NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .ok()
+                .filter(|_| v.len() == 10)
+                .ok_or_else(|| {
+                    bad(
+                        "bad_date",
+                        format!("{field} {v:?} is not a date (YYYY-MM-DD)"),
+                    )
+                })
+        };
+        let from = date("from", &body.from)?;
+        let to = date("to", &body.to)?;
+        if from > to {
+            return Err(bad(
+                "from_after_to",
+                format!("from {from} is after to {to}"),
+            ));
+        }
+        let days = (to - from).num_days() + 1;
+        if days > MAX_RANGE_DAYS {
+            return Err(bad(
+                "range_too_long",
+                format!("{days} days requested; at most {MAX_RANGE_DAYS}"),
+            ));
+        }
+        let tz = body.tz.unwrap_or_else(|| "UTC".to_string());
+        if tz.parse::<Tz>().is_err() {
+            return Err(bad(
+                "unknown_zone",
+                format!("tz {tz:?} is not an IANA time zone (e.g. Asia/Jakarta)"),
+            ));
+        }
+        let group_by = body.group_by.unwrap_or_else(|| "day".to_string());
+        let allowed: &[&str] = if kind == ReportKind::Volume {
+            &["day", "week", "month", "none", "hour"]
+        } else {
+            &["day", "week", "month", "none"]
+        };
+        if !allowed.contains(&group_by.as_str()) {
+            return Err(bad(
+                "bad_group_by",
+                format!("group_by {group_by:?} is not one of {}", allowed.join(", ")),
+            ));
+        }
+        if let Some(p) = &body.phone_number_id
+            && (p.is_empty() || p.len() > 64 || !p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            return Err(bad(
+                "bad_phone_number_id",
+                "phone_number_id must be 1–64 letters or digits",
+            ));
+        }
+        let expires_in = body.expires_in.unwrap_or(links.default_seconds);
+        let cap = links.max_seconds.min(SIGV4_MAX_SECONDS);
+        if !(60..=cap).contains(&expires_in) {
+            return Err(bad(
+                "bad_expires_in",
+                format!("expires_in must be between 60 and {cap} seconds"),
+            ));
+        }
+        Ok(Self {
+            kind,
+            from,
+            to,
+            tz,
+            group_by,
+            phone_number_id: body.phone_number_id,
+            expires_in,
+        })
+    }
+
+    pub fn zone(&self) -> Tz {
+        self.tz.parse().unwrap_or(Tz::UTC)
+    }
+
+    /// The metrics query this request stands for.
+    pub fn query(&self, sla_seconds: i64) -> Query {
+        Query {
+            from: self.from,
+            to: self.to,
+            tz: self.zone(),
+            group_by: match self.group_by.as_str() {
+                "week" => GroupBy::Week,
+                "month" => GroupBy::Month,
+                "none" => GroupBy::None,
+                "hour" => GroupBy::Hour,
+                _ => GroupBy::Day,
+            },
+            phone_number_id: self.phone_number_id.clone(),
+            sla_seconds,
+        }
+    }
+
+    /// First and last second of the period in the report's zone (epoch seconds, inclusive).
+    pub fn bounds(&self) -> (i64, i64) {
+        let tz = self.zone();
+        let start = |d: NaiveDate| {
+            let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+            tz.from_local_datetime(&midnight)
+                .earliest()
+                // A zone whose midnight does not exist on that day starts at 01:00.
+                .or_else(|| {
+                    tz.from_local_datetime(&(midnight + chrono::Duration::hours(1)))
+                        .earliest()
+                })
+                .map(|t| t.timestamp())
+                .unwrap_or_else(|| midnight.and_utc().timestamp())
+        };
+        let lo = start(self.from);
+        let hi = self
+            .to
+            .succ_opt()
+            .map(|d| start(d) - 1)
+            .unwrap_or(i64::MAX / 2);
+        (lo, hi)
+    }
+}
+
+/// Where a report is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportStatus {
+    /// Being computed by the request that created it.
+    Running,
+    /// Handed to the jobs function (it took longer than the request may); shown to
+    /// callers as `running`.
+    Queued,
+    Ready,
+    Failed,
+}
+
+impl ReportStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Running => "running",
+            ReportStatus::Queued => "queued",
+            ReportStatus::Ready => "ready",
+            ReportStatus::Failed => "failed",
+        }
+    }
+    /// What the API says: `running`, `ready` or `failed`.
+    pub fn public(self) -> &'static str {
+        match self {
+            ReportStatus::Running | ReportStatus::Queued => "running",
+            ReportStatus::Ready => "ready",
+            ReportStatus::Failed => "failed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "running" => Some(Self::Running),
+            "queued" => Some(Self::Queued),
+            "ready" => Some(Self::Ready),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+/// What is kept of each report (`REPORTS` / `R#<id>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRecord {
+    pub id: String,
+    pub kind: ReportKind,
+    /// The validated request, as JSON.
+    pub request_json: String,
+    pub status: ReportStatus,
+    pub created_at: i64,
+    pub created_by: String,
+    /// `api`, `scheduled:daily`, `scheduled:weekly`.
+    pub origin: String,
+    pub object_key: Option<String>,
+    pub rows: Option<u64>,
+    pub bytes: Option<u64>,
+    pub sha256: Option<String>,
+    pub reason: Option<String>,
+    pub finished_at: Option<i64>,
+    /// Epoch seconds after which the record (TTL) and its object (lifecycle) go.
+    pub expires_at: Option<i64>,
+}
+
+/// A new report id: time-ordered (so the newest sort first) and unguessable.
+pub fn new_report_id(now: i64, random: u64) -> String {
+    format!("{now:010}-{random:016x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(kind: &str, from: &str, to: &str) -> ReportRequestBody {
+        ReportRequestBody {
+            kind: kind.into(),
+            from: from.into(),
+            to: to.into(),
+            tz: None,
+            group_by: None,
+            phone_number_id: None,
+            expires_in: None,
+        }
+    }
+
+    fn code(b: ReportRequestBody) -> &'static str {
+        ReportRequest::parse(b, LinkPolicy::default())
+            .unwrap_err()
+            .code
+    }
+
+    #[test]
+    fn defaults_and_validation_codes() {
+        let r = ReportRequest::parse(
+            body("conversations", "2026-11-01", "2026-11-07"),
+            LinkPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            (r.tz.as_str(), r.group_by.as_str(), r.expires_in),
+            ("UTC", "day", 900)
+        );
+        assert_eq!(
+            code(body("nope", "2026-11-01", "2026-11-07")),
+            "unknown_kind"
+        );
+        assert_eq!(code(body("volume", "2026-11-1", "2026-11-07")), "bad_date");
+        assert_eq!(code(body("volume", "2026-02-30", "2026-03-01")), "bad_date");
+        assert_eq!(
+            code(body("volume", "2026-11-08", "2026-11-07")),
+            "from_after_to"
+        );
+        assert_eq!(
+            code(body("volume", "2025-01-01", "2026-11-07")),
+            "range_too_long"
+        );
+        let mut b = body("volume", "2026-11-01", "2026-11-07");
+        b.tz = Some("Mars/Olympus".into());
+        assert_eq!(code(b), "unknown_zone");
+        let mut b = body("spend", "2026-11-01", "2026-11-07");
+        b.group_by = Some("hour".into());
+        assert_eq!(code(b), "bad_group_by");
+        let mut b = body("spend", "2026-11-01", "2026-11-07");
+        b.expires_in = Some(3_601);
+        assert_eq!(code(b), "bad_expires_in");
+        let mut b = body("spend", "2026-11-01", "2026-11-07");
+        b.phone_number_id = Some("1 OR 1".into());
+        assert_eq!(code(b), "bad_phone_number_id");
+        // 400 days inclusive is allowed, 401 is not.
+        assert!(
+            ReportRequest::parse(
+                body("volume", "2025-10-09", "2026-11-12"),
+                LinkPolicy::default()
+            )
+            .is_ok()
+        );
+        assert_eq!(
+            code(body("volume", "2025-10-08", "2026-11-12")),
+            "range_too_long"
+        );
+    }
+
+    #[test]
+    fn bounds_follow_the_zone_including_dst_days() {
+        let mut b = body("volume", "2026-11-01", "2026-11-01");
+        b.tz = Some("America/New_York".into());
+        let r = ReportRequest::parse(b, LinkPolicy::default()).unwrap();
+        let (lo, hi) = r.bounds();
+        // 2026-11-01 in New York: 04:00Z (EDT) to 05:00Z next day (EST): 25 hours.
+        assert_eq!(hi - lo + 1, 25 * 3600);
+        let mut b = body("volume", "2026-11-20", "2026-11-20");
+        b.tz = Some("Asia/Kathmandu".into());
+        let (lo, _) = ReportRequest::parse(b, LinkPolicy::default())
+            .unwrap()
+            .bounds();
+        // Midnight +05:45 is 18:15Z the day before.
+        assert_eq!(
+            chrono::DateTime::from_timestamp(lo, 0)
+                .unwrap()
+                .to_rfc3339(),
+            "2026-11-19T18:15:00+00:00"
+        );
+    }
+}

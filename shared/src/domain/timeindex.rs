@@ -1,0 +1,111 @@
+//! The time-ordered index (`by_time` GSI) that reports read: which items carry it, how its
+//! partition key is formed, and which partitions cover a time range.
+//!
+//! Items in the index carry `time_bucket` = `T#<UTC day>#<shard>` and a numeric `at`
+//! (epoch seconds, the index's sort key): the aggregator's per-lead message markers (one per
+//! inbound message and per one-to-one outbound message, `at` = the message's anchor time),
+//! consent events and conversions. Nothing else carries `time_bucket`, so the index is sparse
+//! and a status write never touches it.
+//!
+//! A UTC day is split over [`TIME_SHARDS`] partitions (by a stable hash of the item's own
+//! key) so that a 1,000 msg/s broadcast puts at most ~125 writes/s on one index partition
+//! (the partition limit is 1,000). A reader queries every shard of every UTC day that
+//! overlaps its range, with `at BETWEEN lo AND hi`, and merges: days in any time zone
+//! (including +05:45 and DST days) are then exact, because the filter is on the timestamp
+//! itself, not on the bucket.
+
+use chrono::DateTime;
+
+/// Name of the global secondary index (hash `time_bucket`, range `at`).
+pub const TIME_INDEX: &str = "by_time";
+/// The index's partition-key attribute.
+pub const TIME_BUCKET_ATTR: &str = "time_bucket";
+/// Index partitions per UTC day.
+pub const TIME_SHARDS: u32 = 8;
+
+/// FNV-1a (64-bit): a stable, dependency-free hash for spreading keys over shards.
+fn fnv1a(key: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The shard of an item, from a key that never changes for it (a wamid, a lead id plus an
+/// event id).
+pub fn shard_of(key: &str) -> u32 {
+    (fnv1a(key) % u64::from(TIME_SHARDS)) as u32
+}
+
+/// The UTC day (`YYYY-MM-DD`) of an epoch-seconds time; `None` outside chrono's range.
+pub fn utc_day(at: i64) -> Option<String> {
+    DateTime::from_timestamp(at, 0).map(|t| t.format("%Y-%m-%d").to_string())
+}
+
+/// `time_bucket` of an item at `at` whose stable key is `shard_key`.
+pub fn time_bucket(at: i64, shard_key: &str) -> String {
+    let day = utc_day(at).unwrap_or_else(|| "0000-00-00".to_string());
+    format!("T#{day}#{}", shard_of(shard_key))
+}
+
+/// Every index partition holding items with `lo <= at <= hi`, in time order (day, then
+/// shard). Empty when `lo > hi`.
+pub fn buckets_covering(lo: i64, hi: i64) -> Vec<String> {
+    let mut out = Vec::new();
+    if lo > hi {
+        return out;
+    }
+    let (Some(first), Some(last)) = (
+        DateTime::from_timestamp(lo, 0),
+        DateTime::from_timestamp(hi, 0),
+    ) else {
+        return out;
+    };
+    let mut day = first.date_naive();
+    let last = last.date_naive();
+    while day <= last {
+        for shard in 0..TIME_SHARDS {
+            out.push(format!("T#{}#{shard}", day.format("%Y-%m-%d")));
+        }
+        match day.succ_opt() {
+            Some(d) => day = d,
+            None => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bucket_is_the_utc_day_and_a_stable_shard() {
+        // 2026-11-20T23:59:59Z and 2026-11-21T00:00:00Z fall on different days.
+        assert!(time_bucket(1_795_219_199, "wamid.A").starts_with("T#2026-11-20#"));
+        assert!(time_bucket(1_795_219_200, "wamid.A").starts_with("T#2026-11-21#"));
+        assert_eq!(time_bucket(5, "k"), time_bucket(5, "k"));
+        assert!(shard_of("anything") < TIME_SHARDS);
+    }
+
+    #[test]
+    fn shards_spread_keys() {
+        let mut seen = [0u32; TIME_SHARDS as usize];
+        for i in 0..8_000 {
+            seen[shard_of(&format!("wamid.HBgL{i}")) as usize] += 1;
+        }
+        // Every shard gets between 10% and 15% of 8,000 keys (uniform is 12.5%).
+        assert!(seen.iter().all(|n| (800..1_200).contains(n)), "{seen:?}");
+    }
+
+    #[test]
+    fn covering_buckets_span_every_day_and_shard() {
+        let b = buckets_covering(1_795_219_199, 1_795_219_200);
+        assert_eq!(b.len(), 2 * TIME_SHARDS as usize);
+        assert_eq!(b[0], "T#2026-11-20#0");
+        assert_eq!(b[b.len() - 1], format!("T#2026-11-21#{}", TIME_SHARDS - 1));
+        assert!(buckets_covering(10, 9).is_empty());
+    }
+}

@@ -1,0 +1,463 @@
+//! The report service: a validated request → the facts of its window (a `ReportSource`) →
+//! the metric rows (`domain::metrics`) → an RFC 4180 CSV streamed in parts to a
+//! `ReportObjects` store → a `ReportRecord` with its row count, size and checksum.
+//!
+//! Memory: rows are formatted into one part buffer (`part_bytes`, 8 MiB by default) that is
+//! uploaded and reused when full, so the file's size never sits in memory. (The facts of the
+//! window do: see docs/DATA_MODEL.md, "Reports", for what a window holds.)
+
+use crate::domain::metrics::input::{Inputs, OutboundMsg};
+use crate::domain::metrics::query::Query;
+use crate::domain::metrics::{self, CsvRow};
+use crate::domain::report::{
+    DEFAULT_SLA_SECONDS, LinkPolicy, ReportKind, ReportRecord, ReportRequest, ReportStatus,
+};
+use crate::ports::{
+    ObjectUpload, PresignedLink, ReportObjects, ReportSource, ReportStore, ReportWindow, StoreError,
+};
+use sha2::{Digest, Sha256};
+
+/// Settings of the report service (from the reports functions' config).
+#[derive(Debug, Clone)]
+pub struct ReportSettings {
+    /// WABAs whose pulled Meta data (spend, reconciliation) reports read.
+    pub wabas: Vec<String>,
+    pub sla_seconds: i64,
+    /// Days a report (record and file) is kept.
+    pub retention_days: i64,
+    pub links: LinkPolicy,
+    /// Upload part size (≥ 5 MiB for S3 multipart).
+    pub part_bytes: usize,
+    /// Prefix every CSV with a UTF-8 byte-order mark (Excel needs it for non-ASCII text).
+    pub bom: bool,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        Self {
+            wabas: Vec::new(),
+            sla_seconds: DEFAULT_SLA_SECONDS,
+            retention_days: 30,
+            links: LinkPolicy::default(),
+            part_bytes: 8 * 1024 * 1024,
+            bom: false,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("CSV: {0}")]
+    Csv(String),
+    #[error("report {0} not found")]
+    NotFound(String),
+    #[error("report {0} is not ready")]
+    NotReady(String),
+}
+
+/// What a finished file is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    pub rows: u64,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// Rows → CSV bytes → parts. Counts rows (header excluded), bytes and the SHA-256.
+struct CsvParts<U: ObjectUpload> {
+    upload: Option<U>,
+    csv: csv::Writer<Vec<u8>>,
+    part_bytes: usize,
+    hasher: Sha256,
+    rows: u64,
+    bytes: u64,
+}
+
+impl<U: ObjectUpload> CsvParts<U> {
+    fn writer(buf: Vec<u8>) -> csv::Writer<Vec<u8>> {
+        csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(buf)
+    }
+
+    fn new(upload: U, part_bytes: usize, bom: bool) -> Self {
+        let mut buf = Vec::with_capacity(part_bytes + 64 * 1024);
+        if bom {
+            buf.extend_from_slice("\u{feff}".as_bytes());
+        }
+        Self {
+            upload: Some(upload),
+            csv: Self::writer(buf),
+            part_bytes,
+            hasher: Sha256::new(),
+            rows: 0,
+            bytes: 0,
+        }
+    }
+
+    async fn header(&mut self, header: &[&str]) -> Result<(), ReportError> {
+        self.csv
+            .write_record(header)
+            .map_err(|e| ReportError::Csv(e.to_string()))?;
+        self.spill().await
+    }
+
+    async fn row(&mut self, cells: &[String]) -> Result<(), ReportError> {
+        self.csv
+            .write_record(cells)
+            .map_err(|e| ReportError::Csv(e.to_string()))?;
+        self.rows += 1;
+        self.spill().await
+    }
+
+    /// The bytes written so far; the writer goes on with an empty buffer of part size.
+    fn take_buffer(&mut self) -> Result<Vec<u8>, ReportError> {
+        let fresh = Self::writer(Vec::with_capacity(self.part_bytes + 64 * 1024));
+        let buf = std::mem::replace(&mut self.csv, fresh)
+            .into_inner()
+            .map_err(|e| ReportError::Csv(e.to_string()))?;
+        self.hasher.update(&buf);
+        self.bytes += buf.len() as u64;
+        Ok(buf)
+    }
+
+    /// Uploads a part once the buffer holds one.
+    async fn spill(&mut self) -> Result<(), ReportError> {
+        if self.csv.get_ref().len() < self.part_bytes {
+            return Ok(());
+        }
+        let part = self.take_buffer()?;
+        match self.upload.as_mut() {
+            Some(u) => u.part(part).await.map_err(ReportError::from),
+            None => Err(ReportError::Csv("upload already finished".into())),
+        }
+    }
+
+    async fn finish(mut self) -> Result<Written, ReportError> {
+        let last = self.take_buffer()?;
+        let upload = self
+            .upload
+            .take()
+            .ok_or_else(|| ReportError::Csv("upload already finished".into()))?;
+        upload.finish(last).await?;
+        Ok(Written {
+            rows: self.rows,
+            bytes: self.bytes,
+            sha256: hex::encode(self.hasher.finalize()),
+        })
+    }
+
+    async fn abort(mut self) {
+        if let Some(u) = self.upload.take() {
+            u.abort().await;
+        }
+    }
+}
+
+async fn write_rows<U: ObjectUpload, R: CsvRow>(
+    out: &mut CsvParts<U>,
+    rows: &[R],
+) -> Result<(), ReportError> {
+    out.header(R::header()).await?;
+    for r in rows {
+        out.row(&r.cells()).await?;
+    }
+    Ok(())
+}
+
+/// The anchor of an outbound message: its `sent` time, else its earliest status time.
+fn anchor(m: &OutboundMsg) -> Option<i64> {
+    let t = &m.times;
+    t.sent_at.or_else(|| {
+        [t.delivered_at, t.read_at, t.played_at, t.failed_at]
+            .into_iter()
+            .flatten()
+            .min()
+    })
+}
+
+pub struct ReportService<S, R, O> {
+    pub source: S,
+    pub store: R,
+    pub objects: O,
+    pub settings: ReportSettings,
+}
+
+/// The object key of a report file.
+pub fn object_key(rec: &ReportRecord) -> String {
+    let folder = match rec.origin.strip_prefix("scheduled:") {
+        Some(schedule) => format!("reports/scheduled/{schedule}"),
+        None => "reports/ondemand".to_string(),
+    };
+    format!("{folder}/{}/{}.csv", rec.id, rec.kind.as_str())
+}
+
+impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
+    /// The window a request reads: 8 days of history before its period (7-day trailing
+    /// averages), 3 days and a second after it (72 h reply window).
+    pub fn window(&self, req: &ReportRequest) -> ReportWindow {
+        let (lo, hi) = req.bounds();
+        ReportWindow {
+            lo: lo - 8 * 86_400,
+            hi: hi + 3 * 86_400 + 1,
+            from_day: req.from - chrono::Duration::days(8),
+            to_day: req.to + chrono::Duration::days(1),
+            wabas: self.settings.wabas.clone(),
+            with_history: matches!(
+                req.kind,
+                ReportKind::ResponseTimes | ReportKind::Templates | ReportKind::Messages
+            ),
+        }
+    }
+
+    /// A new record for a request (not stored yet).
+    pub fn new_record(
+        &self,
+        id: String,
+        req: &ReportRequest,
+        created_by: &str,
+        origin: &str,
+        now: i64,
+    ) -> ReportRecord {
+        let mut rec = ReportRecord {
+            id,
+            kind: req.kind,
+            request_json: serde_json::to_string(req).unwrap_or_default(),
+            status: ReportStatus::Running,
+            created_at: now,
+            created_by: created_by.to_string(),
+            origin: origin.to_string(),
+            object_key: None,
+            rows: None,
+            bytes: None,
+            sha256: None,
+            reason: None,
+            finished_at: None,
+            expires_at: Some(now + self.settings.retention_days * 86_400),
+        };
+        rec.object_key = Some(object_key(&rec));
+        rec
+    }
+
+    /// Runs a report whose record exists as `running`, and stores how it ended.
+    pub async fn run(&self, mut rec: ReportRecord, now: impl Fn() -> i64) -> ReportRecord {
+        let req: Result<ReportRequest, _> = serde_json::from_str(&rec.request_json);
+        let outcome = match req {
+            Ok(req) => self.generate(&req, &rec).await,
+            Err(e) => Err(ReportError::Csv(format!("stored request unreadable: {e}"))),
+        };
+        match outcome {
+            Ok(w) => {
+                rec.status = ReportStatus::Ready;
+                rec.rows = Some(w.rows);
+                rec.bytes = Some(w.bytes);
+                rec.sha256 = Some(w.sha256);
+            }
+            Err(e) => {
+                tracing::error!(report = %rec.id, error = %e, "report failed");
+                rec.status = ReportStatus::Failed;
+                rec.reason = Some(e.to_string());
+            }
+        }
+        rec.finished_at = Some(now());
+        if let Err(e) = self.store.put(&rec).await {
+            tracing::error!(report = %rec.id, error = %e, "report state not stored");
+        }
+        rec
+    }
+
+    /// Computes the request's rows and writes its file.
+    pub async fn generate(
+        &self,
+        req: &ReportRequest,
+        rec: &ReportRecord,
+    ) -> Result<Written, ReportError> {
+        let key = rec.object_key.clone().unwrap_or_else(|| object_key(rec));
+        let (lo, hi) = req.bounds();
+        let leads = if req.kind == ReportKind::Leads {
+            Some(self.source.leads_created(lo, hi).await?)
+        } else {
+            None
+        };
+        let inputs = if req.kind == ReportKind::Leads {
+            Inputs::default()
+        } else {
+            self.source.inputs(&self.window(req)).await?
+        };
+        let q = req.query(self.settings.sla_seconds);
+        let upload = self
+            .objects
+            .start(
+                &key,
+                "text/csv; charset=utf-8",
+                &[
+                    ("report-id", rec.id.as_str()),
+                    ("report-kind", req.kind.as_str()),
+                    ("report-request", rec.request_json.as_str()),
+                ],
+            )
+            .await?;
+        let mut out = CsvParts::new(
+            upload,
+            self.settings.part_bytes.max(5 * 1024 * 1024),
+            self.settings.bom,
+        );
+        let written = match self
+            .write_kind(&mut out, req, &q, &inputs, leads.as_deref(), lo, hi)
+            .await
+        {
+            Ok(()) => out.finish().await,
+            Err(e) => {
+                out.abort().await;
+                Err(e)
+            }
+        }?;
+        Ok(written)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn write_kind<U: ObjectUpload>(
+        &self,
+        out: &mut CsvParts<U>,
+        req: &ReportRequest,
+        q: &Query,
+        inputs: &Inputs,
+        leads: Option<&[crate::domain::leads::LeadView]>,
+        lo: i64,
+        hi: i64,
+    ) -> Result<(), ReportError> {
+        match req.kind {
+            ReportKind::Conversations => write_rows(out, &metrics::conversations(inputs, q)).await,
+            ReportKind::Templates => write_rows(out, &metrics::templates(inputs, q)).await,
+            ReportKind::Spend => write_rows(out, &metrics::spend(inputs, q)).await,
+            ReportKind::ResponseTimes => write_rows(out, &metrics::response_times(inputs, q)).await,
+            ReportKind::Volume => write_rows(out, &metrics::volume(inputs, q)).await,
+            ReportKind::Failures => write_rows(out, &metrics::failures(inputs, q)).await,
+            ReportKind::Consent => write_rows(out, &metrics::consent(inputs, q)).await,
+            ReportKind::Campaigns => write_rows(out, &metrics::campaigns(inputs, q)).await,
+            ReportKind::Reconciliation => {
+                write_rows(out, &metrics::reconciliation(inputs, q)).await
+            }
+            ReportKind::Messages => {
+                let opted = metrics::opt_out_attribution(&inputs.outbound, &inputs.consent);
+                let mut selected: Vec<(i64, &OutboundMsg)> = inputs
+                    .outbound
+                    .iter()
+                    .filter(|m| {
+                        q.phone_number_id
+                            .as_deref()
+                            .is_none_or(|p| p == m.phone_number_id)
+                    })
+                    .filter_map(|m| anchor(m).filter(|a| (lo..=hi).contains(a)).map(|a| (a, m)))
+                    .collect();
+                selected.sort_by(|a, b| (a.0, &a.1.wamid).cmp(&(b.0, &b.1.wamid)));
+                out.header(<metrics::MessageRow as CsvRow>::header())
+                    .await?;
+                for (_, m) in selected {
+                    let row = metrics::message_row(m, opted.get(&m.wamid).copied());
+                    out.row(&row.cells()).await?;
+                }
+                Ok(())
+            }
+            ReportKind::Leads => {
+                let mut buf = Vec::new();
+                crate::domain::leads::export_csv(leads.unwrap_or_default().iter(), &mut buf)
+                    .map_err(|e| ReportError::Csv(e.to_string()))?;
+                let mut reader = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .from_reader(buf.as_slice());
+                let header: Vec<String> = reader
+                    .headers()
+                    .map_err(|e| ReportError::Csv(e.to_string()))?
+                    .iter()
+                    .map(str::to_string)
+                    .collect();
+                let header: Vec<&str> = header.iter().map(String::as_str).collect();
+                out.header(&header).await?;
+                for record in reader.records() {
+                    let record = record.map_err(|e| ReportError::Csv(e.to_string()))?;
+                    let cells: Vec<String> = record.iter().map(str::to_string).collect();
+                    out.row(&cells).await?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// A fresh link to a ready report: asked life (or the default), capped by the policy.
+    pub async fn link(
+        &self,
+        rec: &ReportRecord,
+        expires_in: Option<i64>,
+    ) -> Result<PresignedLink, ReportError> {
+        if rec.status != ReportStatus::Ready {
+            return Err(ReportError::NotReady(rec.id.clone()));
+        }
+        let key = rec.object_key.clone().unwrap_or_else(|| object_key(rec));
+        let asked = expires_in
+            .unwrap_or(self.settings.links.default_seconds)
+            .clamp(1, self.settings.links.max_seconds);
+        let filename = format!("{}-{}.csv", rec.kind.as_str(), rec.id);
+        Ok(self.objects.presign_get(&key, asked, &filename).await?)
+    }
+}
+
+/// The service over DynamoDB and S3, as the reports functions run it.
+pub type LiveReportService = ReportService<
+    crate::adapters::dynamodb_reports::DynamoDbReportSource,
+    crate::adapters::dynamodb_reports::DynamoDbReportStore,
+    crate::adapters::s3_reports::S3ReportObjects,
+>;
+
+/// Wires the live service from config and the SDK's config (clients built once).
+pub fn live_service(
+    config: &crate::config::ReportsConfig,
+    sdk: &aws_config::SdkConfig,
+) -> LiveReportService {
+    let dynamodb = crate::adapters::aws::dynamodb_client(sdk, None);
+    ReportService {
+        source: crate::adapters::dynamodb_reports::DynamoDbReportSource::new(
+            dynamodb.clone(),
+            &config.table_name,
+        ),
+        store: crate::adapters::dynamodb_reports::DynamoDbReportStore::new(
+            dynamodb,
+            &config.table_name,
+        ),
+        objects: crate::adapters::s3_reports::S3ReportObjects::new(
+            crate::adapters::aws::s3_client(sdk),
+            &config.bucket_name,
+            sdk.credentials_provider(),
+        ),
+        settings: ReportSettings {
+            wabas: config.waba_ids.clone(),
+            sla_seconds: config.sla_seconds,
+            retention_days: config.retention_days,
+            links: LinkPolicy {
+                default_seconds: config.link_default_seconds,
+                max_seconds: config.link_max_seconds,
+            },
+            part_bytes: 8 * 1024 * 1024,
+            bom: config.csv_bom,
+        },
+    }
+}
+
+/// 64 unpredictable bits for report ids: SipHash keyed by the process's random keys
+/// (`RandomState` seeds from the OS) over the clock and a counter.
+pub fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
