@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup test lint-infra fmt-check clippy unit demo local pull bench clean-local
+.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild bench clean-local
 
 setup:
 	@scripts/setup.sh
@@ -34,9 +34,20 @@ local: setup
 pull:
 	$(CARGO) run --quiet -p integration-tests --bin meta-sync-pull -- '$(PAYLOAD)'
 
+## One report from `make local` (another terminal): prints the link and the first lines.
+## e.g. make report KIND=response_times FROM=2026-11-01 TO=2026-11-07 TZ=Asia/Jakarta GROUP_BY=week
+report:
+	KIND='$(KIND)' FROM='$(FROM)' TO='$(TO)' TZ='$(TZ)' GROUP_BY='$(GROUP_BY)' PHONE_NUMBER_ID='$(PHONE_NUMBER_ID)' \
+	  $(CARGO) run --quiet -p integration-tests --bin report
+
+## Re-derive the lead markers (the reports' time index) from the message items.
+rebuild:
+	$(CARGO) run --quiet -p integration-tests --bin rebuild
+
 ## Benchmarks: CPU per status event (criterion) and DynamoDB requests per status event.
 bench: setup
 	$(CARGO) bench --workspace --bench ingest
+	$(CARGO) bench -p shared --bench report
 	$(CARGO) run --quiet -p integration-tests --bin ingest-counters
 
 clean-local:

@@ -436,7 +436,7 @@ impl ReportsConfig {
         Ok(Self {
             table_name: required("TABLE_NAME")?,
             bucket_name: required("BUCKET_NAME")?,
-            auth: ApiAuth::from_lookup(&get)?,
+            auth: ApiAuth::from_lookup(get)?,
             waba_ids: get("WABA_IDS").map(|v| split_list(&v)).unwrap_or_default(),
             link_default_seconds,
             link_max_seconds,

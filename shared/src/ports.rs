@@ -118,6 +118,31 @@ pub trait ReportSource: Send + Sync {
         window: &ReportWindow,
     ) -> impl Future<Output = Result<crate::domain::metrics::input::Inputs, StoreError>> + Send;
 
+    /// The outbound messages whose marker time is in `lo..=hi` (a slice of a long export:
+    /// the caller walks the period hour by hour so memory stays flat).
+    fn outbound_between(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> impl Future<Output = Result<Vec<crate::domain::metrics::input::OutboundMsg>, StoreError>> + Send;
+
+    /// What opt-out attribution needs for `lo..=hi`: the consent events of the window and,
+    /// for each person with an opt-out among them, every outbound message of theirs with
+    /// only its wamid and time (`times.sent_at` = the marker's time).
+    fn opt_out_facts(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> impl Future<
+        Output = Result<
+            (
+                Vec<crate::domain::metrics::input::ConsentEvt>,
+                Vec<crate::domain::metrics::input::OutboundMsg>,
+            ),
+            StoreError,
+        >,
+    > + Send;
+
     /// Leads created between `lo` and `hi` (epoch seconds, inclusive), oldest first.
     fn leads_created(
         &self,

@@ -439,3 +439,62 @@ pub fn report_jobs(
 ) -> crate::streams::LiveReportJobs {
     report_jobs::handler::ReportJobs::new(shared::reports::live_service(config, sdk))
 }
+
+/// Reads `.local/endpoints.env` (written by `make local`) into the environment; variables
+/// already set win. Errors name the fix.
+pub fn load_local_env() -> Result<(), String> {
+    let env_file = workspace_root().join(".local/endpoints.env");
+    let text = std::fs::read_to_string(&env_file).map_err(|e| {
+        format!(
+            "{}: {e}; start the local stack first with `make local`",
+            env_file.display()
+        )
+    })?;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        if let Some((k, v)) = line.split_once('=')
+            && std::env::var_os(k).is_none()
+        {
+            // SAFETY: called at the start of main, before any other thread reads the
+            // environment.
+            unsafe { std::env::set_var(k, v) };
+        }
+    }
+    Ok(())
+}
+
+/// Another instance of the real webhook handler over a stack's table and bucket (a stack
+/// keeps its own; this one can be moved into a server).
+pub async fn webhook_for(stack: &Stack) -> LiveWebhook {
+    LiveWebhook::from_sdk(
+        &webhook_config(&stack.table, &stack.bucket),
+        &stack.sdk,
+        None,
+    )
+    .await
+    .expect("webhook init")
+}
+
+impl Stack {
+    /// Deletes every item `doomed` picks (tests simulating lost derived items).
+    pub async fn delete_where(
+        &self,
+        doomed: impl Fn(&HashMap<String, aws_sdk_dynamodb::types::AttributeValue>) -> bool,
+    ) -> usize {
+        let mut deleted = 0;
+        for item in self.scan().await.iter().filter(|i| doomed(i)) {
+            let (Some(pk), Some(sk)) = (item.get("pk"), item.get("sk")) else {
+                continue;
+            };
+            self.dynamodb
+                .delete_item()
+                .table_name(&self.table)
+                .key("pk", pk.clone())
+                .key("sk", sk.clone())
+                .send()
+                .await
+                .expect("delete item");
+            deleted += 1;
+        }
+        deleted
+    }
+}

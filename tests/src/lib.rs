@@ -9,3 +9,4 @@ pub mod streams;
 pub mod sync_summary;
 pub mod traffic;
 pub mod verify;
+pub mod week;

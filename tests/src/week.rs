@@ -19,15 +19,18 @@
 //! Choices where the definitions are silent (the product must agree or the test says so):
 //! - `pricing_type` is the PMP `type` as Meta reported it; CBP pricing has no type, so its
 //!   `pricing_type` cell is empty (its category and paid/free still count).
-//! - Rates, means and medians are `format!("{:.4}")` / `format!("{:.1}")` of the `f64`
-//!   quotient (Rust rounds an exact binary tie half to even, e.g. 1/32 → `0.0312`).
+//! - Rates (4 decimals) and mean/median seconds (1 decimal) are the exact quotient rounded
+//!   half up (1/32 → `0.0313`), computed in integers.
 //! - Outliers need quartiles: with one sample there are none (0 outliers).
 //! - `lead_id` in the `messages` export is the recipient's key (BSUID when present, else the
 //!   phone), whether or not that person ever wrote (became a lead).
 //! - Opt-outs counted for `opted_out_at`: STOP keywords, `user_preferences` stops and API
 //!   opt-outs, attributed to the person's latest outbound message (failed ones included).
-//! - The spike rule looks at all traffic (not only the report's range); days before the
-//!   traffic are zero, so the first day with traffic is always a spike.
+//! - The spike rule looks at all traffic (not only the report's range): a day is judged only
+//!   when its 7 previous calendar days all lie on or after the first day with traffic (days
+//!   without traffic inside that window count 0); earlier days are never spikes. `spike` is
+//!   the number of spike days in the period (`0`/`1` for a day).
+//! - `volume` has a row for every period of the range, zeros included.
 //! - `campaigns` ignores `group_by` (one row per first-touch campaign over `from..=to`);
 //!   `messages` ignores it too (one row per message).
 //! - Query values in `source_url` are percent-decoded (`utm_campaign=%3Dspring` is `=spring`).
@@ -1303,7 +1306,7 @@ impl Gen<'_> {
                 };
                 let anchor = self.send(person, t, tag, purpose);
                 if wave == 0 && n % 3 == 1 {
-                    let at = anchor + self.range(5 * MINUTE, 30 * HOUR);
+                    let at = anchor + self.range(5 * MINUTE, 4 * HOUR);
                     if at < self.end - HOUR {
                         let at = self.chat(person, at, None);
                         let delay = self.human_delay(30, 1200);
@@ -1348,7 +1351,7 @@ impl Gen<'_> {
                 });
             } else if person % 8 == 6 && !opt_out_done {
                 opt_out_done = true;
-                let d = self.range(1, days - 1);
+                let d = self.range(1.min(days - 1), days - 1);
                 let at = self.uniform(d);
                 self.facts.consents.push(ApiConsent {
                     person,
@@ -1832,8 +1835,20 @@ fn rate(num: usize, den: usize) -> String {
     if den == 0 {
         String::new()
     } else {
-        format!("{:.4}", num as f64 / den as f64)
+        decimals(num as i128, den as i128, 4)
     }
+}
+
+/// `num / den` rounded half up to `places` decimals, exactly (integers only).
+fn decimals(num: i128, den: i128, places: u32) -> String {
+    let scale = 10i128.pow(places);
+    let scaled = (2 * num * scale + den) / (2 * den);
+    format!(
+        "{}.{:0width$}",
+        scaled / scale,
+        scaled % scale,
+        width = places as usize
+    )
 }
 
 /// Formula-injection guard for CSV cells.
@@ -2233,6 +2248,15 @@ impl<'a> Truth<'a> {
             }
             groups.entry(self.grouping.label(day)).or_default()[4] += 1;
         }
+        // Every period of the range has a row, zeros included.
+        let mut day = self.from;
+        while day <= self.to {
+            groups.entry(self.grouping.label(day)).or_default();
+            match day.succ_opt() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
         groups
             .into_iter()
             .map(|(period, c)| {
@@ -2520,6 +2544,15 @@ impl<'a> Truth<'a> {
 /// before it (missing days count 0). Exact in integers:
 /// x > S/7 + 3·√(7Q − S²)/7  ⇔  7x − S > 0 ∧ (7x − S)² > 9·(7Q − S²).
 fn is_spike(daily: &BTreeMap<NaiveDate, i64>, day: NaiveDate, count: i64) -> bool {
+    let Some(first) = daily.keys().next() else {
+        return false;
+    };
+    if day
+        .checked_sub_days(Days::new(7))
+        .is_none_or(|start| start < *first)
+    {
+        return false;
+    }
     let (mut sum, mut squares) = (0i128, 0i128);
     for back in 1..=7u64 {
         let n = day
@@ -2542,8 +2575,8 @@ fn response_stats(mut samples: Vec<i64>) -> Vec<String> {
         return Vec::new();
     }
     let sum: i64 = samples.iter().sum();
-    let mean = sum as f64 / n as f64;
-    let median = median_x2(&samples) as f64 / 2.0;
+    let mean = decimals(i128::from(sum), n as i128, 1);
+    let median = decimals(i128::from(median_x2(&samples)), 2, 1);
     let p90 = samples[(9 * n).div_ceil(10).max(1) - 1];
     let max = samples[n - 1];
     let over = samples.iter().filter(|&&s| s > SLA_SECONDS).count();
@@ -2560,8 +2593,8 @@ fn response_stats(mut samples: Vec<i64>) -> Vec<String> {
     };
     vec![
         n.to_string(),
-        format!("{mean:.1}"),
-        format!("{median:.1}"),
+        mean,
+        median,
         p90.to_string(),
         max.to_string(),
         over.to_string(),
@@ -2778,7 +2811,6 @@ mod tests {
                 ..WeekSpec::default()
             })
             .stats();
-            println!("{seed} {} {}", stats.outbound, stats.inbound);
             assert!((150..=260).contains(&stats.outbound), "{seed} {stats:?}");
             assert!((90..=160).contains(&stats.inbound), "{seed} {stats:?}");
         }
@@ -2939,14 +2971,13 @@ mod tests {
 
     #[test]
     fn week_exercises_every_case() {
-        let extra: Vec<u64> = std::env::var("WEEK_SEEDS").ok().map(|v| v.split(',').filter_map(|x| x.parse().ok()).collect()).unwrap_or_default();
-        for seed in [WeekSpec::default().seed, 1, 2, 3, 11, 15, 23].into_iter().chain(extra) {
+        // The default seed and a few others (checked for seeds 0..=80 while writing this).
+        for seed in [WeekSpec::default().seed, 1, 2, 3, 11, 15, 23, 29, 30, 44] {
             exercises_every_case(seed);
         }
     }
 
     fn exercises_every_case(seed: u64) {
-        println!("seed {seed}");
         let week = generate_week(&WeekSpec {
             seed,
             ..WeekSpec::default()
@@ -3087,8 +3118,7 @@ mod tests {
 
     #[test]
     fn week_truth_covers_every_kind_in_utc_and_kathmandu() {
-        let seed: u64 = std::env::var("WEEK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(2026);
-        let week = generate_week(&WeekSpec { seed, ..WeekSpec::default() });
+        let week = generate_week(&WeekSpec::default());
         let (from, to) = whole(&week);
         for tz in [chrono_tz::UTC, KATHMANDU, NEW_YORK] {
             for kind in KINDS {
@@ -3151,10 +3181,15 @@ mod tests {
         );
         assert_eq!(utc("reconciliation")[1][1], "*");
         for tz in [chrono_tz::UTC, KATHMANDU, NEW_YORK] {
-            // The first day of traffic (nothing before it) and the broadcast day.
+            // Within the first 7 days nothing has a trailing window: no spikes; every day
+            // has a row.
             let volume = week.expected("volume", tz, "day", from, to);
             let spikes = volume[1..].iter().filter(|r| r[5] == "1").count();
-            assert!(spikes >= 2, "{tz}");
+            assert_eq!(
+                volume.len() - 1,
+                (to - from).num_days() as usize + 1,
+                "{tz}"
+            );
             assert!(volume[1..].iter().any(|r| r[5] == "0"));
             let weekly = week.expected("volume", tz, "none", from, to);
             assert_eq!(weekly[1][5], spikes.to_string());
@@ -3177,8 +3212,7 @@ mod tests {
 
     #[test]
     fn week_local_days_differ_between_zones() {
-        let seed: u64 = std::env::var("WEEK_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(2026);
-        let week = generate_week(&WeekSpec { seed, ..WeekSpec::default() });
+        let week = generate_week(&WeekSpec::default());
         let anchors: Vec<i64> = week
             .facts
             .outbound
@@ -3215,9 +3249,10 @@ mod tests {
 
     #[test]
     fn week_handles_tiny_and_empty_specs() {
-        for people in [0, 1, 3, 5] {
+        for (people, days) in [(0, 7), (1, 7), (3, 7), (5, 7), (40, 1), (40, 2), (12, 0)] {
             let week = generate_week(&WeekSpec {
                 people,
+                days,
                 ..WeekSpec::default()
             });
             let (from, to) = (date("2026-10-20"), date("2026-11-10"));
@@ -3555,13 +3590,13 @@ mod tests {
         assert_eq!(
             utc("volume", "day"),
             vec![
-                row(&["2026-10-26", "2", "4", "1", "2", "1"]),
+                row(&["2026-10-26", "2", "4", "1", "2", "0"]),
                 row(&["2026-10-27", "2", "1", "1", "0", "0"]),
             ]
         );
         assert_eq!(
             utc("volume", "week"),
-            vec![row(&["2026-10-26", "4", "5", "2", "2", "1"])]
+            vec![row(&["2026-10-26", "4", "5", "2", "2", "0"])]
         );
         assert_eq!(
             utc("failures", "day"),
@@ -3710,13 +3745,19 @@ mod tests {
         assert_eq!(csv_safe("-1"), "'-1");
         assert_eq!(Grouping::Week.label(date("2026-11-01")), "2026-10-26");
         let mut daily = BTreeMap::new();
-        for (d, n) in [("2026-10-20", 10), ("2026-10-21", 10), ("2026-10-22", 10)] {
+        for (d, n) in [
+            ("2026-10-16", 1),
+            ("2026-10-20", 10),
+            ("2026-10-21", 10),
+            ("2026-10-22", 10),
+        ] {
             daily.insert(date(d), n);
         }
-        // Mean 30/7, σ = √(7·300 − 900)/7 ≈ 4.95: threshold ≈ 19.13.
-        assert!(!is_spike(&daily, date("2026-10-23"), 19));
-        assert!(is_spike(&daily, date("2026-10-23"), 20));
-        assert!(is_spike(&BTreeMap::new(), date("2026-10-23"), 1));
-        assert!(!is_spike(&BTreeMap::new(), date("2026-10-23"), 0));
+        // Window 10-16..10-22: mean 31/7, σ = √(7·301 − 961)/7 ≈ 4.84: threshold ≈ 18.96.
+        assert!(!is_spike(&daily, date("2026-10-23"), 18));
+        assert!(is_spike(&daily, date("2026-10-23"), 19));
+        // A day whose window starts before the first day with traffic is never judged.
+        assert!(!is_spike(&daily, date("2026-10-22"), 1_000));
+        assert!(!is_spike(&BTreeMap::new(), date("2026-10-23"), 1));
     }
 }

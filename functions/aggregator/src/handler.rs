@@ -34,6 +34,38 @@ impl Aggregator {
         Self { store }
     }
 
+    /// Rebuilds every lead marker (the reports' time index) from the message items: the
+    /// stream keeps only 24 hours, so this is how markers lost to an outage, or written
+    /// before a marker attribute existed, are made whole. Idempotent (earliest time wins),
+    /// so it can run beside live traffic and be repeated. Returns the markers recorded.
+    pub async fn rebuild(&self, total_segments: i32) -> Result<u64, String> {
+        let total_segments = total_segments.clamp(1, 64);
+        let mut recorded = 0u64;
+        for segment in 0..total_segments {
+            let mut start = None;
+            loop {
+                let (activities, next) = self
+                    .store
+                    .scan_message_activity(segment, total_segments, start)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for a in &activities {
+                    self.store
+                        .record_activity(a)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    recorded += 1;
+                }
+                match next {
+                    Some(k) => start = Some(k),
+                    None => break,
+                }
+            }
+        }
+        tracing::info!(recorded, "lead markers rebuilt from the message items");
+        Ok(recorded)
+    }
+
     /// Processes a batch in order; on the first failure, reports it and every later record
     /// as failed so Lambda retries from there.
     pub async fn handle(&self, event: LambdaEvent<Event>) -> DynamoDbEventResponse {

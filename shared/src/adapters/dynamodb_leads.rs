@@ -1102,6 +1102,41 @@ impl DynamoDbLeadStore {
         }
     }
 
+    /// One page of a parallel Scan over the message items (`MSG#…`), as the rebuild of
+    /// the lead markers reads them: the activity each item stands for, and the key to go
+    /// on from (`None` at the end of the segment).
+    pub async fn scan_message_activity(
+        &self,
+        segment: i32,
+        total_segments: i32,
+        start: Option<HashMap<String, Av>>,
+    ) -> Result<(Vec<Activity>, Option<HashMap<String, Av>>), LeadsError> {
+        let out = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .segment(segment)
+            .total_segments(total_segments)
+            .filter_expression("begins_with(pk, :msg)")
+            .expression_attribute_values(":msg", s("MSG#"))
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let activities = out
+            .items
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|item| {
+                crate::domain::activity::activity_of(|k| match item.get(k)? {
+                    Av::S(v) | Av::N(v) => Some(v.clone()),
+                    _ => None,
+                })
+            })
+            .collect();
+        Ok((activities, out.last_evaluated_key))
+    }
+
     /// One lead's profile, or `None`.
     pub async fn lead(&self, lead_id: &str) -> Result<Option<LeadView>, LeadsError> {
         Ok(self

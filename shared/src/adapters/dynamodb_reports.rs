@@ -191,14 +191,17 @@ fn day_attr(item: &Attrs) -> Option<NaiveDate> {
 
 fn pricing_from_item(item: &Attrs) -> Option<PricingDay> {
     let dim = |k: &str| text(item, k).unwrap_or_else(|| "-".to_string());
+    // Meta's pricing_analytics spells types and categories in capitals (`REGULAR`,
+    // `MARKETING`); the webhook's statuses in lower case. Reports use the webhook's spelling.
+    let lower = |k: &str| dim(k).to_ascii_lowercase();
     let cost_e6 = scaled_attr(item, "cost", 6);
     Some(PricingDay {
         waba_id: text(item, "waba_id")?,
         day: day_attr(item)?,
         phone_number: dim("phone_number"),
         country: dim("country"),
-        category: dim("pricing_category"),
-        pricing_type: dim("pricing_type"),
+        category: lower("pricing_category"),
+        pricing_type: lower("pricing_type"),
         tier: dim("tier"),
         volume: int(item, "volume").unwrap_or(0),
         cost_e6,
@@ -372,20 +375,27 @@ impl DynamoDbReportSource {
     }
 }
 
-impl ReportSource for DynamoDbReportSource {
-    async fn inputs(&self, w: &ReportWindow) -> Result<Inputs, StoreError> {
-        let buckets = buckets_covering(w.lo, w.hi);
-        let (lo, hi) = (w.lo, w.hi);
-        let indexed: Vec<Vec<Attrs>> = stream::iter(buckets)
+impl DynamoDbReportSource {
+    /// Every `by_time` item with `lo <= at <= hi`: all shards of all UTC days it spans.
+    async fn indexed(&self, lo: i64, hi: i64) -> Result<Vec<Attrs>, StoreError> {
+        let parts: Vec<Vec<Attrs>> = stream::iter(buckets_covering(lo, hi))
             .map(|b| self.bucket(b, lo, hi))
             .buffer_unordered(READ_CONCURRENCY)
             .try_collect()
             .await?;
+        Ok(parts.into_iter().flatten().collect())
+    }
+}
+
+impl ReportSource for DynamoDbReportSource {
+    async fn inputs(&self, w: &ReportWindow) -> Result<Inputs, StoreError> {
+        let (lo, hi) = (w.lo, w.hi);
+        let indexed = self.indexed(lo, hi).await?;
         let mut inputs = Inputs::default();
         let mut outbound_wamids = BTreeSet::new();
         let mut people = BTreeSet::new();
         let mut seen_inbound = BTreeSet::new();
-        for item in indexed.iter().flatten() {
+        for item in &indexed {
             let sk = text(item, "sk").unwrap_or_default();
             if sk.starts_with("CONSENT#") {
                 inputs.consent.extend(consent_from_item(item));
@@ -396,12 +406,12 @@ impl ReportSource for DynamoDbReportSource {
                 people.extend(
                     text(item, "pk").and_then(|p| p.strip_prefix("USER#").map(str::to_string)),
                 );
-            } else if sk.starts_with("IN#") {
-                if let Some(m) = inbound_from_marker(item) {
-                    people.insert(m.person.clone());
-                    seen_inbound.insert(m.wamid.clone());
-                    inputs.inbound.push(m);
-                }
+            } else if sk.starts_with("IN#")
+                && let Some(m) = inbound_from_marker(item)
+            {
+                people.insert(m.person.clone());
+                seen_inbound.insert(m.wamid.clone());
+                inputs.inbound.push(m);
             }
         }
         // Earlier messages of the people of the window (response times need them).
@@ -451,6 +461,62 @@ impl ReportSource for DynamoDbReportSource {
                 .extend(messaging.iter().filter_map(messaging_from_item));
         }
         Ok(inputs)
+    }
+
+    async fn outbound_between(&self, lo: i64, hi: i64) -> Result<Vec<OutboundMsg>, StoreError> {
+        let wamids: BTreeSet<String> = self
+            .indexed(lo, hi)
+            .await?
+            .iter()
+            .filter_map(|i| text(i, "sk")?.strip_prefix("OUT#").map(str::to_string))
+            .collect();
+        let items = self.outbound_items(wamids.into_iter().collect()).await?;
+        Ok(items.iter().filter_map(outbound_from_item).collect())
+    }
+
+    async fn opt_out_facts(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> Result<(Vec<ConsentEvt>, Vec<OutboundMsg>), StoreError> {
+        let consent: Vec<ConsentEvt> = self
+            .indexed(lo, hi)
+            .await?
+            .iter()
+            .filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with("CONSENT#")))
+            .filter_map(consent_from_item)
+            .collect();
+        let people: BTreeSet<String> = consent
+            .iter()
+            .filter(|c| c.action == ConsentAction::OptOut)
+            .map(|c| c.person.clone())
+            .collect();
+        let mut stubs = Vec::new();
+        for p in people {
+            for item in self.partition(format!("USER#{p}"), "OUT#").await? {
+                let (Some(wamid), Some(at)) = (text(&item, "wamid"), int(&item, "at")) else {
+                    continue;
+                };
+                stubs.push(OutboundMsg {
+                    wamid,
+                    person: Some(p.clone()),
+                    waba_id: text(&item, "waba_id").unwrap_or_default(),
+                    phone_number_id: text(&item, "phone_number_id").unwrap_or_default(),
+                    times: Times {
+                        sent_at: Some(at),
+                        delivered_at: None,
+                        read_at: None,
+                        played_at: None,
+                        failed_at: None,
+                    },
+                    pricing: None,
+                    tag: None,
+                    error_code: None,
+                    error_title: None,
+                });
+            }
+        }
+        Ok((consent, stubs))
     }
 
     async fn leads_created(

@@ -14,6 +14,7 @@ pub mod metrics;
 pub mod pricing;
 pub mod report;
 pub mod signature;
+pub mod summary;
 pub mod sync;
 pub mod timeindex;
 pub mod webhook;

@@ -104,6 +104,112 @@ pub struct ReportRequestBody {
     pub expires_in: Option<i64>,
 }
 
+/// The fields of a report request body; anything else is `unknown_field`.
+pub const BODY_FIELDS: [&str; 7] = [
+    "kind",
+    "from",
+    "to",
+    "tz",
+    "group_by",
+    "phone_number_id",
+    "expires_in",
+];
+
+impl ReportRequestBody {
+    /// Reads a parsed JSON body field by field, so that every shape error names its field
+    /// with the same code its value errors have: a body that is not an object is
+    /// `malformed_body`; a field not in [`BODY_FIELDS`] is `unknown_field`; a missing or
+    /// non-string `kind` is `unknown_kind`, `from` / `to` `bad_date`; a non-string `tz`,
+    /// `group_by`, `phone_number_id` (`null` included: leave the field out for the default)
+    /// is `unknown_zone`, `bad_group_by`, `bad_phone_number_id`; an `expires_in` that is not
+    /// a whole number is `bad_expires_in`. Values are checked by [`ReportRequest::parse`].
+    pub fn from_json(body: &serde_json::Value) -> Result<Self, RequestError> {
+        let Some(fields) = body.as_object() else {
+            return Err(bad("malformed_body", "the body must be a JSON object"));
+        };
+        if let Some(unknown) = fields.keys().find(|k| !BODY_FIELDS.contains(&k.as_str())) {
+            return Err(bad(
+                "unknown_field",
+                format!(
+                    "unknown field {unknown:?}; the fields are {}",
+                    BODY_FIELDS.join(", ")
+                ),
+            ));
+        }
+        let required = |name: &str, code: &'static str, what: &str| match fields.get(name) {
+            Some(serde_json::Value::String(s)) => Ok(s.clone()),
+            Some(_) => Err(bad(code, format!("{name} must be {what}"))),
+            None => Err(bad(code, format!("{name} is required ({what})"))),
+        };
+        let optional = |name: &str, code: &'static str, what: &str| match fields.get(name) {
+            None => Ok(None),
+            Some(serde_json::Value::String(s)) => Ok(Some(s.clone())),
+            Some(_) => Err(bad(
+                code,
+                format!("{name} must be {what} (leave it out for the default)"),
+            )),
+        };
+        let kind = required("kind", "unknown_kind", "a report kind (a string)")?;
+        let from = required("from", "bad_date", "a date YYYY-MM-DD")?;
+        let to = required("to", "bad_date", "a date YYYY-MM-DD")?;
+        let tz = optional("tz", "unknown_zone", "an IANA time zone name")?;
+        let group_by = optional("group_by", "bad_group_by", "a string")?;
+        let phone_number_id = optional(
+            "phone_number_id",
+            "bad_phone_number_id",
+            "1–64 letters or digits",
+        )?;
+        let expires_in = match fields.get("expires_in") {
+            None => None,
+            Some(v) => Some(whole_number(v).ok_or_else(|| {
+                bad(
+                    "bad_expires_in",
+                    "expires_in must be a whole number of seconds",
+                )
+            })?),
+        };
+        Ok(Self {
+            kind,
+            from,
+            to,
+            tz,
+            group_by,
+            phone_number_id,
+            expires_in,
+        })
+    }
+}
+
+/// A JSON number without a fraction (`900` or `900.0`) as an `i64`; saturates far out of
+/// range values (they fail the range check anyway).
+fn whole_number(v: &serde_json::Value) -> Option<i64> {
+    let n = v.as_number()?;
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    if n.as_u64().is_some() {
+        return Some(i64::MAX);
+    }
+    let f = n.as_f64()?;
+    (f.is_finite() && f.fract() == 0.0).then(|| f.clamp(i64::MIN as f64, i64::MAX as f64) as i64)
+}
+
+/// A calendar date written exactly `YYYY-MM-DD` (ASCII digits, year 0001–9999).
+fn parse_date(v: &str) -> Option<NaiveDate> {
+    let b = v.as_bytes();
+    let shaped = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && &b[..4] != b"0000";
+    if !shaped {
+        return None;
+    }
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").ok()
+}
+
 /// A validated report request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportRequest {
@@ -149,15 +255,12 @@ impl ReportRequest {
             )
         })?;
         let date = |field: &str, v: &str| {
-            NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                .ok()
-                .filter(|_| v.len() == 10)
-                .ok_or_else(|| {
-                    bad(
-                        "bad_date",
-                        format!("{field} {v:?} is not a date (YYYY-MM-DD)"),
-                    )
-                })
+            parse_date(v).ok_or_else(|| {
+                bad(
+                    "bad_date",
+                    format!("{field} {v:?} is not a date (YYYY-MM-DD)"),
+                )
+            })
         };
         let from = date("from", &body.from)?;
         let to = date("to", &body.to)?;
@@ -405,6 +508,85 @@ mod tests {
             code(body("volume", "2025-10-08", "2026-11-12")),
             "range_too_long"
         );
+    }
+
+    fn json_code(v: serde_json::Value) -> &'static str {
+        match ReportRequestBody::from_json(&v) {
+            Err(e) => e.code,
+            Ok(b) => code(b),
+        }
+    }
+
+    #[test]
+    fn json_bodies_name_the_field_at_fault() {
+        use serde_json::json;
+        let ok = json!({"kind": "volume", "from": "2026-11-01", "to": "2026-11-07",
+                        "tz": "Asia/Jakarta", "group_by": "hour",
+                        "phone_number_id": "106540352242922", "expires_in": 600.0});
+        let r = ReportRequest::parse(
+            ReportRequestBody::from_json(&ok).unwrap(),
+            LinkPolicy::default(),
+        )
+        .unwrap();
+        assert_eq!((r.group_by.as_str(), r.expires_in), ("hour", 600));
+        assert_eq!(json_code(json!([ok])), "malformed_body");
+        assert_eq!(json_code(json!("volume")), "malformed_body");
+        assert_eq!(json_code(json!(null)), "malformed_body");
+        let with = |k: &str, v: serde_json::Value| {
+            let mut b = ok.clone();
+            b[k] = v;
+            json_code(b)
+        };
+        let without = |k: &str| {
+            let mut b = ok.clone();
+            b.as_object_mut().unwrap().remove(k);
+            b
+        };
+        assert_eq!(with("format", json!("csv")), "unknown_field");
+        assert_eq!(json_code(without("kind")), "unknown_kind");
+        assert_eq!(with("kind", json!(3)), "unknown_kind");
+        assert_eq!(json_code(without("from")), "bad_date");
+        assert_eq!(json_code(without("to")), "bad_date");
+        assert_eq!(with("to", json!(20261107)), "bad_date");
+        assert_eq!(with("tz", json!(null)), "unknown_zone");
+        assert_eq!(with("tz", json!("mars")), "unknown_zone");
+        assert_eq!(with("group_by", json!(["day"])), "bad_group_by");
+        assert_eq!(
+            with("phone_number_id", json!(106540352242922_u64)),
+            "bad_phone_number_id"
+        );
+        assert_eq!(with("phone_number_id", json!("")), "bad_phone_number_id");
+        assert_eq!(with("expires_in", json!("600")), "bad_expires_in");
+        assert_eq!(with("expires_in", json!(600.5)), "bad_expires_in");
+        assert_eq!(with("expires_in", json!(true)), "bad_expires_in");
+        assert_eq!(with("expires_in", json!(u64::MAX)), "bad_expires_in");
+        assert_eq!(with("expires_in", json!(-1e300)), "bad_expires_in");
+        assert_eq!(with("expires_in", json!(59)), "bad_expires_in");
+        // Optional fields may be left out.
+        let minimal = json!({"kind": "spend", "from": "2026-11-01", "to": "2026-11-01"});
+        assert!(ReportRequestBody::from_json(&minimal).is_ok());
+    }
+
+    #[test]
+    fn dates_are_exactly_yyyy_mm_dd() {
+        for good in ["2026-11-01", "0001-01-01", "9999-12-31", "2024-02-29"] {
+            assert!(parse_date(good).is_some(), "{good}");
+        }
+        for bad in [
+            "0000-01-01",
+            "2026-11-1",
+            "2026-1-011",
+            "+026-11-01",
+            " 026-11-01",
+            "2026-11-01 ",
+            "2026/11/01",
+            "20261101",
+            "2025-02-29",
+            "2026-13-01",
+            "２０２6-11-01",
+        ] {
+            assert!(parse_date(bad).is_none(), "{bad}");
+        }
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod ingest;
 mod leads;
 mod meta_sync;
 mod openapi;
+mod reports;
+mod reports_openapi;
 mod signature;
 mod support;
 mod traffic;

@@ -11,7 +11,8 @@ use super::spend::OptSum;
 pub struct ReconciliationRow {
     pub period: String,
     pub waba_id: String,
-    /// The single phone_number_id of the WABA's messages in the period, else `*`.
+    /// The single phone_number_id of the WABA's messages in the report's whole range (the
+    /// same on every row of the WABA), else `*`.
     pub phone_number_id: String,
     pub webhook_sent: i64,
     pub meta_sent: Option<i64>,
@@ -29,8 +30,7 @@ fn diff(webhook: i64, meta: Option<i64>) -> String {
 }
 
 #[derive(Default)]
-struct Acc<'a> {
-    phones: BTreeSet<&'a str>,
+struct Acc {
     sent: i64,
     delivered: i64,
     paid: i64,
@@ -45,8 +45,9 @@ struct Acc<'a> {
 /// WABAs that have messages on that number are reported (Meta's rows are per WABA and are not
 /// filtered further).
 pub fn reconciliation(inputs: &Inputs, q: &Query) -> Vec<ReconciliationRow> {
-    let mut groups: BTreeMap<(String, &str), Acc<'_>> = BTreeMap::new();
+    let mut groups: BTreeMap<(String, &str), Acc> = BTreeMap::new();
     let mut wabas: HashSet<&str> = HashSet::new();
+    let mut waba_phones: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     for m in &inputs.inbound {
         if q.phone_matches(&m.phone_number_id) {
             wabas.insert(m.waba_id.as_str());
@@ -60,8 +61,11 @@ pub fn reconciliation(inputs: &Inputs, q: &Query) -> Vec<ReconciliationRow> {
         let Some(period) = m.anchor().and_then(|a| q.period_of(a)) else {
             continue;
         };
+        waba_phones
+            .entry(m.waba_id.as_str())
+            .or_default()
+            .insert(m.phone_number_id.as_str());
         let acc = groups.entry((period, m.waba_id.as_str())).or_default();
-        acc.phones.insert(m.phone_number_id.as_str());
         acc.sent += 1;
         acc.delivered += i64::from(m.times.is_delivered());
         acc.paid += i64::from(m.paid() == Some(true));
@@ -92,8 +96,8 @@ pub fn reconciliation(inputs: &Inputs, q: &Query) -> Vec<ReconciliationRow> {
         .map(|((period, waba), acc)| ReconciliationRow {
             period,
             waba_id: waba.to_string(),
-            phone_number_id: match (acc.phones.len(), acc.phones.first()) {
-                (1, Some(p)) => p.to_string(),
+            phone_number_id: match waba_phones.get(waba).map(|p| (p.len(), p.first())) {
+                Some((1, Some(p))) => p.to_string(),
                 _ => "*".to_string(),
             },
             webhook_sent: acc.sent,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::format::{CsvRow, fixed, round_div, trimmed};
+use super::format::{CsvRow, fixed, round_div};
 use super::input::Inputs;
 use super::message::event_key;
 use super::query::Query;
@@ -186,7 +186,7 @@ impl CsvRow for ResponseTimeRow {
             self.responder.as_str().to_string(),
             self.responses.to_string(),
             fixed(self.mean_tenths, 1),
-            trimmed(self.median_x2 * 5, 1),
+            fixed(self.median_x2 * 5, 1),
             self.p90_s.to_string(),
             self.max_s.to_string(),
             self.over_sla.to_string(),
@@ -264,7 +264,7 @@ mod tests {
                 "any",
                 "3",
                 "201.7",
-                "5",
+                "5.0",
                 "600",
                 "600",
                 "0",
@@ -280,7 +280,7 @@ mod tests {
                 "human",
                 "2",
                 "330.0",
-                "330",
+                "330.0",
                 "660",
                 "660",
                 "0",
@@ -338,7 +338,7 @@ mod tests {
                 "any",
                 "10",
                 "245.0",
-                "55",
+                "55.0",
                 "90",
                 "2000",
                 "2",
@@ -354,8 +354,8 @@ mod tests {
             let rows = response_times(&waits_inputs(waits), &q);
             row(&rows, ResponseKind::Any).cells()[4].clone()
         };
-        assert_eq!(median(&[7, 1, 3]), "3");
-        assert_eq!(median(&[1, 3, 5, 7]), "4");
+        assert_eq!(median(&[7, 1, 3]), "3.0");
+        assert_eq!(median(&[1, 3, 5, 7]), "4.0");
         assert_eq!(median(&[1, 3, 4, 7]), "3.5");
         // mean of [1, 2] = 1.5 printed with one decimal; [1, 1, 2] = 1.33 → 1.3.
         let rows = response_times(&waits_inputs(&[1, 1, 2]), &q);

@@ -7,7 +7,7 @@
 //! integers. A day is only judged when its whole window lies on or after the first day with
 //! any message in the inputs (the caller supplies history before `from`); otherwise it is not
 //! a spike and its trailing means are empty. Grouped by week, month or none, `spike` is the
-//! number of spike days in the period; by day (and hour) it is the day's `true`/`false`.
+//! number of spike days in the period; by day (and hour) it is the day's `1` (a spike) or `0`.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -286,7 +286,7 @@ impl CsvRow for VolumeRow {
             self.new_leads.to_string(),
             self.conversions.to_string(),
             match self.spike {
-                Spike::Flag(f) => f.to_string(),
+                Spike::Flag(f) => u8::from(f).to_string(),
                 Spike::Days(n) => n.to_string(),
             },
             self.trailing_mean_tenths
@@ -352,8 +352,8 @@ mod tests {
             rows,
             vec![
                 // 11-19's window starts 11-12, before the first day with data: not judged.
-                vec!["2026-11-19", "4", "0", "0", "1", "false", "", ""],
-                vec!["2026-11-20", "8", "8", "0", "0", "true", "9.1", "0.1"],
+                vec!["2026-11-19", "4", "0", "0", "1", "0", "", ""],
+                vec!["2026-11-20", "8", "8", "0", "0", "1", "9.1", "0.1"],
             ]
         );
         let rows = volume(&fifteen, &q);
@@ -395,8 +395,8 @@ mod tests {
         assert_eq!(
             rows,
             vec![
-                vec!["2026-11-08", "0", "0", "1", "0", "false", "0.1", "0.0"],
-                vec!["2026-11-09", "1", "0", "0", "0", "true", "0.0", "0.0"],
+                vec!["2026-11-08", "0", "0", "1", "0", "0", "0.1", "0.0"],
+                vec!["2026-11-09", "1", "0", "0", "0", "1", "0.0", "0.0"],
             ]
         );
     }
