@@ -2,7 +2,9 @@
 # Installs what the tests, the demo and the local stack need, into the project only:
 # a Python venv at .venv with moto[server] >= 5.2.5 (older moto breaks S3 multipart with
 # the current SDK), cfn-lint, and schemathesis 4.32.5 (+ openapi-spec-validator) for the leads
-# API's OpenAPI conformance test (scripts/schemathesis.sh, tests/tests/it/openapi.rs).
+# API's OpenAPI conformance test (scripts/schemathesis.sh, tests/tests/it/openapi.rs);
+# and Debian's chromium (/usr/bin/chromium) for the summary page's real-browser test
+# (tests/tests/it/summary_browser.rs), installed with apt-get, as root or through sudo.
 # Idempotent: does nothing when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -43,7 +45,43 @@ then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" 'openapi-spec-validator>=0.7,<1'
 fi
 
+CHROMIUM=/usr/bin/chromium
+if [ ! -x "$CHROMIUM" ]; then
+  echo "setup: installing Debian's chromium (for the summary page's browser test)"
+  SUDO=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 || {
+      echo "setup: cannot install chromium: not root and sudo is missing; run as root: apt-get install chromium" >&2
+      exit 1
+    }
+    SUDO=(sudo -n)
+  fi
+  APT_LOG=$(mktemp)
+  trap 'rm -f "$APT_LOG"' EXIT
+  apt_install() {
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium
+  }
+  # Refresh the package lists only when the package is unknown or the install fails on them.
+  if ! apt-cache show chromium >/dev/null 2>&1 || ! apt_install >"$APT_LOG" 2>&1; then
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >"$APT_LOG" 2>&1 || {
+      cat "$APT_LOG" >&2
+      echo "setup: cannot install chromium: 'apt-get update' failed (see above)" >&2
+      exit 1
+    }
+    apt_install >>"$APT_LOG" 2>&1 || {
+      tail -n 30 "$APT_LOG" >&2
+      echo "setup: cannot install chromium: 'apt-get install chromium' failed (see above)" >&2
+      exit 1
+    }
+  fi
+  [ -x "$CHROMIUM" ] || { echo "setup: chromium was installed but $CHROMIUM is missing" >&2; exit 1; }
+fi
+CHROMIUM_VERSION=$("$CHROMIUM" --version 2>/dev/null) || {
+  echo "setup: $CHROMIUM does not start ('$CHROMIUM --version' failed)" >&2
+  exit 1
+}
+
 "$VENV/bin/moto_server" --help >/dev/null
 "$VENV/bin/cfn-lint" --version >/dev/null
 "$VENV/bin/schemathesis" --version >/dev/null
-echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version), $("$VENV/bin/schemathesis" --version))"
+echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version), $("$VENV/bin/schemathesis" --version), $CHROMIUM_VERSION)"

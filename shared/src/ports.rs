@@ -202,4 +202,6 @@ pub trait ReportObjects: Send + Sync {
         expires_in: i64,
         filename: &str,
     ) -> impl Future<Output = Result<PresignedLink, StoreError>> + Send;
+    /// A stored report file's bytes (small files only: the summary page's template).
+    fn read(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
 }

@@ -15,6 +15,7 @@ use crate::domain::report::{
 use crate::ports::{
     ObjectUpload, PresignedLink, ReportObjects, ReportSource, ReportStore, ReportWindow, StoreError,
 };
+use crate::domain::summary::{Locale, SectionLinks, render_summary};
 use sha2::{Digest, Sha256};
 
 /// Settings of the report service (from the reports functions' config).
@@ -190,11 +191,42 @@ pub struct ReportService<S, R, O> {
 
 /// The object key of a report file.
 pub fn object_key(rec: &ReportRecord) -> String {
-    let folder = match rec.origin.strip_prefix("scheduled:") {
-        Some(schedule) => format!("reports/scheduled/{schedule}"),
-        None => "reports/ondemand".to_string(),
-    };
-    format!("{folder}/{}/{}.csv", rec.id, rec.kind.as_str())
+    match rec.kind {
+        ReportKind::Summary => format!("{}/summary.html", report_dir(rec)),
+        kind => format!("{}/{}.csv", report_dir(rec), kind.as_str()),
+    }
+}
+
+/// The folder of a report's files: `reports/ondemand/<id>` or
+/// `reports/scheduled/<daily|weekly>/<id>`.
+pub fn report_dir(rec: &ReportRecord) -> String {
+    match rec.origin.strip_prefix("scheduled:") {
+        Some(schedule) => format!("reports/scheduled/{schedule}/{}", rec.id),
+        None => format!("reports/ondemand/{}", rec.id),
+    }
+}
+
+/// The sections of the summary page, each also written as its own CSV beside the page.
+pub const SUMMARY_SECTIONS: [ReportKind; 9] = [
+    ReportKind::Conversations,
+    ReportKind::Templates,
+    ReportKind::Spend,
+    ReportKind::ResponseTimes,
+    ReportKind::Volume,
+    ReportKind::Failures,
+    ReportKind::Consent,
+    ReportKind::Campaigns,
+    ReportKind::Reconciliation,
+];
+
+/// Where a section's link goes in the stored page until a fresh link replaces it.
+fn placeholder(kind: ReportKind) -> String {
+    format!("wa-link-{}-end", kind.as_str())
+}
+
+/// The stored page with placeholders instead of links (links are signed per request).
+fn template_key(rec: &ReportRecord) -> String {
+    format!("{}/summary.template.html", report_dir(rec))
 }
 
 impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
@@ -274,6 +306,9 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         req: &ReportRequest,
         rec: &ReportRecord,
     ) -> Result<Written, ReportError> {
+        if req.kind == ReportKind::Summary {
+            return self.generate_summary(req, rec).await;
+        }
         let key = rec.object_key.clone().unwrap_or_else(|| object_key(rec));
         let (lo, hi) = req.bounds();
         let leads = if req.kind == ReportKind::Leads {
@@ -315,6 +350,77 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
             }
         }?;
         Ok(written)
+    }
+
+    /// The summary page: every section's CSV beside it, the previous period of equal length
+    /// for the headline changes, and the page stored as a template whose section links are
+    /// signed each time a link to the page is (so they live as long as the page's link).
+    async fn generate_summary(
+        &self,
+        req: &ReportRequest,
+        rec: &ReportRecord,
+    ) -> Result<Written, ReportError> {
+        let (lo, hi) = req.bounds();
+        let mut window = self.window(req);
+        window.with_history = true;
+        let inputs = self.source.inputs(&window).await?;
+        let days = (req.to - req.from).num_days() + 1;
+        let mut before = req.clone();
+        before.to = req.from - chrono::Duration::days(1);
+        before.from = before.to - chrono::Duration::days(days - 1);
+        let mut previous_window = self.window(&before);
+        previous_window.with_history = true;
+        let previous = self.source.inputs(&previous_window).await?;
+        let q = req.query(self.settings.sla_seconds);
+        let dir = report_dir(rec);
+        let mut rows = 0;
+        for kind in SUMMARY_SECTIONS {
+            let mut section = req.clone();
+            section.kind = kind;
+            let key = format!("{dir}/{}.csv", kind.as_str());
+            let upload = self
+                .objects
+                .start(&key, "text/csv; charset=utf-8", &[("report-id", rec.id.as_str())])
+                .await?;
+            let mut out = CsvParts::new(
+                upload,
+                self.settings.part_bytes.max(5 * 1024 * 1024),
+                self.settings.bom,
+            );
+            match self
+                .write_kind(&mut out, &section, &q, &inputs, None, lo, hi)
+                .await
+            {
+                Ok(()) => rows += out.finish().await?.rows,
+                Err(e) => {
+                    out.abort().await;
+                    return Err(e);
+                }
+            }
+        }
+        let links = SectionLinks {
+            conversations: Some(placeholder(ReportKind::Conversations)),
+            templates: Some(placeholder(ReportKind::Templates)),
+            spend: Some(placeholder(ReportKind::Spend)),
+            response_times: Some(placeholder(ReportKind::ResponseTimes)),
+            volume: Some(placeholder(ReportKind::Volume)),
+            failures: Some(placeholder(ReportKind::Failures)),
+            consent: Some(placeholder(ReportKind::Consent)),
+            campaigns: Some(placeholder(ReportKind::Campaigns)),
+            reconciliation: Some(placeholder(ReportKind::Reconciliation)),
+        };
+        let locale = Locale::parse(&req.locale).unwrap_or_default();
+        let html = render_summary(&inputs, &q, Some(&previous), &links, locale);
+        let upload = self
+            .objects
+            .start(&template_key(rec), "text/html; charset=utf-8", &[("report-id", rec.id.as_str())])
+            .await?;
+        upload.finish(html.clone().into_bytes()).await?;
+        Ok(Written {
+            rows,
+            bytes: html.len() as u64,
+            sha256: hex::encode(Sha256::digest(html.as_bytes())),
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -374,6 +480,9 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
                 }
                 Ok(())
             }
+            ReportKind::Summary => Err(ReportError::Csv(
+                "the summary is a page, not a CSV".to_string(),
+            )),
             ReportKind::Leads => {
                 let mut buf = Vec::new();
                 crate::domain::leads::export_csv(leads.unwrap_or_default().iter(), &mut buf)
@@ -412,6 +521,30 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         let asked = expires_in
             .unwrap_or(self.settings.links.default_seconds)
             .clamp(1, self.settings.links.max_seconds);
+        if rec.kind == ReportKind::Summary {
+            // The page with fresh section links, signed for the same life as its own.
+            let template = self.objects.read(&template_key(rec)).await?;
+            let mut html = String::from_utf8_lossy(&template).into_owned();
+            let dir = report_dir(rec);
+            for kind in SUMMARY_SECTIONS {
+                let link = self
+                    .objects
+                    .presign_get(
+                        &format!("{dir}/{}.csv", kind.as_str()),
+                        asked,
+                        &format!("{}-{}.csv", kind.as_str(), rec.id),
+                    )
+                    .await?;
+                html = html.replace(&placeholder(kind), &link.url.replace('&', "&amp;"));
+            }
+            let upload = self
+                .objects
+                .start(&key, "text/html; charset=utf-8", &[("report-id", rec.id.as_str())])
+                .await?;
+            upload.finish(html.into_bytes()).await?;
+            let filename = format!("summary-{}.html", rec.id);
+            return Ok(self.objects.presign_get(&key, asked, &filename).await?);
+        }
         let filename = format!("{}-{}.csv", rec.kind.as_str(), rec.id);
         Ok(self.objects.presign_get(&key, asked, &filename).await?)
     }

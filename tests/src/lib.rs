@@ -1,7 +1,9 @@
 //! Harness, signed-webhook builder, traffic generator, local HTTP serving, and the
 //! `local-stack`, `demo` and `ingest-counters` binaries.
 
+pub mod browser;
 pub mod corpus;
+pub mod demo_reports;
 pub mod fake_graph;
 pub mod harness;
 pub mod server;

@@ -18,7 +18,7 @@ use shared::domain::report::{
 use shared::ports::{ReportObjects, ReportSource, ReportStore};
 use shared::reports::ReportService;
 
-/// The kinds a schedule creates when it names none.
+/// The kinds a schedule creates when it names none (the weekly one adds the summary page).
 pub const DEFAULT_SCHEDULED_KINDS: [ReportKind; 9] = [
     ReportKind::Conversations,
     ReportKind::Templates,
@@ -41,6 +41,9 @@ pub struct Schedule {
     pub tz: Option<String>,
     #[serde(default)]
     pub phone_number_ids: Option<Vec<String>>,
+    /// The summary page's locale (`en`, `id`, `pt-BR`).
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 /// The period a schedule covers, given today's date in its zone: `daily` is yesterday,
@@ -130,6 +133,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportJobs<S, R, O> {
             Some(k) if !k.is_empty() => k.clone(),
             _ => DEFAULT_SCHEDULED_KINDS
                 .iter()
+                .chain((schedule.schedule == "weekly").then_some(&ReportKind::Summary))
                 .map(|k| k.as_str().to_string())
                 .collect(),
         };
@@ -150,6 +154,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportJobs<S, R, O> {
                         group_by: Some("day".into()),
                         phone_number_id: phone.clone(),
                         expires_in: None,
+                        locale: schedule.locale.clone(),
                     },
                     self.service.settings.links,
                 )

@@ -235,12 +235,18 @@ impl ReportObjects for S3ReportObjects {
             .chars()
             .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
             .collect();
+        // A page opens in the browser; a CSV downloads.
+        let disposition = if safe_name.ends_with(".html") {
+            "inline"
+        } else {
+            "attachment"
+        };
         let req = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(key)
-            .response_content_disposition(format!("attachment; filename=\"{safe_name}\""))
+            .response_content_disposition(format!("{disposition}; filename=\"{safe_name}\""))
             .presigned(config)
             .await
             .map_err(unavailable)?;
@@ -248,6 +254,23 @@ impl ReportObjects for S3ReportObjects {
             url: req.uri().to_string(),
             expires_at: now + life,
         })
+    }
+
+    async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        let bytes = out
+            .body
+            .collect()
+            .await
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        Ok(bytes.into_bytes().to_vec())
     }
 }
 

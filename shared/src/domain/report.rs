@@ -28,10 +28,12 @@ pub enum ReportKind {
     Reconciliation,
     Messages,
     Leads,
+    /// One self-contained HTML page with charts, linking the CSVs of every section.
+    Summary,
 }
 
 impl ReportKind {
-    pub const ALL: [ReportKind; 11] = [
+    pub const ALL: [ReportKind; 12] = [
         ReportKind::Conversations,
         ReportKind::Templates,
         ReportKind::Spend,
@@ -43,6 +45,7 @@ impl ReportKind {
         ReportKind::Reconciliation,
         ReportKind::Messages,
         ReportKind::Leads,
+        ReportKind::Summary,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +61,7 @@ impl ReportKind {
             ReportKind::Reconciliation => "reconciliation",
             ReportKind::Messages => "messages",
             ReportKind::Leads => "leads",
+            ReportKind::Summary => "summary",
         }
     }
 }
@@ -102,10 +106,13 @@ pub struct ReportRequestBody {
     pub phone_number_id: Option<String>,
     #[serde(default)]
     pub expires_in: Option<i64>,
+    /// Number formatting and labels of the `summary` page: `en` (default), `id`, `pt-BR`.
+    #[serde(default)]
+    pub locale: Option<String>,
 }
 
 /// The fields of a report request body; anything else is `unknown_field`.
-pub const BODY_FIELDS: [&str; 7] = [
+pub const BODY_FIELDS: [&str; 8] = [
     "kind",
     "from",
     "to",
@@ -113,6 +120,7 @@ pub const BODY_FIELDS: [&str; 7] = [
     "group_by",
     "phone_number_id",
     "expires_in",
+    "locale",
 ];
 
 impl ReportRequestBody {
@@ -159,6 +167,7 @@ impl ReportRequestBody {
             "bad_phone_number_id",
             "1–64 letters or digits",
         )?;
+        let locale = optional("locale", "bad_locale", "en, id or pt-BR")?;
         let expires_in = match fields.get("expires_in") {
             None => None,
             Some(v) => Some(whole_number(v).ok_or_else(|| {
@@ -176,6 +185,7 @@ impl ReportRequestBody {
             group_by,
             phone_number_id,
             expires_in,
+            locale,
         })
     }
 }
@@ -220,6 +230,13 @@ pub struct ReportRequest {
     pub group_by: String,
     pub phone_number_id: Option<String>,
     pub expires_in: i64,
+    /// `en`, `id` or `pt-BR` (the summary page's formatting).
+    #[serde(default = "default_locale")]
+    pub locale: String,
+}
+
+fn default_locale() -> String {
+    "en".to_string()
 }
 
 /// Limits on presigned links: the default life and the configured cap (never past 7 days).
@@ -285,10 +302,10 @@ impl ReportRequest {
             ));
         }
         let group_by = body.group_by.unwrap_or_else(|| "day".to_string());
-        let allowed: &[&str] = if kind == ReportKind::Volume {
-            &["day", "week", "month", "none", "hour"]
-        } else {
-            &["day", "week", "month", "none"]
+        let allowed: &[&str] = match kind {
+            ReportKind::Volume => &["day", "week", "month", "none", "hour"],
+            ReportKind::Summary => &["day", "week", "month"],
+            _ => &["day", "week", "month", "none"],
         };
         if !allowed.contains(&group_by.as_str()) {
             return Err(bad(
@@ -304,6 +321,14 @@ impl ReportRequest {
                 "phone_number_id must be 1–64 letters or digits",
             ));
         }
+        let locale = body.locale.unwrap_or_else(default_locale);
+        let Some(parsed) = super::summary::Locale::parse(&locale) else {
+            return Err(bad(
+                "bad_locale",
+                format!("locale {locale:?} is not one of en, id, pt-BR"),
+            ));
+        };
+        let locale = parsed.tag().to_string();
         let expires_in = body.expires_in.unwrap_or(links.default_seconds);
         let cap = links.max_seconds.min(SIGV4_MAX_SECONDS);
         if !(60..=cap).contains(&expires_in) {
@@ -320,6 +345,7 @@ impl ReportRequest {
             group_by,
             phone_number_id: body.phone_number_id,
             expires_in,
+            locale,
         })
     }
 
@@ -450,6 +476,7 @@ mod tests {
             group_by: None,
             phone_number_id: None,
             expires_in: None,
+            locale: None,
         }
     }
 
