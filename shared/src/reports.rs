@@ -12,10 +12,10 @@ use crate::domain::metrics::{self, CsvRow};
 use crate::domain::report::{
     DEFAULT_SLA_SECONDS, LinkPolicy, ReportKind, ReportRecord, ReportRequest, ReportStatus,
 };
+use crate::domain::summary::{Locale, SectionLinks, render_summary};
 use crate::ports::{
     ObjectUpload, PresignedLink, ReportObjects, ReportSource, ReportStore, ReportWindow, StoreError,
 };
-use crate::domain::summary::{Locale, SectionLinks, render_summary};
 use sha2::{Digest, Sha256};
 
 /// Settings of the report service (from the reports functions' config).
@@ -380,7 +380,11 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
             let key = format!("{dir}/{}.csv", kind.as_str());
             let upload = self
                 .objects
-                .start(&key, "text/csv; charset=utf-8", &[("report-id", rec.id.as_str())])
+                .start(
+                    &key,
+                    "text/csv; charset=utf-8",
+                    &[("report-id", rec.id.as_str())],
+                )
                 .await?;
             let mut out = CsvParts::new(
                 upload,
@@ -413,7 +417,11 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         let html = render_summary(&inputs, &q, Some(&previous), &links, locale);
         let upload = self
             .objects
-            .start(&template_key(rec), "text/html; charset=utf-8", &[("report-id", rec.id.as_str())])
+            .start(
+                &template_key(rec),
+                "text/html; charset=utf-8",
+                &[("report-id", rec.id.as_str())],
+            )
             .await?;
         upload.finish(html.clone().into_bytes()).await?;
         Ok(Written {
@@ -539,7 +547,11 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
             }
             let upload = self
                 .objects
-                .start(&key, "text/html; charset=utf-8", &[("report-id", rec.id.as_str())])
+                .start(
+                    &key,
+                    "text/html; charset=utf-8",
+                    &[("report-id", rec.id.as_str())],
+                )
                 .await?;
             upload.finish(html.into_bytes()).await?;
             let filename = format!("summary-{}.html", rec.id);

@@ -1,7 +1,14 @@
 //! Headless Chromium as a subprocess, for the real-browser tests: Debian's `chromium`
 //! (installed by `make setup`), the flags that work on this closed network, a fresh profile
-//! per run, a time limit, and [`RequestTrap`], a local "proxy" that records every request the
-//! browser tries to make.
+//! per run, a time limit; [`RequestTrap`], a local "proxy" that records every request the
+//! browser tries to make; and [`netlog_requests`], which tells from Chromium's NetLog who
+//! asked for each one (a page, or the browser itself).
+//!
+//! Why both: even with `--disable-background-networking` and friends, full headless Chromium
+//! (148 here) still contacts Google on its own at start (network time, `ListAccounts`, search
+//! preconnects). The trap sees every request but not who made it; the NetLog's
+//! `URL_REQUEST_START_JOB` events name the initiator: the page's origin (`file://` for a local
+//! page) or `not an origin` for the browser's own requests.
 //!
 //! A missing browser is an error that names the fix (`make setup`), never a skip.
 
@@ -187,6 +194,23 @@ impl RequestTrap {
         self.seen.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
+    /// The host of every request seen so far (`GET http://host/…` or `CONNECT host:443`).
+    pub fn hosts(&self) -> Vec<String> {
+        self.requests()
+            .iter()
+            .map(|line| {
+                let target = line.split_whitespace().nth(1).unwrap_or("");
+                match url::Url::parse(target) {
+                    Ok(u) if u.has_host() => u.host_str().unwrap_or("").to_string(),
+                    _ => target
+                        .rsplit_once(':')
+                        .map_or(target, |(h, _)| h)
+                        .to_string(),
+                }
+            })
+            .collect()
+    }
+
     /// Forgets the requests seen so far.
     pub fn clear(&self) {
         if let Ok(mut s) = self.seen.lock() {
@@ -226,6 +250,72 @@ fn first_line(mut conn: TcpStream) -> String {
     } else {
         line
     }
+}
+
+/// What Chromium's network service was asked for, from a NetLog (`--log-net-log=FILE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetRequest {
+    pub url: String,
+    /// The origin of the document that asked (`file://` for a local page), or `None` when
+    /// the browser asked on its own (NetLog: `"not an origin"`) or for a preconnect.
+    pub initiator: Option<String>,
+    /// A socket opened ahead of a request (`HTTP_STREAM_JOB_CONTROLLER` with
+    /// `is_preconnect`), which carries no initiator.
+    pub preconnect: bool,
+}
+
+impl NetRequest {
+    pub fn host(&self) -> String {
+        url::Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_default()
+    }
+}
+
+/// Every request (`URL_REQUEST_START_JOB`) and preconnect of a NetLog file.
+pub fn netlog_requests(path: &Path) -> Result<Vec<NetRequest>, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let log: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: not a finished NetLog: {e}", path.display()))?;
+    let id = |name: &str| log["constants"]["logEventTypes"][name].as_u64();
+    let (start, controller) = (
+        id("URL_REQUEST_START_JOB"),
+        id("HTTP_STREAM_JOB_CONTROLLER"),
+    );
+    if start.is_none() || controller.is_none() {
+        return Err(format!(
+            "{}: NetLog without the event types",
+            path.display()
+        ));
+    }
+    let events = log["events"].as_array().cloned().unwrap_or_default();
+    Ok(events
+        .iter()
+        .filter_map(|e| {
+            let (kind, p) = (e["type"].as_u64(), &e["params"]);
+            let url = p["url"].as_str()?.to_string();
+            if kind == start {
+                let initiator = p["initiator"]
+                    .as_str()
+                    .filter(|i| *i != "not an origin")
+                    .map(str::to_string);
+                Some(NetRequest {
+                    url,
+                    initiator,
+                    preconnect: false,
+                })
+            } else if kind == controller && p["is_preconnect"].as_bool() == Some(true) {
+                Some(NetRequest {
+                    url,
+                    initiator: None,
+                    preconnect: true,
+                })
+            } else {
+                None
+            }
+        })
+        .collect())
 }
 
 /// A scratch directory under the system temp dir, removed on drop unless the thread is

@@ -116,7 +116,11 @@ async fn a_link_is_signed_for_its_stated_life_and_never_outlives_its_credentials
     assert_eq!(fresh.text().await.unwrap(), "period\r\n");
     // The link states the life we report: signed at X-Amz-Date for X-Amz-Expires seconds.
     // (moto does not refuse expired links, so the expiry is checked where S3 reads it.)
-    assert!((signed_until(&link.url) - link.expires_at).abs() <= 1, "{}", link.url);
+    assert!(
+        (signed_until(&link.url) - link.expires_at).abs() <= 1,
+        "{}",
+        link.url
+    );
 
     // Credentials that expire in 5 minutes cap a 15-minute link to 4 (60 s margin).
     let expiring = aws_credential_types::Credentials::new(
@@ -138,7 +142,11 @@ async fn a_link_is_signed_for_its_stated_life_and_never_outlives_its_credentials
         "{} vs {now}",
         link.expires_at
     );
-    assert!((signed_until(&link.url) - link.expires_at).abs() <= 1, "{}", link.url);
+    assert!(
+        (signed_until(&link.url) - link.expires_at).abs() <= 1,
+        "{}",
+        link.url
+    );
 }
 
 /// When S3 stops honouring a presigned URL: its `X-Amz-Date` plus `X-Amz-Expires`.

@@ -4,20 +4,24 @@
 //!
 //! - **layout**: at 375 px and 1280 px the page has no horizontal overflow (a wrapper page
 //!   loads it in iframes of those widths and measures `scrollWidth` against `clientWidth`);
-//! - **no request**: every URL is sent to a local recording proxy and DNS is switched off; the
-//!   browser must ask for nothing but the wrapper's own deliberate canary (which proves the
-//!   trap works in that very run), and a copy of the page with an injected external image
+//! - **no request**: every URL goes to a local recording proxy (DNS is switched off, so there
+//!   is no other way out) and Chromium's NetLog says who asked for each: pages must ask for
+//!   nothing but the wrapper's deliberate canary (seen at both, which proves the check works
+//!   in that very run); whatever else reached the proxy must be the browser's own start-up
+//!   traffic (`browser` module docs). A copy of the page with an injected external image
 //!   shows that the page's Content-Security-Policy blocks it before the network;
 //! - **no console error** from the page (Chromium's `--enable-logging=stderr` log);
 //! - **print**: `--print-to-pdf` gives A4 pages (each `/MediaBox` 595 × 842 pt ± 1);
 //! - **text**: the rendered (visible) text has every section heading in the locale, says the
 //!   missing data in words, and formats numbers for the locale (`1.234`, `97,5%`).
 
+use std::path::Path;
 use std::time::Duration;
 
 use chrono::{Days, NaiveDate, TimeZone};
 use integration_tests::browser::{
-    Chromium, RequestTrap, Scratch, file_url, pdf_media_boxes, pdf_page_count,
+    Chromium, NetRequest, RequestTrap, Scratch, file_url, netlog_requests, pdf_media_boxes,
+    pdf_page_count,
 };
 use serde_json::Value;
 use shared::domain::metrics::{
@@ -398,6 +402,47 @@ fn console_lines<'a>(stderr: &'a str, file: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// (b) In one run, pages asked for exactly the `expected` hosts (every NetLog request with an
+/// initiator is one of them, and each of them was asked for), and every connection that reached
+/// the network's edge (the trap) is one of those or one the browser opened on its own (NetLog:
+/// no initiator, e.g. Google's time and account checks at start-up).
+fn assert_only_requests(trap: &RequestTrap, netlog: &Path, expected: &[&str]) {
+    let log = netlog_requests(netlog).unwrap_or_else(|e| panic!("{e}"));
+    let by_pages: Vec<&NetRequest> = log.iter().filter(|r| r.initiator.is_some()).collect();
+    let unexpected: Vec<&&NetRequest> = by_pages
+        .iter()
+        .filter(|r| !expected.contains(&r.host().as_str()))
+        .collect();
+    assert!(
+        unexpected.is_empty(),
+        "the page made requests (it must be self-contained): {unexpected:#?}"
+    );
+    let caught = trap.hosts();
+    for host in expected {
+        assert!(
+            by_pages.iter().any(|r| r.host() == *host) && caught.iter().any(|h| h == host),
+            "the deliberate request to {host} must show in the NetLog and at the trap, or \
+             the check proves nothing; NetLog: {by_pages:?}; trap: {:?}",
+            trap.requests()
+        );
+    }
+    let browsers: Vec<String> = log
+        .iter()
+        .filter(|r| r.initiator.is_none())
+        .map(NetRequest::host)
+        .collect();
+    let unexplained: Vec<&String> = caught
+        .iter()
+        .filter(|h| !expected.contains(&h.as_str()) && !browsers.contains(h))
+        .collect();
+    assert!(
+        unexplained.is_empty(),
+        "connections to {unexplained:?} that no NetLog entry of the browser explains; \
+         trap: {:?}",
+        trap.requests()
+    );
+}
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
@@ -431,7 +476,9 @@ fn check_locale(chromium: &Chromium, locale: Locale) {
 
     // (a), (b), (d): the wrapper, with every request sent to the trap.
     let trap = RequestTrap::start().expect("request trap");
+    let netlog = dir.join("wrapper-netlog.json");
     let mut flags = trap.flags();
+    flags.push(format!("--log-net-log={}", netlog.display()));
     flags.extend(
         [
             "--allow-file-access-from-files",
@@ -455,18 +502,10 @@ fn check_locale(chromium: &Chromium, locale: Locale) {
     );
     let r = result_of(&run.stdout);
 
-    // (b) No request: the trap saw the wrapper's canary (so this run's requests do reach it)
-    // and nothing else: not the page, not the probe's image (its CSP blocked it first).
-    let seen = trap.requests();
-    assert!(
-        seen.iter().any(|l| l.contains(CANARY)),
-        "the trap must see the wrapper's canary request, or it proves nothing: {seen:?}"
-    );
-    let others: Vec<&String> = seen.iter().filter(|l| !l.contains(CANARY)).collect();
-    assert!(
-        others.is_empty(),
-        "the page made requests (it must be self-contained): {others:?}"
-    );
+    // (b) No request: only the wrapper's canary, which both the trap and the NetLog must see
+    // (so this very run's requests do reach them); not the page's, nor the probe's image (the
+    // page's CSP stops it before the network).
+    assert_only_requests(&trap, &netlog, &[CANARY]);
     // The page logged nothing to the console; the probe logged its CSP refusal.
     let page_console = console_lines(&run.stderr, &name);
     assert!(
@@ -502,8 +541,9 @@ fn check_locale(chromium: &Chromium, locale: Locale) {
         assert!(m["tables"].as_u64().unwrap_or(0) >= 10, "{key}: tables");
         assert!(m["bars"].as_u64().unwrap_or(0) > 50, "{key}: bars");
         assert_eq!(m["lang"], locale.tag());
+        // Wide tables scroll inside their own box (`.tw`), which is allowed; listed for a look.
         println!(
-            "{} at {width} px: document {sw} px wide; tables scrolled in their box: {:?}",
+            "{} at {width} px: document {sw} px wide; tables scrolling in their box: {:#?}",
             locale.tag(),
             strings(&m["scrollers"])
         );
@@ -571,8 +611,10 @@ fn check_locale(chromium: &Chromium, locale: Locale) {
     // (c) Print: A4 pages. The page's CSS says `@page{size:A4}`; Chromium's own default
     // is Letter (612 × 792), so this checks the CSS reaches the printer.
     let pdf_path = dir.join(format!("summary-{}.pdf", locale.tag()));
+    let netlog = dir.join("print-netlog.json");
     let mut flags = trap.flags();
     flags.extend([
+        format!("--log-net-log={}", netlog.display()),
         "--no-pdf-header-footer".to_string(),
         VIRTUAL_TIME.to_string(),
         format!("--print-to-pdf={}", pdf_path.display()),
@@ -582,11 +624,7 @@ fn check_locale(chromium: &Chromium, locale: Locale) {
         .run(dir, &flags, &file_url(&dir.join(&name)), RUN_LIMIT)
         .expect("run chromium to print");
     assert!(run.status.success(), "print failed: {}", run.stderr);
-    assert!(
-        trap.requests().is_empty(),
-        "requests while printing: {:?}",
-        trap.requests()
-    );
+    assert_only_requests(&trap, &netlog, &[]);
     let pdf = std::fs::read(&pdf_path).expect("the PDF");
     assert!(pdf.starts_with(b"%PDF-"), "a PDF");
     let boxes = pdf_media_boxes(&pdf);
