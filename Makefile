@@ -49,6 +49,7 @@ bench: setup
 	$(CARGO) bench --workspace --bench ingest
 	$(CARGO) bench -p shared --bench report
 	$(CARGO) run --quiet -p integration-tests --bin ingest-counters
+	$(CARGO) run --release --quiet -p integration-tests --bin report-bench
 
 clean-local:
 	rm -rf .local

@@ -1,21 +1,39 @@
 //! The `== reports ==` part of `make demo`: a generated ten-day week POSTed signed to the
-//! demo's webhook, the table stream folded by the real aggregator (and report-jobs), the
+//! real webhook, the table stream folded by the real aggregator (and report-jobs), the
 //! week's consent and conversion calls made through the leads API, then one report of every
 //! kind asked from the reports API over HTTP in `Asia/Jakarta`, each CSV downloaded by its
 //! presigned link and compared with the generator's truth ([`Week::expected`]) on the
 //! contract's columns. Then a few headline figures beside the truth, and the HTML summary
 //! when the product has that kind.
+//!
+//! The week gets its own table and bucket on the demo's moto, served by its own webhook,
+//! leads and reports APIs: (1) the demo's meta-sync pulls the last four weeks of the wall
+//! clock for the same WABA, which can overlap the generated days (2026-10-26..11-04), and
+//! Meta's rows would then rightly appear in the templates and reconciliation reports, which
+//! the generator's truth does not model; (2) moto answers a GSI query by scanning the whole
+//! table, and a report makes ~90 of them, so on the demo's big table each report took ~2 min.
+//!
+//! [`Week::expected`]: crate::week::Week::expected
 
-use crate::harness::{LOCAL_APP_SECRET, workspace_root};
+use crate::harness::{
+    LOCAL_APP_SECRET, Stack, report_jobs, reports_api, reports_config, unique_name, webhook_config,
+    workspace_root,
+};
+use crate::server::{Functions, serve};
 use crate::streams::{LiveReportJobs, StreamReader, pump_with_jobs};
 use crate::traffic::sign;
 use crate::week::{WeekSpec, generate_week, header};
 use aggregator::handler::Aggregator;
 use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
+use leads::handler::{Auth, Leads, LeadsConfig};
 use serde_json::{Value, json};
+use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::config::Secret;
+use shared::domain::leads::Lifecycle;
 use shared::domain::report::ReportKind;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 type Rows = Vec<Vec<String>>;
@@ -24,16 +42,75 @@ type DemoResult<T> = Result<T, Box<dyn std::error::Error>>;
 /// The zone of every report of this part (UTC+7, no DST).
 pub const TZ: Tz = Tz::Asia__Jakarta;
 
-/// What the part needs from the running demo.
-pub struct ReportsDemo {
+/// The bearer token of the part's leads and reports APIs.
+const API_TOKEN: &str = "demo-api-token-0123456789";
+
+/// Runs the part against the moto at `endpoint` (a table and bucket of its own, served over
+/// HTTP until it returns); returns every difference from the truth (empty: all equal).
+pub async fn run(endpoint: &str, spec: &WeekSpec) -> DemoResult<Vec<String>> {
+    let stack = Stack::with_names(
+        endpoint.to_string(),
+        None,
+        unique_name("wa-insights-week"),
+        unique_name("wa-insights-week-raw"),
+        webhook_config,
+    )
+    .await;
+    let leads = Leads::from_sdk(
+        LeadsConfig {
+            table_name: stack.table.clone(),
+            auth: Auth::Token(Secret::new(API_TOKEN)),
+            lifecycle: Lifecycle::default(),
+            capi_dataset_id: None,
+        },
+        &stack.sdk,
+    )
+    .await
+    .map_err(|e| format!("leads init: {e}"))?;
+    let config = reports_config(
+        &stack.table,
+        &stack.bucket,
+        API_TOKEN,
+        std::slice::from_ref(&spec.waba_id),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let mut demo = ReportsDemo {
+        base: base.clone(),
+        token: API_TOKEN.to_string(),
+        reader: StreamReader::new(&stack.endpoint, &stack.table),
+        aggregator: Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table)),
+        jobs: report_jobs(&stack.sdk, &config),
+        http: reqwest::Client::builder().no_proxy().build()?,
+    };
+    let reports = reports_api(&stack.sdk, &config);
+    let Stack { webhook, table, .. } = stack;
+    let server = tokio::spawn(serve(
+        Arc::new(Functions {
+            webhook,
+            leads: Some(leads),
+            reports: Some(reports),
+        }),
+        listener,
+    ));
+    println!("\n== reports ==");
+    println!(
+        "webhook {base}/webhook · leads API {base}/v1 · reports API {base}/v1/reports · table {table}"
+    );
+    let result = demo.run(spec).await;
+    server.abort();
+    result
+}
+
+struct ReportsDemo {
     /// `http://host:port` of the server that serves `/webhook`, `/v1/...` and `/v1/reports`.
-    pub base: String,
+    base: String,
     /// The bearer token of the leads and reports APIs.
-    pub token: String,
-    pub reader: StreamReader,
-    pub aggregator: Aggregator,
-    pub jobs: LiveReportJobs,
-    pub http: reqwest::Client,
+    token: String,
+    reader: StreamReader,
+    aggregator: Aggregator,
+    jobs: LiveReportJobs,
+    http: reqwest::Client,
 }
 
 /// One asked report: its object and the CSV behind its link.
@@ -44,11 +121,9 @@ struct Fetched {
 }
 
 impl ReportsDemo {
-    /// Runs the part; returns every difference from the truth (empty: all equal).
-    pub async fn run(&mut self, spec: &WeekSpec) -> DemoResult<Vec<String>> {
+    async fn run(&mut self, spec: &WeekSpec) -> DemoResult<Vec<String>> {
         let started = Instant::now();
         let mut diffs = Vec::new();
-        println!("\n== reports ==");
         let week = generate_week(spec);
         let stats = week.stats();
         let first = first_day(spec).ok_or("week start out of range")?;
@@ -97,7 +172,7 @@ impl ReportsDemo {
         let t = Instant::now();
         let folded = self.pump().await;
         println!(
-            "stream: {folded} records folded by the aggregator in {:.1} s (the demo's earlier traffic included)",
+            "stream: {folded} records folded by the aggregator in {:.1} s",
             t.elapsed().as_secs_f64()
         );
         let mut api_codes: BTreeMap<String, usize> = BTreeMap::new();

@@ -517,6 +517,15 @@ async fn messages_exports(rows: u64) {
             - mib(runs[0].samples.iter().map(|s| s.2).max().unwrap_or(0)),
     );
     drop(moto);
+    let n = 200_000;
+    let (kib, per_item) = marker_items_rss(n);
+    println!(
+        "\n  not covered by the synthetic source: DynamoDbReportSource::opt_out_facts collects every by_time item of the\n  \
+         period + 3 days before keeping the consent events; {n} marker items as SDK maps take {:.1} MiB ({per_item:.0} B each),\n  \
+         so a {rows}-message month would hold ≈ {:.0} MiB of them at once (estimate: items only, not the response pages)",
+        mib(kib),
+        per_item * rows as f64 * 33.0 / 30.0 / 1_048_576.0,
+    );
 }
 
 /// The newest object key in the bucket (the export just written).
@@ -532,6 +541,43 @@ async fn latest_key(s3: &aws_sdk_s3::Client, bucket: &str) -> String {
         .max_by_key(|o| o.last_modified().map(|t| (t.secs(), t.subsec_nanos())))
         .and_then(|o| o.key().map(str::to_string))
         .expect("the export's object")
+}
+
+/// What `DynamoDbReportSource::opt_out_facts` holds: it reads the whole `by_time` index of
+/// the period + 3 days (every OUT#/IN# marker, not only the consent events it keeps) into one
+/// `Vec` of SDK items before filtering. Builds `n` marker items as the Query returns them (the
+/// index projects ALL: 9 attributes) and measures the RSS they take.
+fn marker_items_rss(n: u64) -> (u64, f64) {
+    use aws_sdk_dynamodb::types::AttributeValue as Av;
+    let s = |v: String| Av::S(v);
+    let before = status_kib("VmRSS");
+    let items: Vec<HashMap<String, Av>> = (0..n)
+        .map(|i| {
+            let wamid = format!("wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI{i:010}QTRBQjg4MjI2OUYA");
+            HashMap::from([
+                (
+                    "pk".to_string(),
+                    s(format!("USER#6281234{:07}", i % 100_000)),
+                ),
+                ("sk".to_string(), s(format!("OUT#{wamid}"))),
+                ("item_kind".to_string(), s("lead_activity".into())),
+                ("direction".to_string(), s("out".into())),
+                ("wamid".to_string(), s(wamid)),
+                ("at".to_string(), Av::N((1_790_812_800 + i).to_string())),
+                (
+                    "time_bucket".to_string(),
+                    s(format!("T#2026-10-01#{}", i % 8)),
+                ),
+                ("phone_number_id".to_string(), s(PHONE_NUMBER_ID.into())),
+                ("waba_id".to_string(), s(WABA.into())),
+            ])
+        })
+        .collect();
+    let after = status_kib("VmRSS");
+    std::hint::black_box(&items);
+    let per_item = after.saturating_sub(before) as f64 * 1024.0 / n as f64;
+    drop(items);
+    (after.saturating_sub(before), per_item)
 }
 
 // ---------------------------------------------------------------------------------------

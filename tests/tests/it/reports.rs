@@ -308,5 +308,79 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
         let got = contract_view(served.csv(&report).await, expected[0].len());
         assert_eq!(got, expected, "{kind} after a rebuild");
     }
+
+    // AND the summary page (Asia/Jakarta, Indonesian) links one CSV per section, signed with
+    // the page's link; each equals the truth of its kind; a new GET signs new links
+    let jakarta = Tz::Asia__Jakarta;
+    let page = served
+        .report(
+            json!({"kind": "summary", "from": first.to_string(), "to": last.to_string(),
+                   "tz": jakarta.name(), "locale": "id"}),
+            &mut reader,
+            &aggregator,
+            &jobs,
+        )
+        .await;
+    let html = served
+        .http
+        .get(page["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("lang=\"id\""), "an Indonesian page");
+    let links = section_links(&html);
+    assert_eq!(links.len(), 9, "a CSV link per section: {links:?}");
+    for kind in ["conversations", "response_times", "volume", "consent"] {
+        let url = &links[kind];
+        let rows = served.csv(&json!({"url": url})).await;
+        let expected = week.expected(kind, jakarta, "day", first, last);
+        assert_eq!(
+            contract_view(rows, expected[0].len()),
+            expected,
+            "summary section {kind}"
+        );
+    }
+    let again: Value = served
+        .http
+        .get(format!(
+            "{base}/v1/reports/{}",
+            page["id"].as_str().unwrap()
+        ))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["status"], "ready");
+    let html_again = served
+        .http
+        .get(again["url"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(section_links(&html_again).len(), 9);
     server.abort();
+}
+
+/// The page's section CSV links by kind (`…/<kind>.csv?X-Amz-…`), HTML-unescaped.
+fn section_links(html: &str) -> BTreeMap<&'static str, String> {
+    let mut out = BTreeMap::new();
+    for chunk in html.split("href=\"").skip(1) {
+        let Some(end) = chunk.find('"') else { continue };
+        let url = chunk[..end].replace("&amp;", "&");
+        for kind in shared::reports::SUMMARY_SECTIONS {
+            if url.contains(&format!("/{}.csv?", kind.as_str())) {
+                out.insert(kind.as_str(), url.clone());
+            }
+        }
+    }
+    out
 }
