@@ -241,6 +241,29 @@ impl DynamoDbAnalyticsStore {
         rows: &[TemplateCatalogueRow],
         pulled_at: DateTime<Utc>,
     ) -> Result<CatalogueChanges, StoreError> {
+        // The WABA's template list (`TPLS#<waba>` / `<template id>`): how reports find the
+        // templates whose `TPLDAY#` rows to read, without a Scan.
+        self.batch_put(
+            rows.iter()
+                .map(|row| {
+                    let mut item = HashMap::from([
+                        ("pk".to_string(), s(format!("TPLS#{waba_id}"))),
+                        ("sk".to_string(), s(row.template_id.as_str())),
+                        ("item_kind".to_string(), s("template_listing")),
+                        ("waba_id".to_string(), s(waba_id)),
+                        ("template_id".to_string(), s(row.template_id.as_str())),
+                    ]);
+                    if let Some(n) = &row.name {
+                        item.insert("template_name".into(), s(n.as_str()));
+                    }
+                    if let Some(l) = &row.language {
+                        item.insert("template_language".into(), s(l.as_str()));
+                    }
+                    item
+                })
+                .collect(),
+        )
+        .await?;
         let mut changes = CatalogueChanges::default();
         for row in rows {
             let tracked = [

@@ -12,7 +12,7 @@
 
 use crate::domain::metrics::input::{
     ConsentAction, ConsentEvt, ConsentSource, ConversionRow, InboundMsg, Inputs, LeadRow,
-    MessagingDay, MsgPricing, OutboundMsg, PricingDay, Times,
+    MessagingDay, MsgPricing, OutboundMsg, PricingDay, TemplateDay, Times,
 };
 use crate::domain::report::{ReportRecord, ReportStatus};
 use crate::domain::timeindex::{TIME_BUCKET_ATTR, TIME_INDEX, buckets_covering};
@@ -215,6 +215,47 @@ fn pricing_from_item(item: &Attrs) -> Option<PricingDay> {
     })
 }
 
+/// Meta's numbers for one template and day (`TPLDAY#<id>` / `<day>`), named from the WABA's
+/// template list. Clicks: every button type except the `unique_*` counts (they re-count the
+/// same clicks by person); URL clicks are `url_button`. Cost: `amount_spent`.
+fn template_day_from_item(item: &Attrs, listing: &Attrs) -> Option<TemplateDay> {
+    let clicks = item.get("clicks").and_then(|v| v.as_m().ok());
+    let count = |m: &HashMap<String, Av>, k: &str| {
+        m.get(k)
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse::<i64>().ok())
+    };
+    let cost = item.get("cost").and_then(|v| v.as_m().ok());
+    Some(TemplateDay {
+        template_id: text(item, "template_id")?,
+        name: text(listing, "template_name"),
+        language: text(listing, "template_language"),
+        day: day_attr(item)?,
+        sent: int(item, "sent"),
+        delivered: int(item, "delivered"),
+        read: int(item, "read"),
+        clicked: clicks.map(|m| {
+            m.iter()
+                .filter(|(k, _)| !k.starts_with("unique_"))
+                .filter_map(|(k, _)| count(m, k))
+                .sum()
+        }),
+        url_clicks: clicks.map(|m| count(m, "url_button").unwrap_or(0)),
+        clicks_state: text(item, "clicks_state").unwrap_or_else(|| "reported".to_string()),
+        cost_e6: cost
+            .and_then(|m| m.get("amount_spent"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| scaled(v, 6)),
+        cost_state: text(item, "cost_state").unwrap_or_else(|| {
+            if cost.is_some() {
+                "reported".to_string()
+            } else {
+                "not_returned".to_string()
+            }
+        }),
+    })
+}
+
 fn messaging_from_item(item: &Attrs) -> Option<MessagingDay> {
     Some(MessagingDay {
         waba_id: text(item, "waba_id")?,
@@ -258,14 +299,18 @@ impl DynamoDbReportSource {
             .map_err(unavailable)
     }
 
-    /// Every item of one partition whose sort key starts with `prefix`.
+    /// Every item of one partition whose sort key starts with `prefix` (all of them for "").
     async fn partition(&self, pk: String, prefix: &str) -> Result<Vec<Attrs>, StoreError> {
-        self.client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+        let query = self.client.query().table_name(&self.table);
+        let query = if prefix.is_empty() {
+            query.key_condition_expression("pk = :pk")
+        } else {
+            query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :p)")
+                .expression_attribute_values(":p", s(prefix))
+        };
+        query
             .expression_attribute_values(":pk", s(pk))
-            .expression_attribute_values(":p", s(prefix))
             .into_paginator()
             .items()
             .send()
@@ -447,6 +492,18 @@ impl ReportSource for DynamoDbReportSource {
             .filter_map(lead_from_item)
             .collect();
         for waba in &w.wabas {
+            for listing in self.partition(format!("TPLS#{waba}"), "").await? {
+                let Some(id) = text(&listing, "template_id") else {
+                    continue;
+                };
+                let days = self
+                    .days(format!("TPLDAY#{id}"), w.from_day, w.to_day)
+                    .await?;
+                inputs.templates.extend(
+                    days.iter()
+                        .filter_map(|d| template_day_from_item(d, &listing)),
+                );
+            }
             let pricing = self
                 .days(format!("PRICING#{waba}"), w.from_day, w.to_day)
                 .await?;

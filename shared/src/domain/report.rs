@@ -322,7 +322,12 @@ impl ReportRequest {
             ));
         }
         let locale = body.locale.unwrap_or_else(default_locale);
-        let Some(parsed) = super::summary::Locale::parse(&locale) else {
+        // Exactly the API's spellings (the page's parser is more forgiving).
+        let parsed = ["en", "id", "pt-BR"]
+            .contains(&locale.as_str())
+            .then(|| super::summary::Locale::parse(&locale))
+            .flatten();
+        let Some(parsed) = parsed else {
             return Err(bad(
                 "bad_locale",
                 format!("locale {locale:?} is not one of en, id, pt-BR"),

@@ -2,42 +2,31 @@
 //! (over real HTTP), performs Meta's handshake, sends every corpus webhook and a generated
 //! batch of signed traffic (each body 3×, shuffled, one 1,000-status POST), plus a forged
 //! and an unparseable POST, then prints what was stored per kind and checks the headline
-//! numbers against the generator's ground truth. Then a generated ten-day week through the
-//! same webhook, the table stream (aggregator, report-jobs) and the leads API, and one report
-//! of every kind from the reports API over HTTP, each CSV downloaded by its link and compared
-//! with the generator's truth. Then runs meta-sync against the fake Graph API and prints what
-//! it stored. Stops everything it started.
+//! numbers against the generator's ground truth. Then runs meta-sync against the fake Graph
+//! API and prints what it stored. Then reports: a generated ten-day week through the webhook,
+//! the table stream (aggregator, report-jobs) and the leads API on the same moto, and one
+//! report of every kind from the reports API over HTTP, each CSV downloaded by its link and
+//! compared with the generator's truth. Stops everything it started.
 
-use aggregator::handler::Aggregator;
 use futures_util::stream::{self, StreamExt};
 use integration_tests::corpus::{corpus_files, is_webhook};
-use integration_tests::demo_reports::ReportsDemo;
 use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph};
-use integration_tests::harness::{
-    LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, Stack, report_jobs, reports_api, reports_config,
-};
+use integration_tests::harness::{LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, Stack};
 use integration_tests::server::{Functions, serve};
-use integration_tests::streams::StreamReader;
 use integration_tests::sync_summary::{print_report, print_stored};
 use integration_tests::traffic::{DeliveryOpts, TrafficSpec, deliveries, generate, sign};
 use integration_tests::verify::{
     Figures, consent_states, differences, kept_kinds, kinds, leads_by_campaign,
 };
 use integration_tests::week::WeekSpec;
-use leads::handler::{Auth, Leads, LeadsConfig};
 use meta_sync::handler::{MetaSync, Outcome, Settings};
 use shared::adapters::dynamodb_analytics::DynamoDbAnalyticsStore;
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
 use shared::adapters::graph::{GraphClient, GraphConfig};
 use shared::adapters::s3::S3RawStore;
 use shared::config::Secret;
-use shared::domain::leads::Lifecycle;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
-
-/// The bearer token of the demo's leads and reports APIs.
-const API_TOKEN: &str = "demo-api-token-0123456789";
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -58,36 +47,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         stack.s3.clone(),
         stack.counter.clone(),
     );
-    let (endpoint, sdk) = (stack.endpoint.clone(), stack.sdk.clone());
+    let endpoint = stack.endpoint.clone();
     let Stack { moto, webhook, .. } = stack;
-    // The reports part's week (one WABA, two numbers); the reports API reports on its WABA.
-    let week_spec = WeekSpec {
-        days: 10,
-        ..Default::default()
-    };
-    let reports_cfg = reports_config(
-        &table,
-        &bucket,
-        API_TOKEN,
-        std::slice::from_ref(&week_spec.waba_id),
-    );
-    let leads = Leads::from_sdk(
-        LeadsConfig {
-            table_name: table.clone(),
-            auth: Auth::Token(Secret::new(API_TOKEN)),
-            lifecycle: Lifecycle::default(),
-            capi_dataset_id: None,
-        },
-        &sdk,
-    )
-    .await
-    .map_err(|e| format!("leads init: {e}"))?;
-    let base = format!("http://{}", listener.local_addr()?);
     let server = tokio::spawn(serve(
         Arc::new(Functions {
             webhook,
-            leads: Some(leads),
-            reports: Some(reports_api(&sdk, &reports_cfg)),
+            leads: None,
+            reports: None,
         }),
         listener,
     ));
@@ -273,21 +239,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let diffs = differences(&traffic.truth, &items);
 
-    // Reports: a generated week through the same webhook, stream and APIs, every kind in
-    // Asia/Jakarta against the generator's truth. Runs before meta-sync on purpose: meta-sync
-    // pulls the last four weeks of the wall clock, which can overlap the generated week
-    // (2026-10-26..11-04) on the same WABA, and Meta's rows would then rightly appear in the
-    // templates and reconciliation reports, which the generator's truth does not model.
-    let mut reports_demo = ReportsDemo {
-        base: base.clone(),
-        token: API_TOKEN.to_string(),
-        reader: StreamReader::new(&endpoint, &table),
-        aggregator: Aggregator::new(DynamoDbLeadStore::new(dynamodb.clone(), &table)),
-        jobs: report_jobs(&sdk, &reports_cfg),
-        http: reqwest::Client::builder().no_proxy().build()?,
-    };
-    let report_diffs = reports_demo.run(&week_spec).await?;
-
     // meta-sync: the real handler against the fake Graph API and the same table and bucket.
     println!("\n== meta-sync: Meta's pricing and template analytics (fake Graph API) ==");
     let graph = FakeGraph::standard().await?;
@@ -332,6 +283,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or(0);
     println!("raw Graph snapshots in s3://{bucket}/snapshots/: {snapshots}");
     drop(graph);
+
+    // Reports: a generated week through the real webhook, stream and APIs (a table of its own
+    // on the same moto; see `demo_reports`), every kind in Asia/Jakarta against the truth.
+    let week_spec = WeekSpec {
+        days: 10,
+        ..Default::default()
+    };
+    let report_diffs = integration_tests::demo_reports::run(&endpoint, &week_spec).await?;
     server.abort();
     drop(moto);
     println!(

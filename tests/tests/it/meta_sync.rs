@@ -765,7 +765,7 @@ async fn spend_and_reconciliation_reports_carry_metas_pulled_numbers_exactly() {
         from: first,
         to: last,
         wabas: Some(vec![WABA.to_string()]),
-        kinds: Some(vec!["pricing".to_string()]),
+        kinds: Some(vec!["pricing".to_string(), "templates".to_string()]),
     };
     sync(&stack, &fake, &[WABA])
         .run(&backfill, now())
@@ -836,6 +836,50 @@ async fn spend_and_reconciliation_reports_carry_metas_pulled_numbers_exactly() {
         })
         .collect();
     assert_eq!(got, want);
+
+    // AND the templates report carries Meta's template_analytics per template (no webhook
+    // tags here: Meta-only rows), summed over the period's days: sent, delivered, read,
+    // clicks without the unique_* re-counts, amount spent
+    let templates = fake.handle.config().wabas[0].templates.clone();
+    let ids: Vec<String> = templates.iter().map(|t| t.id.clone()).collect();
+    let mut want: BTreeMap<String, [i64; 5]> = BTreeMap::new();
+    for p in fake.handle.template_points(WABA, &ids, start, end) {
+        let bs = p["start"].as_i64().unwrap();
+        let d = DateTime::from_timestamp(bs + DAY / 2, 0)
+            .unwrap()
+            .date_naive();
+        if d < first || d > last {
+            continue;
+        }
+        let id = p["template_id"].as_str().unwrap().to_string();
+        let e = want.entry(id).or_default();
+        for (i, k) in ["sent", "delivered", "read"].into_iter().enumerate() {
+            e[i] += p[k].as_i64().unwrap_or(0);
+        }
+        for c in p["clicked"].as_array().into_iter().flatten() {
+            if !c["type"].as_str().unwrap().starts_with("unique_") {
+                e[3] += c["count"].as_i64().unwrap();
+            }
+        }
+        for c in p["cost"].as_array().into_iter().flatten() {
+            if c["type"] == "amount_spent" {
+                e[4] += micro(&c["value"]);
+            }
+        }
+    }
+    let rows = report_rows(&service, &stack, "templates", first, last).await;
+    let mut got: BTreeMap<String, [i64; 5]> = BTreeMap::new();
+    for r in &rows {
+        let e = got.entry(r[17].clone()).or_default();
+        for (i, col) in [10, 11, 12, 13].into_iter().enumerate() {
+            e[i] += r[col].parse::<i64>().unwrap_or(0);
+        }
+        if !r[14].is_empty() {
+            e[4] += micro(&serde_json::from_str(&r[14]).unwrap());
+        }
+    }
+    assert!(!want.is_empty());
+    assert_eq!(got, want, "Meta's numbers per template id");
 
     // AND reconciliation puts Meta's paid (regular) volume beside the webhook's (none here)
     let rows = report_rows(&service, &stack, "reconciliation", first, last).await;
