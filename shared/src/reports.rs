@@ -290,7 +290,9 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
             Err(e) => {
                 tracing::error!(report = %rec.id, error = %e, "report failed");
                 rec.status = ReportStatus::Failed;
-                rec.reason = Some(e.to_string());
+                // What a manager reads: the cause, short (details are in the logs).
+                let reason: String = e.to_string().chars().take(300).collect();
+                rec.reason = Some(reason);
             }
         }
         rec.finished_at = Some(now());

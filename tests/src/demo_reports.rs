@@ -419,10 +419,19 @@ impl ReportsDemo {
                 }
             }
         } else if status != 200 {
-            return Err(format!("HTTP {status}: {report}").into());
+            let text: String = report.to_string().chars().take(300).collect();
+            return Err(format!("HTTP {status}: {text}").into());
         }
         if report["status"] != "ready" {
-            return Err(format!("not ready: {report}").into());
+            let reason: String = report["reason"]
+                .as_str()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect();
+            return Err(
+                format!("report {} is {}: {reason}", report["id"], report["status"]).into(),
+            );
         }
         let url = report["url"]
             .as_str()

@@ -18,6 +18,7 @@ use crate::domain::report::{ReportRecord, ReportStatus};
 use crate::domain::timeindex::{TIME_BUCKET_ATTR, TIME_INDEX, buckets_covering};
 use crate::ports::{ReportSource, ReportStore, ReportWindow, StoreError};
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes};
 use chrono::NaiveDate;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
@@ -30,8 +31,23 @@ type Attrs = HashMap<String, Av>;
 /// Concurrent Queries / BatchGets per window read.
 const READ_CONCURRENCY: usize = 16;
 
-fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
-    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+/// A storage error as the report will say it: the service's code and message (never the
+/// SDK's whole dump with headers and request ids). A refused request (validation) is a bug
+/// and is `Rejected`; everything else is `Unavailable` (retrying may help).
+fn unavailable<E>(e: E) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(&e), "report read failed");
+    match (e.code(), e.message()) {
+        (Some(code @ "ValidationException"), message) => {
+            StoreError::Rejected(format!("{code}: {}", message.unwrap_or("")))
+        }
+        (Some(code), message) => {
+            StoreError::Unavailable(format!("{code}: {}", message.unwrap_or("")))
+        }
+        (None, _) => StoreError::Unavailable(format!("{e}")),
+    }
 }
 
 fn s(v: impl Into<String>) -> Av {
