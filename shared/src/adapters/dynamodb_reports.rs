@@ -295,9 +295,17 @@ impl DynamoDbReportSource {
         }
     }
 
-    /// Every index item of one bucket with `lo <= at <= hi`.
-    async fn bucket(&self, bucket: String, lo: i64, hi: i64) -> Result<Vec<Attrs>, StoreError> {
-        self.client
+    /// Every index item of one bucket with `lo <= at <= hi` (and, with `kind`, only items
+    /// whose sort key starts with it: read, but not returned or held, otherwise).
+    async fn bucket(
+        &self,
+        bucket: String,
+        lo: i64,
+        hi: i64,
+        kind: Option<&'static str>,
+    ) -> Result<Vec<Attrs>, StoreError> {
+        let mut query = self
+            .client
             .query()
             .table_name(&self.table)
             .index_name(TIME_INDEX)
@@ -306,7 +314,13 @@ impl DynamoDbReportSource {
             .expression_attribute_names("#at", "at")
             .expression_attribute_values(":b", s(bucket))
             .expression_attribute_values(":lo", n(lo))
-            .expression_attribute_values(":hi", n(hi))
+            .expression_attribute_values(":hi", n(hi));
+        if let Some(prefix) = kind {
+            query = query
+                .filter_expression("begins_with(sk, :kind)")
+                .expression_attribute_values(":kind", s(prefix));
+        }
+        query
             .into_paginator()
             .items()
             .send()
@@ -438,9 +452,14 @@ impl DynamoDbReportSource {
 
 impl DynamoDbReportSource {
     /// Every `by_time` item with `lo <= at <= hi`: all shards of all UTC days it spans.
-    async fn indexed(&self, lo: i64, hi: i64) -> Result<Vec<Attrs>, StoreError> {
+    async fn indexed(
+        &self,
+        lo: i64,
+        hi: i64,
+        kind: Option<&'static str>,
+    ) -> Result<Vec<Attrs>, StoreError> {
         let parts: Vec<Vec<Attrs>> = stream::iter(buckets_covering(lo, hi))
-            .map(|b| self.bucket(b, lo, hi))
+            .map(|b| self.bucket(b, lo, hi, kind))
             .buffer_unordered(READ_CONCURRENCY)
             .try_collect()
             .await?;
@@ -451,7 +470,7 @@ impl DynamoDbReportSource {
 impl ReportSource for DynamoDbReportSource {
     async fn inputs(&self, w: &ReportWindow) -> Result<Inputs, StoreError> {
         let (lo, hi) = (w.lo, w.hi);
-        let indexed = self.indexed(lo, hi).await?;
+        let indexed = self.indexed(lo, hi, None).await?;
         let mut inputs = Inputs::default();
         let mut outbound_wamids = BTreeSet::new();
         let mut people = BTreeSet::new();
@@ -538,7 +557,7 @@ impl ReportSource for DynamoDbReportSource {
 
     async fn outbound_between(&self, lo: i64, hi: i64) -> Result<Vec<OutboundMsg>, StoreError> {
         let wamids: BTreeSet<String> = self
-            .indexed(lo, hi)
+            .indexed(lo, hi, Some("OUT#"))
             .await?
             .iter()
             .filter_map(|i| text(i, "sk")?.strip_prefix("OUT#").map(str::to_string))
@@ -553,7 +572,7 @@ impl ReportSource for DynamoDbReportSource {
         hi: i64,
     ) -> Result<(Vec<ConsentEvt>, Vec<OutboundMsg>), StoreError> {
         let consent: Vec<ConsentEvt> = self
-            .indexed(lo, hi)
+            .indexed(lo, hi, Some("CONSENT#"))
             .await?
             .iter()
             .filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with("CONSENT#")))

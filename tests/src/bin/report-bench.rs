@@ -160,7 +160,7 @@ impl SyntheticSource {
     fn message(&self, i: u64) -> OutboundMsg {
         let sent = self.time(i);
         let failed = i % 50 == 7;
-        let read = !failed && i % 3 == 0;
+        let read = !failed && i.is_multiple_of(3);
         OutboundMsg {
             wamid: format!("wamid.HBgLMTY1MDM4Nzk0MzkVAgARGBI{i:010}QTRBQjg4MjI2OUYA"),
             person: Some(self.person(i)),
@@ -175,7 +175,14 @@ impl SyntheticSource {
             },
             pricing: Some(MsgPricing {
                 model: Some("PMP".into()),
-                category: Some(if i % 4 == 0 { "utility" } else { "marketing" }.into()),
+                category: Some(
+                    if i.is_multiple_of(4) {
+                        "utility"
+                    } else {
+                        "marketing"
+                    }
+                    .into(),
+                ),
                 pricing_type: Some("regular".into()),
                 billable: Some(!failed),
                 paid: Some(!failed),
@@ -596,14 +603,14 @@ fn envelope(value: Value) -> Vec<u8> {
     .expect("json")
 }
 
-/// Outbound messages `from..to` over the 30 days (sent, delivered, read every other one),
-/// to 20 people; every fifth person writes back once. Bodies of 50 statuses.
-fn traffic(base: i64, from: u64, to: u64, total: u64) -> Vec<Vec<u8>> {
+/// Outbound messages `indices` of `total` spread evenly over the 30 days (sent, delivered,
+/// read one in two), to 20 people; every fifth message gets a reply. Bodies of 50 statuses.
+fn traffic(base: i64, indices: impl Iterator<Item = u64>, total: u64) -> Vec<Vec<u8>> {
     let span = DAYS * DAY;
     let phone = |i: u64| format!("1650555{:04}", i % 20);
     let mut statuses = Vec::new();
     let mut bodies = Vec::new();
-    for i in from..to {
+    for i in indices {
         let t = base + 600 + (i128::from(i) * i128::from(span - 7_200) / i128::from(total)) as i64;
         let pricing = json!({"billable": true, "pricing_model": "PMP", "type": "regular",
             "category": if i % 4 == 0 { "utility" } else { "marketing" }});
@@ -617,7 +624,7 @@ fn traffic(base: i64, from: u64, to: u64, total: u64) -> Vec<Vec<u8>> {
             json!({"id": wamid, "status": "delivered", "timestamp": (t + 5).to_string(),
             "recipient_id": phone(i), "pricing": pricing}),
         );
-        if i % 2 == 0 {
+        if (i / 2) % 2 == 0 {
             statuses.push(json!({"id": wamid, "status": "read",
                 "timestamp": (t + 60).to_string(), "recipient_id": phone(i)}));
         }
@@ -662,23 +669,22 @@ async fn reads_per_kind() {
         (w.hi.div_euclid(DAY) - w.lo.div_euclid(DAY) + 1) as u64
     };
     let total = 400;
-    let mut written = 0;
-    for messages in [200u64, 400] {
+    for (round, messages) in [200u64, 400].into_iter().enumerate() {
         let t = Instant::now();
-        for body in traffic(lo, written, messages, total) {
+        // Even messages first, then odd ones: both rounds span the whole 30 days.
+        for body in traffic(lo, (round as u64..total).step_by(2), total) {
             let (status, text) = stack.post(&body).await;
             assert_eq!(status, 200, "webhook: {text}");
         }
         let records = pump(&mut reader, &aggregator).await;
-        written = messages;
         println!(
-            "\n{messages} outbound messages ({} inbound) in the table; wrote them and {records} stream records in {:.1} s",
+            "\n{messages} outbound messages ({} inbound) over {DAYS} days in the table; wrote them and {records} stream records in {:.1} s",
             messages / 5,
             t.elapsed().as_secs_f64()
         );
         println!(
-            "{:<16} {:>6} {:>6} {:>9} {:>9} {:>7} {:>6}  {}",
-            "kind", "rows", "Query", "BatchGet", "GetItem", "PutItem", "total", "what was read"
+            "{:<16} {:>6} {:>6} {:>9} {:>9} {:>7} {:>6}  what was read",
+            "kind", "rows", "Query", "BatchGet", "GetItem", "PutItem", "total"
         );
         let kinds: Vec<ReportKind> = if messages == 200 {
             ReportKind::ALL.to_vec()
@@ -724,7 +730,12 @@ async fn reads_per_kind() {
                     i.pricing.len(),
                     i.messaging.len()
                 ),
-                None => "(slices / leads index; see below)".into(),
+                None if kind == ReportKind::Leads => "the leads index, 8 shards".into(),
+                None => format!(
+                    "opt-out facts: by_time over {} days; {} six-hour slices × 8 shards; a BatchGet per slice with messages",
+                    DAYS + 3,
+                    DAYS * 4
+                ),
             };
             println!(
                 "{:<16} {:>6} {:>6} {:>9} {:>9} {:>7} {:>6}  {what}",
@@ -754,11 +765,13 @@ async fn reads_per_kind() {
     }
     println!(
         "\nFormula (summary kinds): the window is the period ({DAYS} days) + 8 days before + 3 days and 1 s after = {window_days} UTC days;\n\
-         Query = 8 shards × {window_days} days on by_time (+1 per extra page of 1 MB) + 8 lead shards + 2 per WABA (PRICING#, MSGDAY#);\n\
+         Query = 8 shards × {window_days} days on by_time (+1 per extra page of 1 MB) + 8 lead shards\n\
+         + per WABA: 1 template list (TPLS#) + 1 per listed template (TPLDAY#) + PRICING# + MSGDAY#;\n\
          BatchGetItem = ceil(outbound messages with a marker in the window / 100) (+ retries of unprocessed keys);\n\
          response_times adds 2 Queries per person seen in the window (IN# and OUT# of their partition) and BatchGets for their earlier messages;\n\
          messages = the by_time index for the opt-out facts over the whole period + 3 days (8 × days Queries, every marker item returned),\n\
          + 1 partition Query per person who opted out, + per 6-hour slice 8 Queries and ceil(slice messages / 100) BatchGets;\n\
+         summary = two such windows (the period and the one before), both with history;\n\
          plus 1 PutItem for the report record. The by_time Queries are O(days); the BatchGets, pages and items are O(messages)."
     );
 }
