@@ -195,9 +195,13 @@ impl RequestTrap {
     }
 
     /// The host of every request seen so far (`GET http://host/…` or `CONNECT host:443`).
+    /// A connection that closed without a request line ([`NO_REQUEST_LINE`]: a socket the
+    /// browser opened to its proxy ahead of time and dropped, e.g. when it exits right after
+    /// a screenshot) asked for nothing and names no host, so it is left out.
     pub fn hosts(&self) -> Vec<String> {
         self.requests()
             .iter()
+            .filter(|line| line.as_str() != NO_REQUEST_LINE)
             .map(|line| {
                 let target = line.split_whitespace().nth(1).unwrap_or("");
                 match url::Url::parse(target) {
@@ -228,6 +232,9 @@ impl Drop for RequestTrap {
     }
 }
 
+/// What [`RequestTrap::requests`] lists for a connection that sent no request line.
+pub const NO_REQUEST_LINE: &str = "(a connection without a request line)";
+
 /// Reads the request line of one proxied connection, answers 502 and closes.
 fn first_line(mut conn: TcpStream) -> String {
     let _ = conn.set_nonblocking(false);
@@ -246,7 +253,7 @@ fn first_line(mut conn: TcpStream) -> String {
     let text = String::from_utf8_lossy(&buf);
     let line = text.lines().next().unwrap_or("").trim().to_string();
     if line.is_empty() {
-        "(a connection without a request line)".to_string()
+        NO_REQUEST_LINE.to_string()
     } else {
         line
     }
@@ -377,4 +384,41 @@ pub fn pdf_page_count(pdf: &[u8]) -> usize {
         .match_indices("/Type/Page")
         .filter(|(i, _)| !compact[i + "/Type/Page".len()..].starts_with('s'))
         .count()
+}
+
+/// Where the real-browser tests save their screenshots for a look: `.local/screenshots/` at
+/// the workspace root (`.local/` is git-ignored), created if missing.
+pub fn screenshots_dir() -> Result<PathBuf, String> {
+    let dir = crate::harness::workspace_root().join(".local/screenshots");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
+/// `(width, height)` in pixels of a PNG, from its signature and `IHDR` chunk (bytes 16..24,
+/// big-endian); `None` when the bytes are not a PNG.
+pub fn png_size(png: &[u8]) -> Option<(u32, u32)> {
+    const SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if png.len() < 24 || !png.starts_with(SIGNATURE) || &png[12..16] != b"IHDR" {
+        return None;
+    }
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    Some((be(&png[16..20]), be(&png[20..24])))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::png_size;
+
+    #[test]
+    fn png_size_reads_the_ihdr_header() {
+        let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+        png.extend_from_slice(&375u32.to_be_bytes());
+        png.extend_from_slice(&9_876u32.to_be_bytes());
+        png.extend_from_slice(&[8, 6, 0, 0, 0]);
+        assert_eq!(png_size(&png), Some((375, 9_876)));
+        assert_eq!(png_size(&png[..20]), None);
+        assert_eq!(png_size(b"GIF89a and some more bytes than that"), None);
+        png[12] = b'X';
+        assert_eq!(png_size(&png), None);
+    }
 }

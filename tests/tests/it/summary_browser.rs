@@ -3,7 +3,13 @@
 //! `id` and `pt-BR` and checks what only a browser can tell:
 //!
 //! - **layout**: at 375 px and 1280 px the page has no horizontal overflow (a wrapper page
-//!   loads it in iframes of those widths and measures `scrollWidth` against `clientWidth`);
+//!   loads it in iframes of those widths and measures `scrollWidth` against `clientWidth`;
+//!   wide tables and, on a phone, charts scroll inside their own box, which is allowed);
+//! - **readable charts**: at both widths every chart's text renders at 9 px or more (its
+//!   computed `font-size` times the SVG's on-screen scale, and the box height of the y-axis
+//!   labels), where a chart squeezed to a phone's width would draw its 11-unit text ≈ 5 px;
+//! - **screenshots**: the page at 375 px and 1280 px wide, full height, saved as
+//!   `.local/screenshots/summary-<locale>-<width>.png` for a look (checked: a PNG of that width);
 //! - **no request**: every URL goes to a local recording proxy (DNS is switched off, so there
 //!   is no other way out) and Chromium's NetLog says who asked for each: pages must ask for
 //!   nothing but the wrapper's deliberate canary (seen at both, which proves the check works
@@ -21,7 +27,7 @@ use std::time::Duration;
 use chrono::{Days, NaiveDate, TimeZone};
 use integration_tests::browser::{
     Chromium, NetRequest, RequestTrap, Scratch, file_url, netlog_requests, pdf_media_boxes,
-    pdf_page_count,
+    pdf_page_count, png_size, screenshots_dir,
 };
 use serde_json::Value;
 use shared::domain::metrics::{
@@ -38,6 +44,8 @@ const VIRTUAL_TIME: &str = "--virtual-time-budget=10000";
 const CANARY: &str = "canary.invalid";
 /// The external image injected into a copy of the page, which its CSP must block.
 const CSP_PROBE: &str = "csp-probe.invalid";
+/// The smallest chart text, in CSS px, that counts as readable.
+const MIN_CHART_TEXT_PX: f64 = 9.0;
 
 // ---- A realistic page ---------------------------------------------------------------------
 
@@ -316,8 +324,10 @@ fn links() -> SectionLinks {
 /// Loads the page at 375 px and 1280 px (iframes: the page's CSS sees those viewport widths)
 /// and the CSP probe copy, then writes one JSON object into `<pre id="result">`: per width the
 /// viewport and document widths, the elements sticking out on the right, the counts of
-/// sections, charts and tables, the headline cards and the rendered text (`innerText`: only
-/// what is displayed). The JSON is pure ASCII with `<>&` escaped, so `--dump-dom` prints it
+/// sections, charts and tables, the headline cards, the document's height, the rendered size
+/// of the charts' text (the smallest computed `font-size` × on-screen scale of any chart
+/// `<text>`, and the smallest box height of a y-axis label, with the chart it is in) and the
+/// rendered text (`innerText`: only what is displayed). The JSON is pure ASCII with `<>&` escaped, so `--dump-dom` prints it
 /// verbatim. The image is the deliberate canary request.
 fn wrapper(page: &str, probe: &str) -> String {
     format!(
@@ -357,6 +367,16 @@ function measure(id) {{
     if (n.scrollWidth > n.clientWidth + 1 && /auto|scroll/.test(w.getComputedStyle(n).overflowX))
       scrollers.push(path(n) + ' [' + n.clientWidth + ' < ' + n.scrollWidth + ']');
   }});
+  var font = null, axis = null;
+  d.querySelectorAll('svg.chart text').forEach(function (t) {{
+    var r = t.getBoundingClientRect(), m = t.getScreenCTM();
+    if (!(r.width > 0 && r.height > 0) || !m) return;
+    var c = t.ownerSVGElement.getAttribute('data-chart');
+    var px = parseFloat(w.getComputedStyle(t).fontSize) * Math.sqrt(m.a * m.a + m.b * m.b);
+    if (!font || px < font.px) font = {{ px: px, chart: c, text: t.textContent }};
+    if (t.parentElement.getAttribute('class') === 'y' && (!axis || r.height < axis.height))
+      axis = {{ height: r.height, chart: c, text: t.textContent }};
+  }});
   var cards = [];
   d.querySelectorAll('[data-metric]').forEach(function (c) {{
     var v = c.querySelector('.v');
@@ -364,6 +384,7 @@ function measure(id) {{
   }});
   return {{
     clientWidth: vw, scrollWidth: e.scrollWidth, bodyScrollWidth: d.body.scrollWidth,
+    scrollHeight: e.scrollHeight, chartFont: font, axisLabel: axis,
     overflowing: out.slice(0, 25), scrollers: scrollers.slice(0, 25),
     sections: Array.prototype.map.call(d.querySelectorAll('section'), function (s) {{ return s.id; }}),
     charts: d.querySelectorAll('svg.chart').length, tables: d.querySelectorAll('table').length,
@@ -541,12 +562,59 @@ fn check_locale(chromium: &Chromium, locale: Locale) {
         assert!(m["tables"].as_u64().unwrap_or(0) >= 10, "{key}: tables");
         assert!(m["bars"].as_u64().unwrap_or(0) > 50, "{key}: bars");
         assert_eq!(m["lang"], locale.tag());
-        // Wide tables scroll inside their own box (`.tw`), which is allowed; listed for a look.
+        // Readable charts: no chart text under 9 px, measured two ways.
+        let (font, axis) = (&m["chartFont"], &m["axisLabel"]);
+        let font_px = font["px"].as_f64().unwrap_or(0.0);
+        let axis_px = axis["height"].as_f64().unwrap_or(0.0);
+        assert!(
+            font_px >= MIN_CHART_TEXT_PX && axis_px >= MIN_CHART_TEXT_PX,
+            "{}: chart text too small at {width} px: font {font}, y-axis label box {axis}",
+            locale.tag()
+        );
+        // Wide tables (`.tw`) and, on a phone, charts (`.cw`) scroll inside their own box,
+        // which is allowed; listed for a look.
         println!(
-            "{} at {width} px: document {sw} px wide; tables scrolling in their box: {:#?}",
+            "{} at {width} px: document {sw} px wide; smallest chart text {font_px:.1} px \
+             ({}), y-axis label box {axis_px:.1} px; scrolling in their box: {:#?}",
             locale.tag(),
+            font["chart"],
             strings(&m["scrollers"])
         );
+    }
+
+    // Screenshots at both widths, full page height, for a look (same trap: the page still
+    // fetches nothing).
+    let shots = screenshots_dir().unwrap_or_else(|e| panic!("{e}"));
+    for (key, width) in [("w375", 375u32), ("w1280", 1280)] {
+        let height = r[key]["scrollHeight"].as_u64().unwrap_or(0);
+        assert!(height > 1_000, "{key}: page height {height} px");
+        let png_path = shots.join(format!("summary-{}-{width}.png", locale.tag()));
+        let _ = std::fs::remove_file(&png_path);
+        let netlog = dir.join(format!("shot-{width}-netlog.json"));
+        let mut flags = trap.flags();
+        flags.extend([
+            format!("--log-net-log={}", netlog.display()),
+            "--hide-scrollbars".to_string(),
+            "--force-device-scale-factor=1".to_string(),
+            format!("--window-size={width},{height}"),
+            VIRTUAL_TIME.to_string(),
+            format!("--screenshot={}", png_path.display()),
+        ]);
+        trap.clear();
+        let run = chromium
+            .run(dir, &flags, &file_url(&dir.join(&name)), RUN_LIMIT)
+            .expect("run chromium for a screenshot");
+        assert!(run.status.success(), "screenshot failed: {}", run.stderr);
+        assert_only_requests(&trap, &netlog, &[]);
+        let png = std::fs::read(&png_path)
+            .unwrap_or_else(|e| panic!("no screenshot at {}: {e}", png_path.display()));
+        let size = png_size(&png);
+        assert!(
+            matches!(size, Some((w, h)) if w == width && u64::from(h) == height),
+            "{}: not a PNG {width} px wide and the page's height ({height} px): {size:?}",
+            png_path.display()
+        );
+        println!("screenshot {} ({size:?})", png_path.display());
     }
 
     // (d) The displayed text: headings in the locale, the missing data in words, numbers in

@@ -122,7 +122,11 @@ fn nice_step(max: i128, ticks: i128) -> i128 {
         .unwrap_or(10 * p)
 }
 
-const W: f64 = 600.0;
+/// The width every chart is drawn at (SVG user units). On narrow screens the style sheet
+/// keeps the SVG at this many CSS pixels (`CSS`: `min-width`) so that its 11-unit text
+/// renders at 11 px, scrolling sideways inside its `.cw` box instead of shrinking.
+pub const CHART_WIDTH: u32 = 600;
+const W: f64 = CHART_WIDTH as f64;
 const LEFT: f64 = 64.0;
 const RIGHT: f64 = 10.0;
 const TOP: f64 = 18.0;

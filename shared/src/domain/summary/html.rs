@@ -87,7 +87,9 @@ pub fn para(class: &str, text: &str) -> String {
 }
 
 /// The page's only style sheet: grid/flex layout that works from 375 px to wide screens,
-/// scalable SVGs, and an A4 print layout that keeps each section on one page when it fits.
+/// scalable SVGs (on screens up to 700 px wide a chart keeps its drawn width,
+/// [`super::charts::CHART_WIDTH`] px, and scrolls inside its `.cw` box, so its text stays
+/// 11 px), and an A4 print layout that keeps each section on one page when it fits.
 pub const CSS: &str = r#"
 :root{--fg:#1f2328;--muted:#57606a;--line:#d0d7de;--bg:#f6f8fa;--card:#fff;--accent:#0b6e4f;--warn:#9a3412;--warnbg:#fff4e5}
 *{box-sizing:border-box}
@@ -115,6 +117,7 @@ section.wide{grid-column:1/-1}
 .figs{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,420px),1fr));gap:12px}
 figure{margin:0;min-width:0}
 figcaption{font-weight:600;font-size:.92rem;margin-bottom:4px}
+.cw{overflow-x:auto;max-width:100%}
 svg.chart{display:block;width:100%;max-width:100%;height:auto}
 .chart text{font-size:11px;fill:#57606a}
 .chart .axis{stroke:#d0d7de;stroke-width:1}
@@ -144,6 +147,7 @@ p.missing{background:var(--warnbg);border-left:3px solid var(--warn);padding:6px
 .callouts .v{font-weight:650;font-size:1.1rem}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 footer{color:var(--muted);font-size:.85rem}
+@media screen and (max-width:1px){.cw>svg.chart{min-width:600px}}
 @page{size:A4;margin:12mm}
 @media print{
 body{background:#fff;font-size:10.5pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
@@ -196,6 +200,15 @@ mod tests {
         );
         assert_eq!(safe_href("java\nscript:x"), None);
         assert_eq!(safe_href(""), None);
+    }
+
+    #[test]
+    fn narrow_screens_keep_charts_at_their_drawn_width_inside_a_scroll_box() {
+        let w = super::super::charts::CHART_WIDTH;
+        assert!(CSS.contains(&format!(
+            "@media screen and (max-width:700px){{.cw>svg.chart{{min-width:{w}px}}}}"
+        )));
+        assert!(CSS.contains(".cw{overflow-x:auto;max-width:100%}"));
     }
 
     #[test]

@@ -56,10 +56,11 @@ fn section(
     )
 }
 
-/// A chart figure: caption, SVG, legend and the table fallback in a `<details>`.
+/// A chart figure: caption, SVG (in its own sideways-scrolling box, `.cw`, for narrow
+/// screens), legend and the table fallback in a `<details>`.
 fn figure(ctx: &Ctx<'_>, caption: &str, svg: String, legend_html: String, tbl: String) -> String {
     format!(
-        "<figure><figcaption>{}</figcaption>{svg}{legend_html}<details><summary>{}</summary>{tbl}</details></figure>",
+        "<figure><figcaption>{}</figcaption><div class=\"cw\">{svg}</div>{legend_html}<details><summary>{}</summary>{tbl}</details></figure>",
         escape(caption),
         escape(ctx.t.show_table)
     )
