@@ -18,18 +18,9 @@ use shared::domain::report::{
 use shared::ports::{ReportObjects, ReportSource, ReportStore};
 use shared::reports::ReportService;
 
-/// The kinds a schedule creates when it names none (the weekly one adds the summary page).
-pub const DEFAULT_SCHEDULED_KINDS: [ReportKind; 9] = [
-    ReportKind::Conversations,
-    ReportKind::Templates,
-    ReportKind::Spend,
-    ReportKind::ResponseTimes,
-    ReportKind::Volume,
-    ReportKind::Failures,
-    ReportKind::Consent,
-    ReportKind::Campaigns,
-    ReportKind::Reconciliation,
-];
+/// The kinds a schedule creates when it names none: every metric family (the summary
+/// page's sections); the weekly schedule adds the summary page itself.
+pub const DEFAULT_SCHEDULED_KINDS: [ReportKind; 9] = shared::reports::SUMMARY_SECTIONS;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -4,28 +4,14 @@
 //! argument (default `{"mode":"scheduled"}`), e.g.
 //! `make pull PAYLOAD='{"mode":"backfill","from":"2026-11-01","to":"2026-11-20"}'`.
 
-use integration_tests::harness::workspace_root;
+use integration_tests::harness::load_local_env;
 use integration_tests::sync_summary::{print_report, print_stored};
 use meta_sync::handler::LiveMetaSync;
 use shared::config::MetaSyncConfig;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let env_file = workspace_root().join(".local/endpoints.env");
-    let text = std::fs::read_to_string(&env_file).map_err(|e| {
-        format!(
-            "{}: {e}; start the local stack first with `make local`",
-            env_file.display()
-        )
-    })?;
-    for line in text.lines().filter(|l| !l.starts_with('#')) {
-        if let Some((k, v)) = line.split_once('=')
-            && std::env::var_os(k).is_none()
-        {
-            // SAFETY: single-threaded here, before the runtime reads the environment.
-            unsafe { std::env::set_var(k, v) };
-        }
-    }
+    load_local_env()?;
     shared::telemetry::init();
     let payload: serde_json::Value = match std::env::args().nth(1).filter(|a| !a.is_empty()) {
         Some(arg) => serde_json::from_str(&arg).map_err(|e| format!("payload {arg:?}: {e}"))?,

@@ -147,7 +147,7 @@ p.missing{background:var(--warnbg);border-left:3px solid var(--warn);padding:6px
 .callouts .v{font-weight:650;font-size:1.1rem}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 footer{color:var(--muted);font-size:.85rem}
-@media screen and (max-width:1px){.cw>svg.chart{min-width:600px}}
+@media screen and (max-width:700px){.cw>svg.chart{min-width:600px}}
 @page{size:A4;margin:12mm}
 @media print{
 body{background:#fff;font-size:10.5pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
