@@ -137,8 +137,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let mut reader = integration_tests::streams::StreamReader::new(&endpoint, &table);
     let stream_pump = tokio::spawn(async move {
+        // Reports read the markers the aggregator writes from the stream: after a burst of
+        // traffic, wait for the "caught up" line before asking for a report (moto folds
+        // ~60 markers a second; DynamoDB in AWS, about a second behind).
+        let mut behind = false;
         loop {
-            integration_tests::streams::pump_with_jobs(&mut reader, &aggregator, &jobs).await;
+            let folded =
+                integration_tests::streams::pump_with_jobs(&mut reader, &aggregator, &jobs).await;
+            if folded > 0 {
+                behind = true;
+                println!("stream: folded {folded} records");
+            } else if behind {
+                behind = false;
+                println!("stream: caught up (reports include everything sent so far)");
+            }
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }
     });
