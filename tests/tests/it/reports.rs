@@ -331,6 +331,17 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
         .await
         .unwrap();
     assert!(html.contains("lang=\"id\""), "an Indonesian page");
+    // The page as a manager's browser shows it: real headless Chromium at 375 px and 1280 px
+    // (no request leaves it, nothing on the console, no overflow, every section, readable
+    // chart text; screenshots `.local/screenshots/summary-week-id-{375,1280}.png`).
+    tokio::task::block_in_place(|| {
+        crate::summary_browser::open_in_browser(
+            &crate::summary_browser::chromium(),
+            &html,
+            "week-id",
+            "id",
+        )
+    });
     let links = section_links(&html);
     assert_eq!(links.len(), 9, "a CSV link per section: {links:?}");
     for kind in ["conversations", "response_times", "volume", "consent"] {
