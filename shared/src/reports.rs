@@ -171,17 +171,6 @@ async fn write_rows<U: ObjectUpload, R: CsvRow>(
 /// The slice of a messages export read at once.
 const SLICE_SECONDS: i64 = 6 * 3_600;
 
-/// The anchor of an outbound message: its `sent` time, else its earliest status time.
-fn anchor(m: &OutboundMsg) -> Option<i64> {
-    let t = &m.times;
-    t.sent_at.or_else(|| {
-        [t.delivered_at, t.read_at, t.played_at, t.failed_at]
-            .into_iter()
-            .flatten()
-            .min()
-    })
-}
-
 pub struct ReportService<S, R, O> {
     pub source: S,
     pub store: R,
@@ -478,7 +467,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
                                 .is_none_or(|p| p == m.phone_number_id)
                         })
                         .filter_map(|m| {
-                            anchor(&m).filter(|a| (lo..=hi).contains(a)).map(|a| (a, m))
+                            m.anchor().filter(|a| (lo..=hi).contains(a)).map(|a| (a, m))
                         })
                         .collect();
                     slice.sort_by(|a, b| (a.0, &a.1.wamid).cmp(&(b.0, &b.1.wamid)));
