@@ -182,15 +182,15 @@ fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
 }
 
-fn s(v: impl Into<String>) -> Av {
+pub(super) fn s(v: impl Into<String>) -> Av {
     Av::S(v.into())
 }
 
-fn text(item: &Attrs, k: &str) -> Option<String> {
+pub(super) fn text(item: &Attrs, k: &str) -> Option<String> {
     item.get(k).and_then(|v| v.as_s().ok()).cloned()
 }
 
-fn int(item: &Attrs, k: &str) -> Option<i64> {
+pub(super) fn int(item: &Attrs, k: &str) -> Option<i64> {
     item.get(k)
         .and_then(|v| v.as_n().ok())
         .and_then(|n| n.parse().ok())

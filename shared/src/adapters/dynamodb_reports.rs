@@ -25,6 +25,7 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeSet, HashMap};
 
 use super::dynamodb::{LEAD_SHARDS, LEADS_INDEX};
+use super::dynamodb_leads::{int, s, text};
 
 type Attrs = HashMap<String, Av>;
 
@@ -50,22 +51,8 @@ where
     }
 }
 
-fn s(v: impl Into<String>) -> Av {
-    Av::S(v.into())
-}
-
 fn n(v: i64) -> Av {
     Av::N(v.to_string())
-}
-
-fn text(item: &Attrs, k: &str) -> Option<String> {
-    item.get(k).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn int(item: &Attrs, k: &str) -> Option<i64> {
-    item.get(k)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
 }
 
 /// A stored decimal (`N`) scaled to an exact integer: `"12.5"` at scale 4 is `125000`.
