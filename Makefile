@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild bench clean-local
+.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild link-identities bench clean-local
 
 setup:
 	@scripts/setup.sh
@@ -43,6 +43,11 @@ report:
 ## Re-derive the lead markers (the reports' time index) from the message items.
 rebuild:
 	$(CARGO) run --quiet -p integration-tests --bin rebuild
+
+## Link the ids of people already split across phone and business-scoped ids, and merge
+## their leads (DRY_RUN=1 prints what it would do; START_SEGMENT=n resumes a crashed run).
+link-identities:
+	DRY_RUN='$(DRY_RUN)' START_SEGMENT='$(START_SEGMENT)' $(CARGO) run --quiet -p integration-tests --bin link-identities
 
 ## Benchmarks: CPU per status event (criterion) and DynamoDB requests per status event.
 bench: setup

@@ -5,6 +5,7 @@ use crate::domain::analytics::{
     Granularity, InsightsFlagResponse, MessageTemplatesResponse, MessagingAnalyticsResponse,
     PricingAnalyticsResponse, PricingDimension, TemplateAnalyticsResponse, TemplateMetric,
 };
+use crate::domain::identity::{IdentityMap, Person};
 use crate::domain::ingest::Write;
 use std::future::Future;
 
@@ -89,6 +90,36 @@ pub trait GraphSource: Send + Sync {
         &self,
         waba: &str,
     ) -> impl Future<Output = Result<GraphPage<InsightsFlagResponse>, GraphError>> + Send;
+}
+
+/// Who is who: the ids Meta gave one person, linked (rules in `domain::identity`).
+pub trait IdentityStore: Send + Sync {
+    /// Records that `ids` name one person. Returns the person as now known (every id linked
+    /// to any of them) and whether anything was written (`false` when already linked).
+    fn link(
+        &self,
+        ids: &std::collections::BTreeSet<String>,
+    ) -> impl Future<Output = Result<(Person, bool), StoreError>> + Send;
+
+    /// The person `id` names (just `id` when nothing links it).
+    fn person(&self, id: &str) -> impl Future<Output = Result<Person, StoreError>> + Send;
+
+    /// Folds the lead items of the person's other ids into the lead id's (earliest creation
+    /// and first touch, latest activity, the most recent manager edit, the first owner) and
+    /// marks them merged. Idempotent and order-independent. A profile already merged is
+    /// folded again only with `refold` (it changed since: a late message under that id).
+    /// Returns the profiles folded.
+    fn merge(
+        &self,
+        person: &Person,
+        refold: bool,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// The people of many ids at once (reports).
+    fn identity_map(
+        &self,
+        ids: &[String],
+    ) -> impl Future<Output = Result<IdentityMap, StoreError>> + Send;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,17 +1,40 @@
-//! DynamoDB Streams → per-lead message activity. Each inbound message and each one-to-one
-//! outbound message becomes a marker in its lead's partition (`shared::domain::activity`),
-//! written idempotently (the earliest time wins), so a retried or re-ordered batch converges
-//! to the same markers. Failures are reported per record (`ReportBatchItemFailures`): Lambda
-//! retries from the first failed record, and records before it are not redone.
+//! DynamoDB Streams → per-lead message activity and identity. Each inbound message and each
+//! one-to-one outbound message becomes a marker in its lead's partition
+//! (`shared::domain::activity`), written idempotently (the earliest time wins), so a retried or
+//! re-ordered batch converges to the same markers. A message that names its person by more
+//! than one id (phone and business-scoped id, a number change) links them
+//! (`shared::domain::identity`) and folds their leads into one. Failures are reported per
+//! record (`ReportBatchItemFailures`): Lambda retries from the first failed record, and
+//! records before it are not redone.
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
-use shared::domain::activity::activity_change;
+use shared::adapters::dynamodb_identity::DynamoDbIdentityStore;
+use shared::adapters::dynamodb_leads::{DynamoDbLeadStore, LeadsError};
+use shared::domain::activity::{Direction, activity_change, activity_of};
+use shared::domain::identity::{IdentityMap, ids_of_message};
+use shared::ports::IdentityStore;
+use std::collections::BTreeSet;
 
 pub struct Aggregator {
     store: DynamoDbLeadStore,
+    identity: DynamoDbIdentityStore,
+}
+
+/// What the link command found or did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct LinkOutcome {
+    /// Message items read.
+    pub messages: u64,
+    /// People known by more than one id.
+    pub people: u64,
+    /// Links that were not recorded yet (written, or that a dry run would write).
+    pub new_links: u64,
+    /// Profiles folded into their person's lead.
+    pub folded: u64,
+    /// For a dry run: each person that would be linked, as `lead id <- other ids`.
+    pub plan: Vec<String>,
 }
 
 /// A string or number attribute of a stream image, as text.
@@ -31,7 +54,119 @@ impl Aggregator {
     }
 
     pub fn new(store: DynamoDbLeadStore) -> Self {
-        Self { store }
+        Self {
+            identity: store.identity().clone(),
+            store,
+        }
+    }
+
+    /// Links the ids one message names and folds the person's leads into one when that
+    /// changed something: a new link, or an inbound message under an id that is not its
+    /// person's lead id (a late message by phone from someone now known by business-scoped
+    /// id). `sender` is the lead key of an inbound message, `None` for outbound.
+    async fn link(&self, ids: BTreeSet<String>, sender: Option<&str>) -> Result<(), LeadsError> {
+        let (person, changed) = match (ids.len(), sender) {
+            (2.., _) => self.identity.link(&ids).await?,
+            (1, Some(id)) => (self.identity.person(id).await?, false),
+            _ => return Ok(()),
+        };
+        let stray = sender.is_some_and(|id| id != person.lead_id());
+        if person.ids.len() > 1 && (changed || stray) {
+            self.identity.merge(&person, stray).await?;
+        }
+        Ok(())
+    }
+
+    /// Links every person the message items name and folds split leads into one: for a table
+    /// written before identity links existed (or after an outage longer than the stream's 24
+    /// hours). Idempotent, so a crashed run is resumed by running it again (from
+    /// `start_segment` to skip finished segments). A dry run writes nothing and lists what it
+    /// would link.
+    pub async fn link_all(
+        &self,
+        total_segments: i32,
+        start_segment: i32,
+        dry_run: bool,
+    ) -> Result<LinkOutcome, String> {
+        let total_segments = total_segments.clamp(1, 64);
+        let mut outcome = LinkOutcome::default();
+        let mut sets: Vec<BTreeSet<String>> = Vec::new();
+        for segment in start_segment.max(0)..total_segments {
+            let mut start = None;
+            loop {
+                let (messages, next) = self
+                    .store
+                    .scan_messages(segment, total_segments, start)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                outcome.messages += messages.len() as u64;
+                sets.extend(
+                    messages
+                        .into_iter()
+                        .map(|m| m.ids)
+                        .filter(|ids| ids.len() >= 2),
+                );
+                match next {
+                    Some(k) => start = Some(k),
+                    None => break,
+                }
+            }
+            tracing::info!(segment, total_segments, "identity scan: segment done");
+        }
+        sets.sort();
+        sets.dedup();
+        let map =
+            IdentityMap::from_sets(sets.iter().map(|s| s.iter().cloned().collect::<Vec<_>>()));
+        let mut people: Vec<Vec<&str>> = Vec::new();
+        let mut seen = BTreeSet::new();
+        for set in &sets {
+            let first = set.iter().next().map(String::as_str).unwrap_or_default();
+            let lead = map.lead_of(first);
+            if seen.insert(lead.to_string()) {
+                people.push(map.ids_of(lead));
+            }
+        }
+        outcome.people = people.len() as u64;
+        for ids in people {
+            let ids: BTreeSet<String> = ids.into_iter().map(str::to_string).collect();
+            let known = self
+                .identity
+                .person(ids.iter().next().map(String::as_str).unwrap_or_default())
+                .await
+                .map_err(|e| e.to_string())?;
+            let new = !ids.is_subset(&known.ids);
+            outcome.new_links += u64::from(new);
+            if dry_run {
+                if new {
+                    let lead = shared::domain::identity::lead_id(ids.iter().map(String::as_str))
+                        .unwrap_or_default();
+                    let others: Vec<&str> = ids
+                        .iter()
+                        .map(String::as_str)
+                        .filter(|i| *i != lead)
+                        .collect();
+                    outcome
+                        .plan
+                        .push(format!("{lead} <- {}", others.join(", ")));
+                }
+                continue;
+            }
+            let (person, _) = self.identity.link(&ids).await.map_err(|e| e.to_string())?;
+            outcome.folded += self
+                .identity
+                .merge(&person, true)
+                .await
+                .map_err(|e| e.to_string())? as u64;
+        }
+        tracing::info!(
+            messages = outcome.messages,
+            people = outcome.people,
+            new_links = outcome.new_links,
+            folded = outcome.folded,
+            dry_run,
+            "identity links made whole"
+        );
+        Ok(outcome)
     }
 
     /// Rebuilds every lead marker (the reports' time index) from the message items: the
@@ -44,12 +179,12 @@ impl Aggregator {
         for segment in 0..total_segments {
             let mut start = None;
             loop {
-                let (activities, next) = self
+                let (messages, next) = self
                     .store
-                    .scan_message_activity(segment, total_segments, start)
+                    .scan_messages(segment, total_segments, start)
                     .await
                     .map_err(|e| e.to_string())?;
-                for a in &activities {
+                for a in messages.iter().filter_map(|m| m.activity.as_ref()) {
                     self.store
                         .record_activity(a)
                         .await
@@ -66,20 +201,41 @@ impl Aggregator {
         Ok(recorded)
     }
 
+    /// One stream record: the lead marker of its message (moved when its person's id
+    /// changed) and the identity links it carries.
+    async fn fold(
+        &self,
+        change: &aws_lambda_events::event::dynamodb::StreamRecord,
+    ) -> Result<(), LeadsError> {
+        let old = |k: &str| attr(&change.old_image, k);
+        let new = |k: &str| attr(&change.new_image, k);
+        if let Some(activity) = activity_change(old, new) {
+            self.store.record_activity(&activity).await?;
+            if let Some(before) = activity_of(old)
+                && before.direction == Direction::Outbound
+                && before.user_key != activity.user_key
+            {
+                self.store
+                    .forget_activity(&before.user_key, before.direction, &before.wamid)
+                    .await?;
+            }
+        }
+        let sk = new("sk").unwrap_or_default();
+        // Inbound items are written once: their insert is the only record that matters.
+        if sk == "IN" && !change.old_image.is_empty() {
+            return Ok(());
+        }
+        let sender = (sk == "IN").then(|| new("user_key")).flatten();
+        self.link(ids_of_message(&sk, new), sender.as_deref()).await
+    }
+
     /// Processes a batch in order; on the first failure, reports it and every later record
     /// as failed so Lambda retries from there.
     pub async fn handle(&self, event: LambdaEvent<Event>) -> DynamoDbEventResponse {
         let mut response = DynamoDbEventResponse::default();
         let mut recorded = 0usize;
         for (i, record) in event.payload.records.iter().enumerate() {
-            let change = &record.change;
-            let Some(activity) = activity_change(
-                |k| attr(&change.old_image, k),
-                |k| attr(&change.new_image, k),
-            ) else {
-                continue;
-            };
-            if let Err(e) = self.store.record_activity(&activity).await {
+            if let Err(e) = self.fold(&record.change).await {
                 tracing::error!(error = %e, "lead activity not recorded; the batch is retried from here");
                 for failed in &event.payload.records[i..] {
                     let mut f = DynamoDbBatchItemFailure::default();

@@ -3,7 +3,9 @@ use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::{Value, json};
 
-/// Stream batches (`Records`) are folded; `{"action": "rebuild"}` rebuilds every marker.
+/// Stream batches (`Records`) are folded; `{"action": "rebuild"}` rebuilds every marker;
+/// `{"action": "link", "dry_run": true|false, "start_segment": n}` links and merges the
+/// leads of people already split across ids.
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
@@ -14,9 +16,32 @@ async fn main() -> Result<(), Error> {
     let aggregator = &aggregator;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let (payload, context) = event.into_parts();
-        if payload.get("action").and_then(Value::as_str) == Some("rebuild") {
-            let recorded = aggregator.rebuild(8).await?;
-            return Ok::<_, Error>(json!({ "rebuilt_markers": recorded }));
+        match payload.get("action").and_then(Value::as_str) {
+            Some("rebuild") => {
+                let recorded = aggregator.rebuild(8).await?;
+                return Ok::<_, Error>(json!({ "rebuilt_markers": recorded }));
+            }
+            Some("link") => {
+                let dry_run = payload
+                    .get("dry_run")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
+                let start = payload
+                    .get("start_segment")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                let o = aggregator.link_all(8, start as i32, dry_run).await?;
+                return Ok(json!({
+                    "dry_run": dry_run,
+                    "messages": o.messages,
+                    "people": o.people,
+                    "new_links": o.new_links,
+                    "folded": o.folded,
+                    "plan": o.plan,
+                }));
+            }
+            Some(other) => return Err(format!("unknown action {other:?}: rebuild or link").into()),
+            None => {}
         }
         let batch: Event = serde_json::from_value(payload)?;
         let response = aggregator.handle(LambdaEvent::new(batch, context)).await;

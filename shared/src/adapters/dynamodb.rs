@@ -3,6 +3,8 @@
 //! a duplicate leaves the item unchanged; a failed condition means "already applied".
 
 use crate::domain::attribution::utm_of;
+use crate::domain::consent::ConsentAction;
+use crate::domain::identity::consent_state_condition;
 use crate::domain::ingest::{ConsentSignal, WabaEventKind, Write, content_id};
 use crate::domain::leads::{Assignment, AssignmentInput, AssignmentRules};
 use crate::domain::pricing::{classify, normalise_category};
@@ -221,6 +223,12 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
             put("from_phone", msg.phone());
             put("from_user_id", msg.user_id());
             put(
+                "from_parent_user_id",
+                msg.contact
+                    .as_ref()
+                    .and_then(|c| c.parent_user_id.as_deref()),
+            );
+            put(
                 "context_id",
                 msg.context.as_ref().and_then(|c| c.id.as_deref()),
             );
@@ -333,23 +341,30 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
                 condition: "attribute_not_exists(pk)",
             }
         }
-        Write::ConsentState { signal, category } => {
+        Write::ConsentState {
+            signal,
+            category,
+            user_key,
+        } => {
             let mut u = UpdateBuilder::new(8);
             u.set("item_kind", s("consent_state"));
-            u.set("user_key", s(signal.user_key));
+            u.set("user_key", s(*user_key));
             u.set("phone_number_id", s(signal.phone_number_id));
             u.set("category", s(*category));
             u.set("consent", s(signal.action.as_str()));
             u.set("source", s(signal.source.as_str()));
             u.set("event_id", s(signal.id.as_str()));
             u.set("changed_at", n(signal.at));
-            // Current state only moves forward in time; history keeps every signal.
+            // Current state only moves forward in time (an opt-out wins a same-second tie);
+            // history keeps every signal.
+            u.values
+                .extend(consent_state_values(signal.action, signal.at));
             u.into_request(
                 key(
-                    user_pk(signal.user_key),
+                    user_pk(user_key),
                     format!("CONSENT_STATE#{}#{category}", signal.phone_number_id),
                 ),
-                Some("attribute_not_exists(changed_at) OR changed_at < :changed_at"),
+                Some(consent_state_condition(signal.action)),
             )
         }
         Write::TemplateEvent {
@@ -599,6 +614,15 @@ fn absent(state: StatusKind) -> &'static str {
         StatusKind::Played => "attribute_not_exists(played_at)",
         StatusKind::Failed => "attribute_not_exists(failed_at)",
     }
+}
+
+/// The values of [`consent_state_condition`] for a state of `action` changed at `changed_at`.
+pub(crate) fn consent_state_values(action: ConsentAction, changed_at: i64) -> Attrs {
+    let mut v = HashMap::from([(":changed_at".to_string(), n(changed_at))]);
+    if action == ConsentAction::OptOut {
+        v.insert(":opt_in".into(), s("opt_in"));
+    }
+    v
 }
 
 /// The sparse index over lead items: `lead_list` (S) / `created_at` (N), projection ALL.

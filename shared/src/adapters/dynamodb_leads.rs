@@ -9,7 +9,9 @@
 //!   still current. A stale update changes nothing and reports the current version.
 
 use crate::domain::activity::{Activity, Direction};
+use crate::domain::consent::ConsentAction;
 use crate::domain::consent_check::{ConsentStatus, EntryPoint};
+use crate::domain::identity::consent_state_condition;
 use crate::domain::leads::{FirstTouch, ImportRow, LeadFilter, LeadView, Lifecycle, StageError};
 use crate::domain::timeindex::time_bucket;
 use crate::ports::StoreError;
@@ -21,6 +23,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 use super::dynamodb::{LEAD_SHARDS, LEADS_INDEX, lead_list};
+use super::dynamodb_identity::DynamoDbIdentityStore;
+use crate::domain::identity::{Person, consent_supersedes};
+use crate::ports::IdentityStore;
 
 type Attrs = HashMap<String, Av>;
 
@@ -165,6 +170,15 @@ pub struct Conversion {
     pub forward_error: Option<String>,
 }
 
+/// A message item as the maintenance commands read it.
+#[derive(Debug, Clone)]
+pub struct ScannedMessage {
+    /// The lead marker it stands for, if any.
+    pub activity: Option<Activity>,
+    /// The ids of its person it names (`domain::identity::ids_of_message`).
+    pub ids: std::collections::BTreeSet<String>,
+}
+
 /// What an import did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct ImportCounts {
@@ -176,6 +190,7 @@ pub struct ImportCounts {
 pub struct DynamoDbLeadStore {
     client: Client,
     table: String,
+    identity: DynamoDbIdentityStore,
 }
 
 fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
@@ -255,6 +270,16 @@ pub fn lead_from_item(item: &Attrs) -> Option<LeadView> {
         first_touch,
         version: int(item, "version").unwrap_or(0).max(0) as u64,
         origin: text(item, "origin").unwrap_or_else(|| "whatsapp".into()),
+        // The ids the lead item names; a lead read through its person lists all of them.
+        ids: {
+            let mut ids: Vec<String> = ["user_key", "phone", "user_id"]
+                .iter()
+                .filter_map(|k| text(item, k))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            ids
+        },
     })
 }
 
@@ -301,10 +326,36 @@ impl Position {
 
 impl DynamoDbLeadStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        let table = table.into();
         Self {
+            identity: DynamoDbIdentityStore::new(client.clone(), table.clone()),
             client,
-            table: table.into(),
+            table,
         }
+    }
+
+    /// Who is who, over the same table.
+    pub fn identity(&self) -> &DynamoDbIdentityStore {
+        &self.identity
+    }
+
+    /// The person `id` names, with their leads folded into one (done here when the
+    /// aggregator has not done it yet).
+    async fn person(&self, id: &str) -> Result<Person, LeadsError> {
+        let person = self.identity.person(id).await?;
+        if person.ids.len() > 1 {
+            self.identity.merge(&person, false).await?;
+        }
+        Ok(person)
+    }
+
+    /// Every item of every partition of a person.
+    async fn partitions(&self, person: &Person) -> Result<Vec<Attrs>, LeadsError> {
+        let mut items = Vec::new();
+        for id in &person.ids {
+            items.extend(self.partition(id).await?);
+        }
+        Ok(items)
     }
 
     /// Leads matching `filter`, newest first (ties by key), at most `filter.limit`, and the
@@ -346,6 +397,10 @@ impl DynamoDbLeadStore {
                 let page = query.send().await.map_err(unavailable)?;
                 for item in page.items() {
                     scanned += 1;
+                    // A profile merged into its person's lead is listed as that lead.
+                    if item.contains_key("merged_into") {
+                        continue;
+                    }
                     let (Some(pos), Some(lead)) = (Position::of(item), lead_from_item(item)) else {
                         continue;
                     };
@@ -432,15 +487,24 @@ impl DynamoDbLeadStore {
 
     /// A lead and its timeline.
     pub async fn get(&self, lead_id: &str) -> Result<(LeadView, Timeline), LeadsError> {
-        let items = self.partition(lead_id).await?;
-        let profile = items
-            .iter()
-            .find(|i| text(i, "sk").as_deref() == Some("PROFILE"))
+        let person = self.person(lead_id).await?;
+        let lead_pk = format!("USER#{}", person.lead_id());
+        let mut items = self.partitions(&person).await?;
+        // A message known under two ids (its recipient's business-scoped id came later)
+        // counts once.
+        let mut seen = std::collections::HashSet::new();
+        items.retain(|i| {
+            let sk = text(i, "sk").unwrap_or_default();
+            !(sk.starts_with("IN#") || sk.starts_with("OUT#")) || seen.insert(sk)
+        });
+        let profile_item = items.iter().find(|i| {
+            text(i, "sk").as_deref() == Some("PROFILE")
+                && text(i, "pk").as_deref() == Some(lead_pk.as_str())
+        });
+        let mut profile = profile_item
             .and_then(lead_from_item)
             .ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))?;
-        let profile_item = items
-            .iter()
-            .find(|i| text(i, "sk").as_deref() == Some("PROFILE"));
+        profile.ids = person.ids.iter().cloned().collect();
         let mut timeline = Timeline {
             first_touch: profile.first_touch.clone(),
             conversions: Vec::new(),
@@ -494,10 +558,9 @@ impl DynamoDbLeadStore {
                 });
             } else if sk.starts_with("CONV#") {
                 timeline.conversions.push(conversion_from_item(item));
-            } else if sk.starts_with("CONSENT_STATE#") {
-                timeline.consent_state.push(consent_state_from_item(item));
             }
         }
+        timeline.consent_state = person_consent_states(&items);
         timeline.stage_history.sort_by_key(|c| c.at);
         timeline.owner_history.sort_by_key(|c| c.at);
         timeline.consent_history.sort_by_key(|c| c.at);
@@ -515,24 +578,34 @@ impl DynamoDbLeadStore {
         lifecycle: &Lifecycle,
         now: DateTime<Utc>,
     ) -> Result<LeadView, LeadsError> {
+        let asked = lead_id;
+        let person = self.person(asked).await?;
+        let lead_id = person.lead_id();
         let item = self
             .profile(lead_id)
             .await?
-            .ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))?;
+            .ok_or_else(|| LeadsError::NotFound(asked.to_string()))?;
         let current =
-            lead_from_item(&item).ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))?;
+            lead_from_item(&item).ok_or_else(|| LeadsError::NotFound(asked.to_string()))?;
         if current.version != patch.expected_version {
             return Err(LeadsError::VersionConflict {
                 expected: patch.expected_version,
                 current: current.version,
             });
         }
-        let mut sets = vec!["version = :next".to_string()];
+        // `edited_at`: which of a person's leads a manager changed last (identity merges).
+        let mut sets = vec![
+            "version = :next".to_string(),
+            "edited_at = :edited".to_string(),
+        ];
         let mut removes: Vec<&str> = Vec::new();
-        let mut values: Attrs = HashMap::from([(
-            ":next".to_string(),
-            Av::N((patch.expected_version + 1).to_string()),
-        )]);
+        let mut values: Attrs = HashMap::from([
+            (
+                ":next".to_string(),
+                Av::N((patch.expected_version + 1).to_string()),
+            ),
+            (":edited".to_string(), Av::N(now.timestamp().to_string())),
+        ]);
         let mut names: HashMap<String, String> = HashMap::new();
         let mut history = Vec::new();
         let pk = format!("USER#{lead_id}");
@@ -684,29 +757,34 @@ impl DynamoDbLeadStore {
         ),
         LeadsError,
     > {
-        let items = self.partition(user).await?;
-        let profile = items
+        // Consent follows the person: every id of theirs is consulted.
+        let person = self.identity.person(user).await?;
+        let items = self.partitions(&person).await?;
+        let profiles: Vec<&Attrs> = items
             .iter()
-            .find(|i| text(i, "sk").as_deref() == Some("PROFILE"));
-        let state_sk = format!("CONSENT_STATE#{phone_number_id}#{category}");
-        let state = items
-            .iter()
-            .find(|i| text(i, "sk").as_deref() == Some(state_sk.as_str()));
-        let view = state.map(consent_state_from_item);
-        let consent = state.map_or(ConsentStatus::Unknown, |i| {
-            let since = time(i, "changed_at").unwrap_or_default();
-            let source = text(i, "source").unwrap_or_default();
-            match text(i, "consent").as_deref() {
-                Some("opt_in") => ConsentStatus::OptedIn { since, source },
-                Some("opt_out") => ConsentStatus::OptedOut { since, source },
+            .filter(|i| text(i, "sk").as_deref() == Some("PROFILE"))
+            .collect();
+        let view = person_consent_states(&items)
+            .into_iter()
+            .find(|v| v.phone_number_id == phone_number_id && v.category == category);
+        let consent = view.as_ref().map_or(ConsentStatus::Unknown, |v| {
+            let (since, source) = (v.since, v.source.clone());
+            match v.consent.as_str() {
+                "opt_in" => ConsentStatus::OptedIn { since, source },
+                "opt_out" => ConsentStatus::OptedOut { since, source },
                 _ => ConsentStatus::Unknown,
             }
         });
-        let last_inbound = profile.and_then(|p| time(p, "last_inbound_at"));
+        let last_inbound = profiles
+            .iter()
+            .filter_map(|p| time(p, "last_inbound_at"))
+            .max();
         // The business's first message after the ad click is the reply that opens (or not) the
         // free-entry-point window.
-        let entry_point = profile
-            .and_then(|p| time(p, "last_referral_at"))
+        let entry_point = profiles
+            .iter()
+            .filter_map(|p| time(p, "last_referral_at"))
+            .max()
             .map(|referral_at| EntryPoint {
                 referral_at,
                 first_reply_at: markers(&items, Direction::Outbound)
@@ -785,6 +863,11 @@ impl DynamoDbLeadStore {
         {
             return Err(unavailable(e).into());
         }
+        let action = if rec.action == "opt_out" {
+            ConsentAction::OptOut
+        } else {
+            ConsentAction::OptIn
+        };
         for category in &rec.categories {
             let result = self
                 .client
@@ -792,8 +875,9 @@ impl DynamoDbLeadStore {
                 .table_name(&self.table)
                 .key("pk", s(pk.as_str()))
                 .key("sk", s(format!("CONSENT_STATE#{}#{category}", rec.phone_number_id)))
-                .update_expression("SET item_kind = :kind, user_key = :user, phone_number_id = :pnid, category = :category, consent = :consent, #source = :source, event_id = :id, changed_at = :at")
-                .condition_expression("attribute_not_exists(changed_at) OR changed_at < :at")
+                .update_expression("SET item_kind = :kind, user_key = :user, phone_number_id = :pnid, category = :category, consent = :consent, #source = :source, event_id = :id, changed_at = :changed_at")
+                .condition_expression(consent_state_condition(action))
+                .set_expression_attribute_values(Some(super::dynamodb::consent_state_values(action, at)))
                 .expression_attribute_names("#source", "source")
                 .expression_attribute_values(":kind", s("consent_state"))
                 .expression_attribute_values(":user", s(rec.user.as_str()))
@@ -802,7 +886,6 @@ impl DynamoDbLeadStore {
                 .expression_attribute_values(":consent", s(rec.action.as_str()))
                 .expression_attribute_values(":source", s(rec.source.as_str()))
                 .expression_attribute_values(":id", s(id.as_str()))
-                .expression_attribute_values(":at", Av::N(at.to_string()))
                 .send()
                 .await;
             if let Err(e) = result
@@ -1102,15 +1185,36 @@ impl DynamoDbLeadStore {
         }
     }
 
+    /// Removes a marker that no longer stands for its message's person: an outbound
+    /// message first known by the recipient's phone and later by their business-scoped id
+    /// belongs to one person, under the id the message item now names.
+    pub async fn forget_activity(
+        &self,
+        user_key: &str,
+        direction: Direction,
+        wamid: &str,
+    ) -> Result<(), LeadsError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("USER#{user_key}")))
+            .key("sk", s(format!("{}{}", direction.prefix(), wamid)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     /// One page of a parallel Scan over the message items (`MSG#…`), as the rebuild of
-    /// the lead markers reads them: the activity each item stands for, and the key to go
-    /// on from (`None` at the end of the segment).
-    pub async fn scan_message_activity(
+    /// the lead markers and the identity link command read them: per item, the activity it
+    /// stands for and the ids of its person; and the key to go on from (`None` at the end
+    /// of the segment).
+    pub async fn scan_messages(
         &self,
         segment: i32,
         total_segments: i32,
         start: Option<HashMap<String, Av>>,
-    ) -> Result<(Vec<Activity>, Option<HashMap<String, Av>>), LeadsError> {
+    ) -> Result<(Vec<ScannedMessage>, Option<HashMap<String, Av>>), LeadsError> {
         let out = self
             .client
             .scan()
@@ -1123,18 +1227,25 @@ impl DynamoDbLeadStore {
             .send()
             .await
             .map_err(unavailable)?;
-        let activities = out
+        let scanned = out
             .items
             .unwrap_or_default()
             .iter()
-            .filter_map(|item| {
-                crate::domain::activity::activity_of(|k| match item.get(k)? {
+            .map(|item| {
+                let attr = |k: &str| match item.get(k)? {
                     Av::S(v) | Av::N(v) => Some(v.clone()),
                     _ => None,
-                })
+                };
+                ScannedMessage {
+                    activity: crate::domain::activity::activity_of(attr),
+                    ids: crate::domain::identity::ids_of_message(
+                        &text(item, "sk").unwrap_or_default(),
+                        attr,
+                    ),
+                }
             })
             .collect();
-        Ok((activities, out.last_evaluated_key))
+        Ok((scanned, out.last_evaluated_key))
     }
 
     /// One lead's profile, or `None`.
@@ -1195,6 +1306,41 @@ impl DynamoDbLeadStore {
             }
         }
     }
+}
+
+/// The person's current consent per number and category: states may be stored under
+/// several of their ids; the most recent wins, and an opt-out wins a same-second tie.
+fn person_consent_states(items: &[Attrs]) -> Vec<ConsentStateView> {
+    let mut best: BTreeMap<(String, String), &Attrs> = BTreeMap::new();
+    for item in items {
+        if !text(item, "sk").is_some_and(|sk| sk.starts_with("CONSENT_STATE#")) {
+            continue;
+        }
+        let place = (
+            text(item, "phone_number_id").unwrap_or_default(),
+            text(item, "category").unwrap_or_default(),
+        );
+        let replaces = match best.get(&place) {
+            None => true,
+            Some(current) => match (state_of(item), state_of(current)) {
+                (Some((at, action)), current) => consent_supersedes(at, action, current),
+                (None, _) => false,
+            },
+        };
+        if replaces {
+            best.insert(place, item);
+        }
+    }
+    best.into_values().map(consent_state_from_item).collect()
+}
+
+fn state_of(item: &Attrs) -> Option<(i64, ConsentAction)> {
+    let action = match text(item, "consent")?.as_str() {
+        "opt_out" => ConsentAction::OptOut,
+        "opt_in" => ConsentAction::OptIn,
+        _ => return None,
+    };
+    Some((int(item, "changed_at")?, action))
 }
 
 fn consent_state_from_item(i: &Attrs) -> ConsentStateView {

@@ -10,16 +10,19 @@
 //! - leads created in the window: the `leads` index, 8 shards, `created_at BETWEEN`;
 //! - Meta's pulled days: one Query per WABA for `PRICING#` and `MSGDAY#`.
 
+use super::dynamodb_identity::{DynamoDbIdentityStore, batch_get};
+use crate::domain::identity::IdentityMap;
 use crate::domain::metrics::input::{
     ConsentAction, ConsentEvt, ConsentSource, ConversionRow, InboundMsg, Inputs, LeadRow,
     MessagingDay, MsgPricing, OutboundMsg, PricingDay, TemplateDay, Times,
 };
 use crate::domain::report::{ReportRecord, ReportStatus};
 use crate::domain::timeindex::{TIME_BUCKET_ATTR, TIME_INDEX, buckets_covering};
+use crate::ports::IdentityStore;
 use crate::ports::{ReportSource, ReportStore, ReportWindow, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
-use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes};
+use aws_sdk_dynamodb::types::AttributeValue as Av;
 use chrono::NaiveDate;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeSet, HashMap};
@@ -272,13 +275,16 @@ fn messaging_from_item(item: &Attrs) -> Option<MessagingDay> {
 pub struct DynamoDbReportSource {
     client: Client,
     table: String,
+    identity: DynamoDbIdentityStore,
 }
 
 impl DynamoDbReportSource {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
+        let table = table.into();
         Self {
+            identity: DynamoDbIdentityStore::new(client.clone(), table.clone()),
             client,
-            table: table.into(),
+            table,
         }
     }
 
@@ -338,56 +344,16 @@ impl DynamoDbReportSource {
 
     /// Outbound message items by wamid, 100 per BatchGetItem, unprocessed keys retried.
     async fn outbound_items(&self, wamids: Vec<String>) -> Result<Vec<Attrs>, StoreError> {
-        let chunks: Vec<Vec<String>> = wamids.chunks(100).map(<[String]>::to_vec).collect();
-        let out: Vec<Vec<Attrs>> = stream::iter(chunks)
-            .map(|chunk| async move {
-                let mut keys: Vec<Attrs> = chunk
-                    .iter()
-                    .map(|w| {
-                        HashMap::from([
-                            ("pk".to_string(), s(format!("MSG#{w}"))),
-                            ("sk".to_string(), s("OUT")),
-                        ])
-                    })
-                    .collect();
-                let mut found = Vec::with_capacity(keys.len());
-                let mut attempt = 0u32;
-                while !keys.is_empty() {
-                    let req = KeysAndAttributes::builder()
-                        .set_keys(Some(std::mem::take(&mut keys)))
-                        .build()
-                        .map_err(|e| StoreError::Rejected(e.to_string()))?;
-                    let resp = self
-                        .client
-                        .batch_get_item()
-                        .request_items(&self.table, req)
-                        .send()
-                        .await
-                        .map_err(unavailable)?;
-                    if let Some(mut r) = resp.responses {
-                        found.extend(r.remove(&self.table).unwrap_or_default());
-                    }
-                    if let Some(mut u) = resp.unprocessed_keys
-                        && let Some(k) = u.remove(&self.table)
-                    {
-                        keys = k.keys;
-                    }
-                    if !keys.is_empty() {
-                        attempt += 1;
-                        if attempt > 8 {
-                            return Err(StoreError::Unavailable(
-                                "BatchGetItem kept returning unprocessed keys".into(),
-                            ));
-                        }
-                        tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                    }
-                }
-                Ok::<_, StoreError>(found)
+        let keys = wamids
+            .iter()
+            .map(|w| {
+                HashMap::from([
+                    ("pk".to_string(), s(format!("MSG#{w}"))),
+                    ("sk".to_string(), s("OUT")),
+                ])
             })
-            .buffer_unordered(READ_CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(out.into_iter().flatten().collect())
+            .collect();
+        batch_get(&self.client, &self.table, keys, false).await
     }
 
     async fn lead_items(&self, lo: i64, hi: i64) -> Result<Vec<Attrs>, StoreError> {
@@ -411,7 +377,12 @@ impl DynamoDbReportSource {
             .buffer_unordered(READ_CONCURRENCY)
             .try_collect()
             .await?;
-        Ok(shards.into_iter().flatten().collect())
+        // A profile merged into its person's lead is that lead, not a lead of its own.
+        Ok(shards
+            .into_iter()
+            .flatten()
+            .filter(|i: &Attrs| !i.contains_key("merged_into"))
+            .collect())
     }
 
     async fn days(
@@ -482,8 +453,17 @@ impl ReportSource for DynamoDbReportSource {
             }
         }
         // Earlier messages of the people of the window (response times need them).
+        let mut ids: Vec<String> = people.iter().cloned().collect();
+        ids.extend(inputs.consent.iter().map(|c| c.person.clone()));
+        ids.extend(inputs.conversions.iter().map(|c| c.lead_id.clone()));
+        let map = self.identity.identity_map(&ids).await?;
         if w.with_history {
-            let histories: Vec<Vec<Attrs>> = stream::iter(people.iter().cloned())
+            let every_id: BTreeSet<String> = people
+                .iter()
+                .flat_map(|p| map.ids_of(p))
+                .map(str::to_string)
+                .collect();
+            let histories: Vec<Vec<Attrs>> = stream::iter(every_id)
                 .map(|p| async move {
                     let mut items = self.partition(format!("USER#{p}"), "IN#").await?;
                     items.extend(self.partition(format!("USER#{p}"), "OUT#").await?);
@@ -513,6 +493,14 @@ impl ReportSource for DynamoDbReportSource {
             .iter()
             .filter_map(lead_from_item)
             .collect();
+        // One person, one lead: every fact counts for the person, not for the id it came with.
+        let recipients: Vec<String> = inputs
+            .outbound
+            .iter()
+            .filter_map(|m| m.person.clone())
+            .collect();
+        let map = map.with(&self.identity.identity_map(&recipients).await?);
+        resolve_people(&mut inputs, &map);
         for waba in &w.wabas {
             for listing in self.partition(format!("TPLS#{waba}"), "").await? {
                 let Some(id) = text(&listing, "template_id") else {
@@ -550,7 +538,15 @@ impl ReportSource for DynamoDbReportSource {
             .filter_map(|i| text(i, "sk")?.strip_prefix("OUT#").map(str::to_string))
             .collect();
         let items = self.outbound_items(wamids.into_iter().collect()).await?;
-        Ok(items.iter().filter_map(outbound_from_item).collect())
+        let mut out: Vec<OutboundMsg> = items.iter().filter_map(outbound_from_item).collect();
+        let recipients: Vec<String> = out.iter().filter_map(|m| m.person.clone()).collect();
+        let map = self.identity.identity_map(&recipients).await?;
+        for m in &mut out {
+            if let Some(p) = &mut m.person {
+                *p = map.lead_of(p).to_string();
+            }
+        }
+        Ok(out)
     }
 
     async fn opt_out_facts(
@@ -565,14 +561,32 @@ impl ReportSource for DynamoDbReportSource {
             .filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with("CONSENT#")))
             .filter_map(consent_from_item)
             .collect();
+        let mut consent = consent;
+        let keys: Vec<String> = consent.iter().map(|c| c.person.clone()).collect();
+        let map = self.identity.identity_map(&keys).await?;
+        for c in &mut consent {
+            c.person = map.lead_of(&c.person).to_string();
+        }
         let people: BTreeSet<String> = consent
             .iter()
             .filter(|c| c.action == ConsentAction::OptOut)
             .map(|c| c.person.clone())
             .collect();
         let mut stubs = Vec::new();
-        for p in people {
-            for item in self.partition(format!("USER#{p}"), "OUT#").await? {
+        let mut seen = BTreeSet::new();
+        let pairs: Vec<(String, String)> = people
+            .iter()
+            .flat_map(|p| {
+                map.ids_of(p)
+                    .into_iter()
+                    .map(|id| (p.clone(), id.to_string()))
+            })
+            .collect();
+        for (p, id) in pairs {
+            for item in self.partition(format!("USER#{id}"), "OUT#").await? {
+                if !seen.insert(text(&item, "wamid")) {
+                    continue;
+                }
                 let (Some(wamid), Some(at)) = (text(&item, "wamid"), int(&item, "at")) else {
                     continue;
                 };
@@ -607,10 +621,33 @@ impl ReportSource for DynamoDbReportSource {
             .lead_items(lo, hi)
             .await?
             .iter()
+            .filter(|i| !i.contains_key("merged_into"))
             .filter_map(super::dynamodb_leads::lead_from_item)
             .collect();
         leads.sort_by(|a, b| (a.created_at, &a.lead_id).cmp(&(b.created_at, &b.lead_id)));
         Ok(leads)
+    }
+}
+
+/// Every fact of `inputs` counted for its person's lead id; a message seen under two ids
+/// (its recipient's business-scoped id arrived on a later status) counts once.
+fn resolve_people(inputs: &mut Inputs, map: &IdentityMap) {
+    for m in &mut inputs.outbound {
+        if let Some(p) = &mut m.person {
+            *p = map.lead_of(p).to_string();
+        }
+    }
+    for m in &mut inputs.inbound {
+        m.person = map.lead_of(&m.person).to_string();
+    }
+    for c in &mut inputs.consent {
+        c.person = map.lead_of(&c.person).to_string();
+    }
+    for c in &mut inputs.conversions {
+        c.lead_id = map.lead_of(&c.lead_id).to_string();
+    }
+    for l in &mut inputs.leads {
+        l.lead_id = map.lead_of(&l.lead_id).to_string();
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod aws;
 pub mod dynamodb;
 pub mod dynamodb_analytics;
+pub mod dynamodb_identity;
 pub mod dynamodb_leads;
 pub mod dynamodb_reports;
 pub mod graph;

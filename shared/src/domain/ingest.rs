@@ -34,6 +34,10 @@ impl ConsentSource {
 #[derive(Debug, Clone)]
 pub struct ConsentSignal<'b> {
     pub user_key: &'b str,
+    /// The person's other ids the item carries (phone beside a business-scoped id): the
+    /// current state is written under each, so the consent check by any of them answers at
+    /// once, before the aggregator links them.
+    pub other_ids: Vec<&'b str>,
     pub phone_number_id: &'b str,
     pub action: ConsentAction,
     pub source: ConsentSource,
@@ -93,6 +97,8 @@ pub enum Write<'b> {
     ConsentState {
         signal: ConsentSignal<'b>,
         category: &'static str,
+        /// The id the state is written under: the signal's user key or one of its other ids.
+        user_key: &'b str,
     },
     TemplateEvent {
         ctx: &'b ChangeCtx<'b>,
@@ -212,6 +218,11 @@ fn plan_event<'b>(
             if let Some(action) = consent {
                 let signal = ConsentSignal {
                     user_key,
+                    other_ids: [msg.phone(), msg.user_id()]
+                        .into_iter()
+                        .flatten()
+                        .filter(|id| *id != user_key)
+                        .collect(),
                     phone_number_id,
                     action,
                     source: ConsentSource::Keyword,
@@ -230,6 +241,11 @@ fn plan_event<'b>(
                     w,
                     ConsentSignal {
                         user_key,
+                        other_ids: [pref.wa_id.as_deref(), pref.user_id.as_deref()]
+                            .into_iter()
+                            .flatten()
+                            .filter(|id| !id.is_empty() && *id != user_key)
+                            .collect(),
                         phone_number_id,
                         action,
                         source: ConsentSource::UserPreferences,
@@ -281,11 +297,17 @@ fn plan_event<'b>(
 }
 
 fn push_consent<'b>(w: &mut Vec<Write<'b>>, signal: ConsentSignal<'b>) {
-    for category in signal.categories {
-        w.push(Write::ConsentState {
-            signal: signal.clone(),
-            category,
-        });
+    let mut keys = vec![signal.user_key];
+    keys.extend(signal.other_ids.iter().copied());
+    keys.dedup();
+    for user_key in keys {
+        for category in signal.categories {
+            w.push(Write::ConsentState {
+                signal: signal.clone(),
+                category,
+                user_key,
+            });
+        }
     }
     w.push(Write::ConsentEvent(signal));
 }

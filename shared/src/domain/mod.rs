@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod attribution;
 pub mod consent;
 pub mod consent_check;
+pub mod identity;
 pub mod ingest;
 pub mod ladder;
 pub mod leads;

@@ -90,6 +90,70 @@ async fn main() {
         elapsed.as_millis()
     );
     broadcast().await;
+    identity().await;
+}
+
+/// What identity links cost: 100 people each send a message by phone only, then one carrying
+/// phone and business-scoped id (the first time the pair is seen), the same again, then one by
+/// business-scoped id only. Counts the webhook's requests per message and the aggregator's
+/// per message of each kind (it links and merges off the ingest path).
+async fn identity() {
+    use aggregator::handler::Aggregator;
+    use shared::adapters::aws::dynamodb_client;
+    use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+    use shared::telemetry::RequestCounter;
+
+    const PEOPLE: usize = 100;
+    let stack = Stack::start().await;
+    let counter = RequestCounter::new();
+    let aggregator = Aggregator::new(DynamoDbLeadStore::new(
+        dynamodb_client(&stack.sdk, Some(counter.clone())),
+        &stack.table,
+    ));
+    let mut reader = integration_tests::streams::StreamReader::new(&stack.endpoint, &stack.table);
+    let message = |k: usize, n: usize, phone: bool, bsuid: bool| {
+        let (p, b) = (format!("6281300{k:05}"), format!("ID.{k:05}q"));
+        let mut m = json!({"from": if phone { p.as_str() } else { "" }, "id": format!("wamid.id{k}.{n}"),
+            "timestamp": (1_795_000_000 + n * 60).to_string(), "type": "text", "text": {"body": "halo"}});
+        let mut c =
+            json!({"profile": {"name": "Sari"}, "wa_id": if phone { p.as_str() } else { "" }});
+        if bsuid {
+            m["from_user_id"] = json!(b);
+            c["user_id"] = json!(b);
+        }
+        serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
+            "contacts": [c], "messages": [m]}}]}]}))
+        .expect("json")
+    };
+    println!("
+identity links: requests per inbound message, 100 people (webhook on the ingest path; aggregator off it)");
+    println!(
+        "{:<52} {:>9} {:>9} {:>11} {:>11}",
+        "message", "wh writes", "wh reads", "agg writes", "agg reads"
+    );
+    for (n, label, phone, bsuid) in [
+        (0, "by phone only (a new lead)", true, false),
+        (1, "phone + BSUID, pair not linked yet", true, true),
+        (2, "phone + BSUID again (already linked)", true, true),
+        (3, "BSUID only (linked person)", false, true),
+    ] {
+        stack.counter.reset();
+        counter.reset();
+        for k in 0..PEOPLE {
+            assert_eq!(stack.post(&message(k, n, phone, bsuid)).await.0, 200);
+        }
+        let (ww, wr) = (stack.counter.writes(), stack.counter.reads());
+        integration_tests::streams::pump(&mut reader, &aggregator).await;
+        let per = |x: u64| x as f64 / PEOPLE as f64;
+        println!(
+            "{label:<52} {:>9.2} {:>9.2} {:>11.2} {:>11.2}",
+            per(ww),
+            per(wr),
+            per(counter.writes()),
+            per(counter.reads())
+        );
+    }
 }
 
 /// A simulated broadcast: 1,000 messages sent in the same second to 1,000 people, each then

@@ -7,6 +7,7 @@ mod conformance;
 mod failures;
 mod graph;
 mod handshake;
+mod identity;
 mod ingest;
 mod leads;
 mod meta_sync;

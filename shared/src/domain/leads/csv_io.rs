@@ -1034,6 +1034,7 @@ mod tests {
             first_touch: None,
             version: 1,
             origin: ORIGIN_WHATSAPP.into(),
+            ids: vec![],
         }
     }
 

@@ -347,6 +347,7 @@ mod tests {
             }),
             version: 3,
             origin: ORIGIN_WHATSAPP.into(),
+            ids: vec![],
         }
     }
 

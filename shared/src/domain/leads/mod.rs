@@ -59,6 +59,10 @@ pub struct LeadView {
     pub version: u64,
     /// [`ORIGIN_WHATSAPP`] or [`ORIGIN_IMPORT`].
     pub origin: String,
+    /// Every id the person is known by (phone numbers, business-scoped ids), sorted; the
+    /// lead answers for any of them (`domain::identity`).
+    #[serde(default)]
+    pub ids: Vec<String>,
 }
 
 /// The Click-to-WhatsApp referral that brought the lead, captured once and never overwritten;
@@ -191,6 +195,7 @@ mod tests {
             first_touch: Some(FirstTouch::default()),
             version: 1,
             origin: ORIGIN_WHATSAPP.into(),
+            ids: vec!["6281234567".into()],
         };
         let v = serde_json::to_value(&lead).unwrap();
         assert_eq!(v["owner"], serde_json::Value::Null);
@@ -198,7 +203,7 @@ mod tests {
         assert_eq!(v["first_touch"]["utm_campaign"], serde_json::Value::Null);
         assert_eq!(v["first_touch"]["at"], serde_json::Value::Null);
         assert_eq!(v["created_at"], "2024-05-01T10:00:00Z");
-        assert_eq!(v.as_object().unwrap().len(), 15);
+        assert_eq!(v.as_object().unwrap().len(), 16);
         assert_eq!(v["first_touch"].as_object().unwrap().len(), 12);
         let back: LeadView = serde_json::from_value(v).unwrap();
         assert_eq!(back, lead);
