@@ -1,7 +1,8 @@
 //! A deterministic week of WhatsApp Cloud API traffic on one WABA with two business numbers,
 //! with the expected report rows computed independently from the generated facts.
 //!
-//! [`generate_week`] invents people (phone-only and BSUID-only), their conversations with the
+//! [`generate_week`] invents people (phone-only, BSUID-only, and people who move from phone to
+//! BSUID during the week: one person, one lead), their conversations with the
 //! business (Click-to-WhatsApp first messages, bot replies, human replies after a bot hand-off,
 //! unanswered messages, STOP/START keywords, `user_preferences` stops), template broadcasts with
 //! status ladders (sent → delivered → read, read without delivered, late reads, failures with and
@@ -323,10 +324,14 @@ pub fn header(kind: &str) -> Option<&'static [&'static str]> {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Person {
-    /// Lead key: the BSUID when the person has one, else the phone. Never both here.
+    /// Lead key: the BSUID when the person has one, else the phone.
     key: String,
     phone: Option<String>,
     user_id: Option<String>,
+    /// People who move to business-scoped ids (both `phone` and `user_id`): Meta names them
+    /// by phone only before `.0`, by both from `.0`, by BSUID only from `.1` (set once their
+    /// story is known; at least one item falls in the middle, so the product can link them).
+    migration: Option<(i64, i64)>,
     name: &'static str,
     /// Index into the spec's phone numbers: every message of this person uses that number.
     pn: usize,
@@ -836,19 +841,23 @@ impl Gen<'_> {
 
     fn person(&mut self, i: usize) {
         let pn_count = self.spec.phone_number_ids.len().max(1);
-        // Every fourth person is BSUID-only; the rest phone-only (never both: no linking yet).
-        let bsuid = i % 4 == 1;
+        // Every fourth person is BSUID-only; every eighth moves from phone to BSUID during the
+        // week (phone only, then both, then BSUID only: one person, one lead); the rest are
+        // phone-only.
+        let (bsuid, migrating) = (i % 4 == 1, i % 8 == 3);
         let (prefix, digits, country) = pick(&mut self.rng, COUNTRIES);
-        let (phone, user_id) = if bsuid {
-            let id = self.unique(|rng| {
+        let new_bsuid = |g: &mut Self| {
+            g.unique(|rng| {
                 let len = rng.random_range(15..=18);
                 format!("{country}.{}", random_string(rng, DIGITS, len))
-            });
-            (None, Some(id))
+            })
+        };
+        let (phone, user_id) = if bsuid {
+            (None, Some(new_bsuid(self)))
         } else {
             let phone =
                 self.unique(|rng| format!("{prefix}{}", random_string(rng, DIGITS, digits)));
-            (Some(phone), None)
+            (Some(phone), migrating.then(|| new_bsuid(self)))
         };
         let key = user_id
             .clone()
@@ -859,6 +868,7 @@ impl Gen<'_> {
             key,
             phone,
             user_id,
+            migration: None,
             name,
             pn: if i % 3 == 2 { 1 % pn_count } else { 0 },
         });
@@ -1511,6 +1521,7 @@ pub fn generate_week(spec: &WeekSpec) -> Week {
     g.conversions();
 
     let mut facts = g.facts;
+    set_migrations(&mut facts);
     let mut rng = g.rng;
     facts.inbound.sort_by_key(|m| (m.at, m.person));
     let bodies = deliver(spec, &facts, &mut rng);
@@ -1519,6 +1530,42 @@ pub fn generate_week(spec: &WeekSpec) -> Week {
         bodies,
         api_calls,
         facts,
+    }
+}
+
+/// The phases of the people who move to business-scoped ids: from the distinct times of their
+/// items (messages and statuses), the first third by phone only, the second by both, the rest
+/// by BSUID only; with fewer than three times, every item carries both.
+fn set_migrations(facts: &mut Facts) {
+    let mut times: Vec<BTreeSet<i64>> = vec![BTreeSet::new(); facts.people.len()];
+    for m in &facts.inbound {
+        times[m.person].insert(m.at);
+    }
+    for m in &facts.outbound {
+        times[m.person].extend(m.statuses.iter().map(|s| s.at));
+    }
+    for (person, times) in facts.people.iter_mut().zip(times) {
+        if person.phone.is_none() || person.user_id.is_none() {
+            continue;
+        }
+        let times: Vec<i64> = times.into_iter().collect();
+        person.migration = Some(match times.len() {
+            0 => continue,
+            1 | 2 => (times[0], i64::MAX),
+            n => (times[n / 3], times[2 * n / 3]),
+        });
+    }
+}
+
+impl Person {
+    /// The ids Meta names this person by in an item at `at`: (phone, BSUID).
+    fn ids_at(&self, at: i64) -> (Option<&str>, Option<&str>) {
+        let (phone, bsuid) = (self.phone.as_deref(), self.user_id.as_deref());
+        match self.migration {
+            Some((both, _)) if at < both => (phone, None),
+            Some((_, only)) if at >= only => (None, bsuid),
+            _ => (phone, bsuid),
+        }
     }
 }
 
@@ -1633,7 +1680,7 @@ fn envelope(spec: &WeekSpec, facts: &Facts, batch: &[Update]) -> Value {
                     "value": {
                         "messaging_product": "whatsapp",
                         "metadata": metadata(spec, person.pn),
-                        "contacts": [contact_json(person)],
+                        "contacts": [contact_json(person, message.at)],
                         "messages": [message_json(message, person)],
                     },
                 }));
@@ -1687,11 +1734,9 @@ fn status_json(message: &Outbound, person: &Person, s: usize) -> Value {
     status.insert("id".into(), json!(message.wamid));
     status.insert("status".into(), json!(step.kind.as_str()));
     status.insert("timestamp".into(), json!(step.at.to_string()));
-    status.insert(
-        "recipient_id".into(),
-        json!(person.phone.as_deref().unwrap_or("")),
-    );
-    if let Some(user_id) = &person.user_id {
+    let (phone, user_id) = person.ids_at(step.at);
+    status.insert("recipient_id".into(), json!(phone.unwrap_or("")));
+    if let Some(user_id) = user_id {
         status.insert("recipient_user_id".into(), json!(user_id));
     }
     if let Some(raw) = &message.tag.raw {
@@ -1748,21 +1793,23 @@ fn status_json(message: &Outbound, person: &Person, s: usize) -> Value {
     Value::Object(status)
 }
 
-fn contact_json(person: &Person) -> Value {
+fn contact_json(person: &Person, at: i64) -> Value {
+    let (phone, user_id) = person.ids_at(at);
     let mut contact = Map::new();
     contact.insert("profile".into(), json!({ "name": person.name }));
-    contact.insert("wa_id".into(), json!(person.phone.as_deref().unwrap_or("")));
-    if let Some(user_id) = &person.user_id {
+    contact.insert("wa_id".into(), json!(phone.unwrap_or("")));
+    if let Some(user_id) = user_id {
         contact.insert("user_id".into(), json!(user_id));
     }
     Value::Object(contact)
 }
 
 fn message_json(message: &Inbound, person: &Person) -> Value {
+    let (phone, user_id) = person.ids_at(message.at);
     let mut item = Map::new();
     // BSUID-only users: `from` is empty, as in Meta's username-user example.
-    item.insert("from".into(), json!(person.phone.as_deref().unwrap_or("")));
-    if let Some(user_id) = &person.user_id {
+    item.insert("from".into(), json!(phone.unwrap_or("")));
+    if let Some(user_id) = user_id {
         item.insert("from_user_id".into(), json!(user_id));
     }
     item.insert("id".into(), json!(message.wamid));
@@ -2859,6 +2906,8 @@ mod tests {
     fn week_json_shapes_follow_meta() {
         let week = generate_week(&WeekSpec::default());
         let (mut bsuid_inbound, mut bsuid_status, mut referral, mut cbp, mut pmp) = (0, 0, 0, 0, 0);
+        let (mut both_inbound, mut both_status) = (0, 0);
+        let mut linked_phones = BTreeSet::new();
         for body in &week.bodies {
             let body = parse(body);
             for change in body["entry"][0]["changes"].as_array().expect("changes") {
@@ -2869,8 +2918,12 @@ mod tests {
                         assert!(m["from_user_id"].is_string());
                         assert_eq!(value["contacts"][0]["wa_id"], "");
                         assert_eq!(value["contacts"][0]["user_id"], m["from_user_id"]);
-                    } else {
-                        assert!(m.get("from_user_id").is_none(), "no phone+BSUID mix");
+                    } else if let Some(user_id) = m.get("from_user_id") {
+                        // A person moving to business-scoped ids: both, in message and contact.
+                        both_inbound += 1;
+                        linked_phones.insert(m["from"].as_str().unwrap_or_default().to_string());
+                        assert_eq!(&value["contacts"][0]["user_id"], user_id);
+                        assert_eq!(value["contacts"][0]["wa_id"], m["from"]);
                     }
                     if let Some(r) = m.get("referral") {
                         referral += 1;
@@ -2881,6 +2934,10 @@ mod tests {
                     if s["recipient_id"] == "" {
                         bsuid_status += 1;
                         assert!(s["recipient_user_id"].is_string());
+                    } else if s.get("recipient_user_id").is_some() {
+                        both_status += 1;
+                        linked_phones
+                            .insert(s["recipient_id"].as_str().unwrap_or_default().to_string());
                     }
                     if let Some(p) = s.get("pricing") {
                         assert_ne!(s["status"], "failed");
@@ -2904,6 +2961,21 @@ mod tests {
             }
         }
         assert!(bsuid_inbound > 0 && bsuid_status > 0 && referral > 0 && cbp > 0 && pmp > 0);
+        assert!(
+            both_inbound + both_status > 0,
+            "some items carry phone and BSUID"
+        );
+        // Every person moving to business-scoped ids has at least one item carrying both ids
+        // (what links them), and no one else has.
+        let movers: BTreeSet<String> = week
+            .facts
+            .people
+            .iter()
+            .filter(|p| p.migration.is_some())
+            .filter_map(|p| p.phone.clone())
+            .collect();
+        assert!(!movers.is_empty());
+        assert_eq!(linked_phones, movers);
     }
 
     #[test]
@@ -3332,6 +3404,7 @@ mod tests {
                     key: "111".to_string(),
                     phone: Some("111".to_string()),
                     user_id: None,
+                    migration: None,
                     name: "A",
                     pn: 0,
                 },
@@ -3339,6 +3412,7 @@ mod tests {
                     key: "US.222".to_string(),
                     phone: None,
                     user_id: Some("US.222".to_string()),
+                    migration: None,
                     name: "B",
                     pn: 0,
                 },

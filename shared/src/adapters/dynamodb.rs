@@ -322,6 +322,11 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
             );
             consent_attrs(&mut item, signal);
             item.insert("item_kind".into(), s("consent_event"));
+            // The person's other id the item carried (`user_preferences` with `wa_id` and
+            // `user_id`): the aggregator links the two from the stream.
+            if let Some(other) = signal.other_ids.first() {
+                item.insert("also_id".into(), s(*other));
+            }
             item.insert(
                 "time_bucket".into(),
                 s(time_bucket(

@@ -929,8 +929,13 @@ impl DynamoDbLeadStore {
         conversion: &Conversion,
         fingerprint: &str,
     ) -> Result<(Conversion, bool), LeadsError> {
+        // Any id of a known person will do (its lead may live under another id). The
+        // conversion is stored under the id the request named: its idempotency key is per id.
         if self.profile(lead_id).await?.is_none() {
-            return Err(LeadsError::NotFound(lead_id.to_string()));
+            let person = self.person(lead_id).await?;
+            if person.ids.len() < 2 || self.profile(person.lead_id()).await?.is_none() {
+                return Err(LeadsError::NotFound(lead_id.to_string()));
+            }
         }
         let fingerprint = fingerprint.to_string();
         let mut item: Attrs = HashMap::from([

@@ -52,12 +52,15 @@ pub fn lead_id<'a, I: IntoIterator<Item = &'a str>>(ids: I) -> Option<&'a str> {
         .min_by(|a, b| (kind(a), *a).cmp(&(kind(b), *b)))
 }
 
-/// The ids a message item names for its person, read through `attr` (a string attribute of
-/// the `MSG#<wamid>` item): the sender of an inbound message (phone, user id, parent id, and
-/// for a `system` change notice the new phone or user id), or the one-to-one recipient of an
-/// outbound message. Group messages name a group, not a person: none. Sorted, unique.
+/// The ids an item names for its person, read through `attr` (a string attribute of the
+/// item with sort key `sk`): the sender of an inbound message (`MSG#<wamid>` / `IN`: phone,
+/// user id, parent id, and for a `system` change notice the new phone or user id), the
+/// one-to-one recipient of an outbound message (`OUT`), or the ids a webhook consent event
+/// carried (`CONSENT#…`: a `user_preferences` item with `wa_id` and `user_id`). Group
+/// messages name a group, not a person: none. Sorted, unique.
 pub fn ids_of_message(sk: &str, attr: impl Fn(&str) -> Option<String>) -> BTreeSet<String> {
     let names: &[&str] = match sk {
+        _ if sk.starts_with("CONSENT#") => &["user_key", "also_id"],
         "IN" => &[
             "user_key",
             "from_phone",
@@ -290,6 +293,14 @@ mod tests {
         assert_eq!(ids_of_message("IN", |k| change.get(k).cloned()).len(), 2);
         let status = attrs(&[("recipient_phone", "5511"), ("recipient_user_id", "")]);
         assert_eq!(ids_of_message("OUT", |k| status.get(k).cloned()).len(), 1);
+        let preference = attrs(&[("user_key", "BR.1"), ("also_id", "5511")]);
+        assert_eq!(
+            ids_of_message("CONSENT#P#0000000010#user_preferences#x", |k| preference
+                .get(k)
+                .cloned())
+            .len(),
+            2
+        );
         let group = attrs(&[("recipient_phone", "G1"), ("recipient_user_id", "BR.1")]);
         assert!(ids_of_message("OUT#5511", |k| group.get(k).cloned()).is_empty());
     }

@@ -500,6 +500,54 @@ async fn consent_follows_the_person_by_either_id() {
 }
 
 #[tokio::test]
+async fn a_user_preferences_stop_naming_both_ids_links_them() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    let aggregator = aggregator_of(&stack);
+    let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
+    let (phone, bsuid) = ("5511400000004", "US.44p");
+    let stop = serde_json::to_vec(&json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": WABA, "changes": [{"field": "user_preferences", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [{"wa_id": phone, "user_id": bsuid}],
+            "user_preferences": [{"wa_id": phone, "user_id": bsuid, "detail": "User requested to stop marketing messages",
+                "category": "marketing_messages", "value": "stop", "timestamp": T0 + 100}]
+        }}]}]
+    }))
+    .unwrap();
+    post_all(
+        &stack,
+        &[
+            body(
+                inbound("wamid.u1", Some(phone), None, T0, "oi"),
+                Some(phone),
+                None,
+            ),
+            stop,
+            body(
+                inbound("wamid.u2", None, Some(bsuid), T0 + 200, "oi de novo"),
+                None,
+                Some(bsuid),
+            ),
+        ],
+    )
+    .await;
+    pump(&mut reader, &aggregator).await;
+    for id in [phone, bsuid] {
+        let (_, one) = call(&api, "GET", &format!("/v1/leads/{id}"), None, T0 + 600).await;
+        assert_eq!(one["lead"]["lead_id"], bsuid, "{one}");
+        assert_eq!(one["lead"]["ids"], json!([phone, bsuid]));
+        assert_eq!(one["timeline"]["messages"]["inbound_count"], 2);
+        assert_eq!(
+            one["timeline"]["consent_history"].as_array().unwrap().len(),
+            1
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_number_change_keeps_one_lead() {
     let stack = Stack::start().await;
     let api = api(&stack);
