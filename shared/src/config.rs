@@ -406,6 +406,10 @@ pub struct ReportsConfig {
     pub sla_seconds: i64,
     /// `REPORT_CSV_BOM` (`false`): start CSVs with a UTF-8 byte-order mark (for Excel).
     pub csv_bom: bool,
+    /// `REPORT_TOPIC_ARN` (optional): the SNS topic that announces scheduled reports.
+    pub topic_arn: Option<String>,
+    /// `REPORTS_API_URL` (optional): the managers' API base URL, named in announcements.
+    pub api_url: Option<String>,
 }
 
 impl ReportsConfig {
@@ -444,6 +448,8 @@ impl ReportsConfig {
             inline_seconds: number("REPORT_INLINE_SECONDS", 20, 0, 900)? as u64,
             sla_seconds: number("SLA_SECONDS", 900, 1, 86_400)?,
             csv_bom: matches!(get("REPORT_CSV_BOM").as_deref(), Some("true" | "1")),
+            topic_arn: get("REPORT_TOPIC_ARN"),
+            api_url: get("REPORTS_API_URL"),
         })
     }
 }

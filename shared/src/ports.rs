@@ -236,3 +236,24 @@ pub trait ReportObjects: Send + Sync {
     /// A stored report file's bytes (small files only: the summary page's template).
     fn read(&self, key: &str) -> impl Future<Output = Result<Vec<u8>, StoreError>> + Send;
 }
+
+/// Where a schedule's reports are announced (an SNS topic), if anywhere.
+pub trait ReportAnnouncer: Send + Sync {
+    fn announce(
+        &self,
+        announcement: &crate::domain::announcement::Announcement,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// No announcements (no topic configured).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoAnnouncer;
+
+impl ReportAnnouncer for NoAnnouncer {
+    async fn announce(
+        &self,
+        _: &crate::domain::announcement::Announcement,
+    ) -> Result<(), StoreError> {
+        Ok(())
+    }
+}

@@ -421,6 +421,8 @@ pub fn reports_config(
         inline_seconds: 20,
         sla_seconds: 900,
         csv_bom: false,
+        topic_arn: None,
+        api_url: None,
     }
 }
 
@@ -437,7 +439,11 @@ pub fn report_jobs(
     sdk: &SdkConfig,
     config: &shared::config::ReportsConfig,
 ) -> crate::streams::LiveReportJobs {
-    report_jobs::handler::ReportJobs::new(shared::reports::live_service(config, sdk))
+    report_jobs::handler::ReportJobs::new(
+        shared::reports::live_service(config, sdk),
+        shared::ports::NoAnnouncer,
+        config.api_url.clone(),
+    )
 }
 
 /// Reads `.local/endpoints.env` (written by `make local`) into the environment; variables

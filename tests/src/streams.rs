@@ -111,6 +111,7 @@ pub type LiveReportJobs = report_jobs::handler::ReportJobs<
     shared::adapters::dynamodb_reports::DynamoDbReportSource,
     shared::adapters::dynamodb_reports::DynamoDbReportStore,
     shared::adapters::s3_reports::S3ReportObjects,
+    shared::ports::NoAnnouncer,
 >;
 
 /// Like [`pump`], and also hands the report records (`pk` = `REPORTS`) to the report jobs

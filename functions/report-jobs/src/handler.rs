@@ -4,7 +4,9 @@
 //!   unless it is already finished (a replayed record changes nothing);
 //! - an EventBridge Scheduler payload `{"schedule": "daily" | "weekly", "kinds": [...],
 //!   "tz": "Asia/Jakarta", "phone_number_ids": [...]}`: yesterday / last Monday–Sunday in
-//!   that zone, one report per kind × phone number, under `reports/scheduled/<schedule>/`.
+//!   that zone, one report per kind × phone number, under `reports/scheduled/<schedule>/`,
+//!   then one announcement of them all on the configured topic (ids and how to fetch each
+//!   one, never a link).
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
 use chrono::{Datelike, Duration, NaiveDate, Utc};
@@ -12,10 +14,11 @@ use chrono_tz::Tz;
 use lambda_runtime::{Error, LambdaEvent};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use shared::domain::announcement::announce;
 use shared::domain::report::{
     ReportKind, ReportRequest, ReportRequestBody, ReportStatus, new_report_id,
 };
-use shared::ports::{ReportObjects, ReportSource, ReportStore};
+use shared::ports::{ReportAnnouncer, ReportObjects, ReportSource, ReportStore};
 use shared::reports::ReportService;
 
 /// The kinds a schedule creates when it names none: every metric family (the summary
@@ -57,13 +60,20 @@ pub fn scheduled_period(schedule: &str, today: NaiveDate) -> Option<(NaiveDate, 
     }
 }
 
-pub struct ReportJobs<S, R, O> {
+pub struct ReportJobs<S, R, O, A> {
     service: ReportService<S, R, O>,
+    announcer: A,
+    /// The managers' API base URL, named in announcements.
+    api_url: Option<String>,
 }
 
-impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportJobs<S, R, O> {
-    pub fn new(service: ReportService<S, R, O>) -> Self {
-        Self { service }
+impl<S: ReportSource, R: ReportStore, O: ReportObjects, A: ReportAnnouncer> ReportJobs<S, R, O, A> {
+    pub fn new(service: ReportService<S, R, O>, announcer: A, api_url: Option<String>) -> Self {
+        Self {
+            service,
+            announcer,
+            api_url,
+        }
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
@@ -134,6 +144,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportJobs<S, R, O> {
         };
         let origin = format!("scheduled:{}", schedule.schedule);
         let mut created = Vec::new();
+        let mut records = Vec::new();
         for kind in &kinds {
             for phone in &phones {
                 let req = ReportRequest::parse(
@@ -161,11 +172,31 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportJobs<S, R, O> {
                     "rows": done.rows,
                     "reason": done.reason,
                 }));
+                records.push(done);
             }
         }
         tracing::info!(schedule = %schedule.schedule, %from, %to, reports = created.len(), "scheduled reports written");
+        // The reports are written and listed whatever happens here: a failed announcement is
+        // logged (and counted by the alarm on errors), not retried by re-running the schedule,
+        // which would write every report again.
+        let announcement = announce(
+            &schedule.schedule,
+            &from.to_string(),
+            &to.to_string(),
+            &tz_name,
+            &records,
+            self.api_url.as_deref(),
+        );
+        let announced = match self.announcer.announce(&announcement).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(error = %e, schedule = %schedule.schedule, "scheduled reports not announced");
+                false
+            }
+        };
         Ok(
-            json!({"schedule": schedule.schedule, "from": from.to_string(), "to": to.to_string(), "reports": created}),
+            json!({"schedule": schedule.schedule, "from": from.to_string(), "to": to.to_string(),
+            "reports": created, "announced": announced}),
         )
     }
 }

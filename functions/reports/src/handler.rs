@@ -418,6 +418,8 @@ mod tests {
             inline_seconds: 1,
             sla_seconds: 900,
             csv_bom: false,
+            topic_arn: None,
+            api_url: None,
         };
         let sdk = aws_config::SdkConfig::builder()
             .behavior_version(aws_config::BehaviorVersion::latest())

@@ -10,3 +10,5 @@ pub mod dynamodb_reports;
 pub mod graph;
 pub mod s3;
 pub mod s3_reports;
+#[cfg(feature = "sns")]
+pub mod sns;

@@ -3,6 +3,7 @@
 
 pub mod activity;
 pub mod analytics;
+pub mod announcement;
 pub mod attribution;
 pub mod consent;
 pub mod consent_check;

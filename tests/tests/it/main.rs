@@ -13,6 +13,7 @@ mod leads;
 mod meta_sync;
 mod openapi;
 mod report_files;
+mod report_schedule;
 mod reports;
 mod reports_openapi;
 mod signature;
