@@ -22,18 +22,32 @@ pub enum StoreError {
 }
 
 /// What applying a plan did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ApplyReport {
     /// Writes that changed stored state.
     pub applied: usize,
     /// Writes whose condition failed: already applied (duplicate) or superseded.
     pub unchanged: usize,
+    /// Writes the store refused for their data (e.g. an item over the size limit): every
+    /// other write of the plan was still applied; the caller keeps these raw.
+    pub rejected: Vec<RejectedWrite>,
+}
+
+/// One write the store refused, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RejectedWrite {
+    /// Index into the plan's writes.
+    pub index: usize,
+    /// The write's kind (`Write::kind`).
+    pub kind: &'static str,
+    pub reason: String,
 }
 
 /// The source of truth for ingested events.
 pub trait EventStore: Send + Sync {
     /// Applies every write; each is idempotent, so a retried call converges. Returns only
-    /// after all writes are durable, or the first error.
+    /// after all writes are durable (or refused for their data: [`ApplyReport::rejected`]),
+    /// or the first [`StoreError::Unavailable`].
     fn apply(
         &self,
         writes: &[Write<'_>],

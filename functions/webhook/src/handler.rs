@@ -148,6 +148,25 @@ impl<S: EventStore, R: RawStore> Webhook<S, R> {
         let plan = plan(&batch, &self.keywords);
         match self.store.apply(&plan.writes).await {
             Ok(report) => {
+                if !report.rejected.is_empty() {
+                    // Everything else is stored; the writes the store refused are named, and
+                    // the signed body is kept raw with them so nothing is lost (the fast path
+                    // keeps no per-item JSON, so the body is the faithful copy; replaying it
+                    // later re-applies only what is missing, every write being idempotent).
+                    let detail = report
+                        .rejected
+                        .iter()
+                        .map(|r| format!("write {} ({}): {}", r.index, r.kind, r.reason))
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    tracing::error!(
+                        rejected = report.rejected.len(),
+                        applied = report.applied,
+                        %detail,
+                        "store refused some writes; the rest are stored, the body is kept raw"
+                    );
+                    return self.quarantine(body, "store_rejected", &detail).await;
+                }
                 tracing::info!(
                     items = plan.item_count(),
                     statuses = plan.status_count(),
@@ -173,6 +192,7 @@ impl<S: EventStore, R: RawStore> Webhook<S, R> {
                 respond(StatusCode::OK, "EVENT_RECEIVED")
             }
             Err(StoreError::Rejected(detail)) => {
+                // Only for a refusal outside the per-write path (an oversized part's S3 copy).
                 tracing::error!(%detail, "store rejected the data; keeping the body raw");
                 self.quarantine(body, "store_rejected", &detail).await
             }
@@ -183,12 +203,12 @@ impl<S: EventStore, R: RawStore> Webhook<S, R> {
         }
     }
 
-    /// Keeps a signed body we cannot process, then acknowledges it. Same body → same key,
-    /// so Meta's retries do not pile up copies.
+    /// Keeps a signed body we cannot process, then acknowledges it. Same body → same key
+    /// (no date in it), so Meta's retries, even across midnight, do not pile up copies; the
+    /// object's own time says when it came.
     async fn quarantine(&self, body: &[u8], reason: &str, detail: &str) -> Response<Body> {
-        let day = chrono::Utc::now().format("%Y/%m/%d");
         let key = format!(
-            "{}{day}/{reason}/{}.json",
+            "{}{reason}/{}.json",
             self.quarantine_prefix,
             content_id_bytes(body)
         );

@@ -10,11 +10,11 @@ use crate::domain::leads::{Assignment, AssignmentInput, AssignmentRules};
 use crate::domain::pricing::{classify, normalise_category};
 use crate::domain::timeindex::time_bucket;
 use crate::domain::webhook::{Event, Inbound, Status, StatusKind, TemplateChange, TemplateEvent};
-use crate::ports::{ApplyReport, EventStore, RawStore, StoreError};
+use crate::ports::{ApplyReport, EventStore, RawStore, RejectedWrite, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue as Av;
-use futures_util::stream::{self, StreamExt, TryStreamExt};
+use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
 
 /// Raw JSON above this size goes to S3 instead of the item (items are capped at 400 KB).
@@ -1072,18 +1072,37 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
             let lead = self.assignment.is_some() && matches!(write, Write::Lead { .. });
             requests.push((i, req, lead));
         }
-        let results: Vec<(usize, bool, bool)> = stream::iter(requests)
+        // One write refused for its data (e.g. an item over 400 KB) does not stop the others:
+        // every other person's events of the POST are stored; only an unavailable store
+        // fails the whole call (503, and Meta retries: every write is idempotent).
+        // Per write: (changed, created a lead), or why not.
+        type WriteOutcome = Result<(bool, bool), StoreError>;
+        let outcomes: Vec<(usize, WriteOutcome)> = stream::iter(requests)
             .map(|(i, r, lead)| async move {
-                let (changed, created) = if lead {
-                    self.send_lead(r).await?
+                let outcome = if lead {
+                    self.send_lead(r).await
                 } else {
-                    (self.send(r).await?, false)
+                    self.send(r).await.map(|changed| (changed, false))
                 };
-                Ok::<_, StoreError>((i, changed, created))
+                (i, outcome)
             })
             .buffer_unordered(self.concurrency)
-            .try_collect()
-            .await?;
+            .collect()
+            .await;
+        let mut results = Vec::with_capacity(outcomes.len());
+        let mut rejected = Vec::new();
+        for (i, outcome) in outcomes {
+            match outcome {
+                Ok((changed, created)) => results.push((i, changed, created)),
+                Err(StoreError::Rejected(reason)) => rejected.push(RejectedWrite {
+                    index: i,
+                    kind: writes[i].kind(),
+                    reason,
+                }),
+                Err(e) => return Err(e),
+            }
+        }
+        rejected.sort_by_key(|r| r.index);
         if let Some(rules) = &self.assignment {
             for &(i, _, created) in &results {
                 if let (true, Write::Lead { msg, user_key, .. }) = (created, &writes[i]) {
@@ -1095,6 +1114,7 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
         Ok(ApplyReport {
             applied,
             unchanged: results.len() - applied,
+            rejected,
         })
     }
 }

@@ -123,6 +123,26 @@ pub enum Write<'b> {
     },
 }
 
+impl Write<'_> {
+    /// A short name of the write's kind, for logs and for what is kept when one is refused.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Write::Status { .. } => "status",
+            Write::Inbound { .. } => "inbound",
+            Write::Lead { .. } => "lead",
+            Write::LeadActivity { .. } => "lead_activity",
+            Write::LeadFirstTouch { .. } => "lead_first_touch",
+            Write::LeadNumberChange { .. } => "lead_number_change",
+            Write::ConsentEvent(_) => "consent_event",
+            Write::ConsentState { .. } => "consent_state",
+            Write::TemplateEvent { .. } => "template_event",
+            Write::TemplateState { .. } => "template_state",
+            Write::WabaEvent { .. } => "waba_event",
+            Write::Kept { .. } => "kept",
+        }
+    }
+}
+
 /// The writes for a POST plus per-kind counts of what it held.
 #[derive(Debug, Default)]
 pub struct Plan<'b> {

@@ -240,3 +240,78 @@ async fn distinct_system_errors_are_kept_apart() {
             .all(|i| text(i, "value_json").is_some_and(|v| v.contains("error_data")))
     );
 }
+
+/// One item the store refuses (a contact name that would push the lead item past DynamoDB's
+/// 400 KB) does not take the POST down: the other person's events of the same POST are
+/// stored, the refused write is named, the body is kept raw once (a retry lands on the same
+/// key) and Meta gets 200.
+#[tokio::test]
+async fn one_refused_item_keeps_the_rest_of_the_post() {
+    let stack = Stack::start().await;
+    let huge_name = "N".repeat(420 * 1024);
+    let body = serde_json::to_vec(&serde_json::json!({
+        "object": "whatsapp_business_account",
+        "entry": [{"id": WABA, "changes": [{"field": "messages", "value": {
+            "messaging_product": "whatsapp",
+            "metadata": {"display_phone_number": "15550783881", "phone_number_id": PHONE_NUMBER_ID},
+            "contacts": [
+                {"profile": {"name": huge_name}, "wa_id": "5511911110001"},
+                {"profile": {"name": "Ana"}, "wa_id": "5511911110002"}
+            ],
+            "messages": [
+                text_message("wamid.big", "5511911110001", 1_795_000_000, "oi"),
+                text_message("wamid.fine", "5511911110002", 1_795_000_001, "olá")
+            ],
+            "statuses": [status("wamid.out1", "sent", 1_795_000_002)]
+        }}]}]
+    }))
+    .unwrap();
+    assert_eq!(stack.post(&body).await, (200, "EVENT_RECEIVED".to_string()));
+    let items = stack.scan().await;
+    let has = |pk: &str, sk: &str| {
+        items
+            .iter()
+            .any(|i| text(i, "pk") == Some(pk) && text(i, "sk") == Some(sk))
+    };
+    // The other person, the status and the refused person's own message are all stored.
+    assert!(has("USER#5511911110002", "PROFILE"), "the other lead");
+    assert!(has("MSG#wamid.fine", "IN") && has("MSG#wamid.big", "IN"));
+    assert!(has("MSG#wamid.out1", "OUT"));
+    // Only the refused write is missing: its lead item holds what the other writes put
+    // there (the latest activity), not the oversized name.
+    let big = items
+        .iter()
+        .find(|i| text(i, "pk") == Some("USER#5511911110001") && text(i, "sk") == Some("PROFILE"));
+    assert!(
+        big.is_none_or(|i| text(i, "profile_name").is_none()),
+        "the refused name is not stored"
+    );
+    let kept = stack.objects("quarantine/store_rejected/").await;
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        stack.object(&kept[0]).await,
+        body,
+        "the body, byte for byte"
+    );
+    let head = stack
+        .s3
+        .head_object()
+        .bucket(&stack.bucket)
+        .key(&kept[0])
+        .send()
+        .await
+        .unwrap();
+    let detail = head.metadata().unwrap()["detail"].clone();
+    assert!(
+        detail.contains("(lead)"),
+        "the refused write is named: {detail}"
+    );
+    assert!(
+        !detail.contains("(status)") && !detail.contains("(inbound)"),
+        "{detail}"
+    );
+    // Meta's retry changes nothing and lands on the same key.
+    assert_eq!(stack.post(&body).await.0, 200);
+    assert_eq!(stack.objects("quarantine/").await.len(), 1);
+    assert_eq!(stack.scan().await.len(), items.len());
+}
