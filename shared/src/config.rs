@@ -75,6 +75,29 @@ pub struct WebhookConfig {
     pub assignment: Option<crate::domain::leads::AssignmentRules>,
     /// `LIFECYCLE` (same format as the leads API's): new leads start in its first stage.
     pub lifecycle: crate::domain::leads::Lifecycle,
+    /// How a warm instance re-reads secrets from Secrets Manager (ignored for env secrets).
+    pub secret_refresh: SecretRefresh,
+}
+
+/// When the webhook re-reads its secrets, so a rotated app secret takes effect and a revoked
+/// one stops working without a cold start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecretRefresh {
+    /// `SECRET_REFRESH_SECONDS` (60): after a signature mismatch, re-read if the secrets were
+    /// read longer ago than this (a flood of forged POSTs costs at most one read per interval).
+    pub on_mismatch_seconds: u64,
+    /// `SECRET_MAX_AGE_SECONDS` (900): re-read before verifying when older than this, so a
+    /// secret removed from Secrets Manager stops working even if no POST fails.
+    pub max_age_seconds: u64,
+}
+
+impl Default for SecretRefresh {
+    fn default() -> Self {
+        Self {
+            on_mismatch_seconds: 60,
+            max_age_seconds: 900,
+        }
+    }
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
@@ -114,6 +137,20 @@ impl WebhookConfig {
                 1..=256,
             )?,
             secrets,
+            secret_refresh: SecretRefresh {
+                on_mismatch_seconds: parse_num(
+                    get("SECRET_REFRESH_SECONDS"),
+                    "SECRET_REFRESH_SECONDS",
+                    60,
+                    0..=86_400,
+                )? as u64,
+                max_age_seconds: parse_num(
+                    get("SECRET_MAX_AGE_SECONDS"),
+                    "SECRET_MAX_AGE_SECONDS",
+                    900,
+                    0..=86_400,
+                )? as u64,
+            },
             stop_keywords: get("STOP_KEYWORDS").map(|v| split_list(&v)),
             start_keywords: get("START_KEYWORDS").map(|v| split_list(&v)),
             assignment: get("ASSIGNMENT_RULES")

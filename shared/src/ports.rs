@@ -64,6 +64,16 @@ pub trait RawStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// Where the webhook's secrets come from, read at cold start and again when they may have
+/// changed (rotation, revocation).
+pub trait WebhookSecretSource: Send + Sync {
+    fn load(
+        &self,
+    ) -> impl Future<Output = Result<crate::config::WebhookSecrets, crate::config::ConfigError>> + Send;
+    /// Whether reading again can give something new (env secrets cannot).
+    fn refreshable(&self) -> bool;
+}
+
 /// Meta's Graph API as the scheduled pulls see it. `GraphClient` implements it over HTTPS;
 /// the meta-sync function depends only on this.
 pub trait GraphSource: Send + Sync {

@@ -187,6 +187,7 @@ pub fn webhook_config(table: &str, bucket: &str) -> WebhookConfig {
         start_keywords: None,
         assignment: None,
         lifecycle: shared::domain::leads::Lifecycle::default(),
+        secret_refresh: shared::config::SecretRefresh::default(),
     }
 }
 

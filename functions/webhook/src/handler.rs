@@ -7,25 +7,50 @@
 
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
-use shared::adapters::aws::{dynamodb_client, load_sdk_config, s3_client, webhook_secrets};
+use shared::adapters::aws::{AwsWebhookSecrets, dynamodb_client, load_sdk_config, s3_client};
 use shared::adapters::dynamodb::DynamoDbEventStore;
 use shared::adapters::s3::S3RawStore;
-use shared::config::{ConfigError, Secret, WebhookConfig, WebhookSecrets};
+use shared::config::{ConfigError, Secret, SecretRefresh, WebhookConfig, WebhookSecrets};
 use shared::domain::consent::ConsentKeywords;
 use shared::domain::ingest::{Write, content_id, plan};
-use shared::domain::signature::{SIGNATURE_HEADER, SignatureVerifier};
+use shared::domain::signature::{SIGNATURE_HEADER, SignatureError, SignatureVerifier};
 use shared::domain::webhook::parse;
-use shared::ports::{EventStore, RawStore, StoreError};
+use shared::ports::{EventStore, RawStore, StoreError, WebhookSecretSource};
 use shared::telemetry::{RequestCounter, mask_phone};
-use std::time::Instant;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
 
-/// The deployed shape: DynamoDB for events, S3 for raw bodies.
-pub type LiveWebhook = Webhook<DynamoDbEventStore<S3RawStore>, S3RawStore>;
+/// The deployed shape: DynamoDB for events, S3 for raw bodies, secrets from env or Secrets
+/// Manager.
+pub type LiveWebhook = Webhook<DynamoDbEventStore<S3RawStore>, S3RawStore, AwsWebhookSecrets>;
 
-pub struct Webhook<S, R> {
-    verifier: SignatureVerifier,
+/// The secrets in use and when they were read.
+struct Keys {
+    verifier: Arc<SignatureVerifier>,
     verify_token: Secret,
+    read_at: Instant,
+}
+
+impl Keys {
+    fn from(secrets: &WebhookSecrets) -> Result<Self, ConfigError> {
+        let keys: Vec<&str> = secrets.app_secrets.iter().map(Secret::expose).collect();
+        let verifier =
+            SignatureVerifier::new(&keys).ok_or(ConfigError::Missing("META_APP_SECRET"))?;
+        Ok(Self {
+            verifier: Arc::new(verifier),
+            verify_token: secrets.verify_token.clone(),
+            read_at: Instant::now(),
+        })
+    }
+}
+
+pub struct Webhook<S, R, K> {
+    keys: RwLock<Keys>,
+    /// Where the secrets are read again from, and one refresh at a time.
+    secrets: K,
+    refreshing: tokio::sync::Mutex<()>,
+    refresh: SecretRefresh,
     keywords: ConsentKeywords,
     store: S,
     raw: R,
@@ -46,7 +71,8 @@ impl LiveWebhook {
         sdk: &aws_config::SdkConfig,
         counter: Option<RequestCounter>,
     ) -> Result<Self, ConfigError> {
-        let secrets = webhook_secrets(sdk, &config.secrets).await?;
+        let source = AwsWebhookSecrets::new(sdk, &config.secrets);
+        let secrets = source.load().await?;
         let dynamodb = dynamodb_client(sdk, counter);
         let raw = S3RawStore::new(s3_client(sdk), &config.bucket_name);
         // Open the TLS connection now, not on Meta's first POST. DescribeEndpoints needs no
@@ -62,27 +88,27 @@ impl LiveWebhook {
         if let Some(rules) = &config.assignment {
             store = store.with_assignment(rules.clone());
         }
-        Self::new(&secrets, config, store, raw)
+        Self::new(&secrets, source, config, store, raw)
     }
 }
 
-impl<S: EventStore, R: RawStore> Webhook<S, R> {
+impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
     pub fn new(
         secrets: &WebhookSecrets,
+        source: K,
         config: &WebhookConfig,
         store: S,
         raw: R,
     ) -> Result<Self, ConfigError> {
-        let keys: Vec<&str> = secrets.app_secrets.iter().map(Secret::expose).collect();
-        let verifier =
-            SignatureVerifier::new(&keys).ok_or(ConfigError::Missing("META_APP_SECRET"))?;
         let keywords = ConsentKeywords::configured(
             config.stop_keywords.as_deref(),
             config.start_keywords.as_deref(),
         );
         Ok(Self {
-            verifier,
-            verify_token: secrets.verify_token.clone(),
+            keys: RwLock::new(Keys::from(secrets)?),
+            secrets: source,
+            refreshing: tokio::sync::Mutex::new(()),
+            refresh: config.secret_refresh,
             keywords,
             store,
             raw,
@@ -100,12 +126,62 @@ impl<S: EventStore, R: RawStore> Webhook<S, R> {
         })
     }
 
+    fn keys(&self) -> (Arc<SignatureVerifier>, Secret, Instant) {
+        let keys = self.keys.read().unwrap_or_else(|e| e.into_inner());
+        (
+            keys.verifier.clone(),
+            keys.verify_token.clone(),
+            keys.read_at,
+        )
+    }
+
+    /// Reads the secrets again if they are older than `age` (one reader at a time; the others
+    /// use what it read). A failed read keeps the secrets in use. Returns whether they changed.
+    async fn refresh_if_older(&self, age: Duration) -> bool {
+        if !self.secrets.refreshable() || self.keys().2.elapsed() < age {
+            return false;
+        }
+        let _one = self.refreshing.lock().await;
+        if self.keys().2.elapsed() < age {
+            return true; // another request just read them
+        }
+        match self.secrets.load().await.and_then(|s| Keys::from(&s)) {
+            Ok(keys) => {
+                *self.keys.write().unwrap_or_else(|e| e.into_inner()) = keys;
+                tracing::info!("webhook secrets read again");
+                true
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "webhook secrets could not be read again; the ones in use stay");
+                false
+            }
+        }
+    }
+
+    /// The signature check, with the secrets re-read when they are old, and once more after
+    /// a mismatch if they were read more than the refresh interval ago (a rotation).
+    async fn verify(&self, signature: Option<&[u8]>, body: &[u8]) -> Result<(), SignatureError> {
+        self.refresh_if_older(Duration::from_secs(self.refresh.max_age_seconds))
+            .await;
+        match self.keys().0.verify(signature, body) {
+            Err(SignatureError::Mismatch)
+                if self
+                    .refresh_if_older(Duration::from_secs(self.refresh.on_mismatch_seconds))
+                    .await =>
+            {
+                self.keys().0.verify(signature, body)
+            }
+            other => other,
+        }
+    }
+
     /// `hub.mode=subscribe` with the right `hub.verify_token` → 200 echoing `hub.challenge`.
     fn handshake(&self, req: &Request) -> Response<Body> {
         let params = req.query_string_parameters_ref();
         let get = |k: &str| params.and_then(|p| p.first(k));
+        let verify_token = self.keys().1;
         let token_ok = get("hub.verify_token")
-            .is_some_and(|t| bool::from(t.as_bytes().ct_eq(self.verify_token.expose().as_bytes())));
+            .is_some_and(|t| bool::from(t.as_bytes().ct_eq(verify_token.expose().as_bytes())));
         match (get("hub.mode"), get("hub.challenge")) {
             (Some("subscribe"), Some(challenge)) if token_ok && !challenge.is_empty() => {
                 tracing::info!("webhook verification handshake accepted");
@@ -133,7 +209,7 @@ impl<S: EventStore, R: RawStore> Webhook<S, R> {
             return respond(StatusCode::PAYLOAD_TOO_LARGE, "payload too large");
         }
         let signature = req.headers().get(SIGNATURE_HEADER).map(|v| v.as_bytes());
-        if let Err(e) = self.verifier.verify(signature, body) {
+        if let Err(e) = self.verify(signature, body).await {
             // A caller's mistake (or an attacker): not an error of ours.
             tracing::info!(reason = %e, "POST with a missing or invalid signature refused");
             return respond(StatusCode::UNAUTHORIZED, "invalid signature");

@@ -56,6 +56,31 @@ pub async fn webhook_secrets(
     }
 }
 
+/// The webhook's secrets as configured: fixed (env) or read from Secrets Manager each time.
+#[derive(Debug, Clone)]
+pub struct AwsWebhookSecrets {
+    sdk: SdkConfig,
+    source: SecretSource,
+}
+
+impl AwsWebhookSecrets {
+    pub fn new(sdk: &SdkConfig, source: &SecretSource) -> Self {
+        Self {
+            sdk: sdk.clone(),
+            source: source.clone(),
+        }
+    }
+}
+
+impl crate::ports::WebhookSecretSource for AwsWebhookSecrets {
+    async fn load(&self) -> Result<WebhookSecrets, ConfigError> {
+        webhook_secrets(&self.sdk, &self.source).await
+    }
+    fn refreshable(&self) -> bool {
+        matches!(self.source, SecretSource::SecretsManager { .. })
+    }
+}
+
 /// The Graph API access token from Secrets Manager (plain or `{"access_token": …}`).
 pub async fn graph_token(sdk: &SdkConfig, secret_id: &str) -> Result<Secret, ConfigError> {
     graph_token_from_secret(secret_id, &secret_string(sdk, secret_id).await?)

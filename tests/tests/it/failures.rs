@@ -315,3 +315,94 @@ async fn one_refused_item_keeps_the_rest_of_the_post() {
     assert_eq!(stack.objects("quarantine/").await.len(), 1);
     assert_eq!(stack.scan().await.len(), items.len());
 }
+
+/// Secret rotation without a cold start: after a signature mismatch a warm instance reads
+/// Secrets Manager again (at most once per `SECRET_REFRESH_SECONDS`), so the new secret works
+/// at once; with `SECRET_MAX_AGE_SECONDS` elapsed, a secret removed from Secrets Manager stops
+/// working even though no POST failed. Inside the interval nothing is read again: a flood of
+/// forged POSTs cannot turn into a flood of Secrets Manager reads.
+#[tokio::test]
+async fn a_rotated_secret_takes_effect_and_a_revoked_one_stops_without_a_cold_start() {
+    use integration_tests::harness::signed_post;
+    use shared::config::{SecretRefresh, SecretSource};
+    let moto = Moto::start();
+    let sdk = integration_tests::harness::local_sdk_config(&moto.url()).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let value = |current: &str, previous: &str| {
+        format!(
+            r#"{{"app_secret":"{current}","app_secret_previous":"{previous}","verify_token":"vt"}}"#
+        )
+    };
+    let arn = sm
+        .create_secret()
+        .name("wa-insights/rotating")
+        .secret_string(value("first-secret", ""))
+        .send()
+        .await
+        .unwrap()
+        .arn
+        .unwrap();
+    let source = SecretSource::SecretsManager {
+        secret_id: arn.clone(),
+    };
+    let stack = Stack::on(moto.url(), Some(moto), |t, b| {
+        let mut c = webhook_config(t, b);
+        c.secrets = source.clone();
+        c.secret_refresh = SecretRefresh {
+            on_mismatch_seconds: 0,
+            max_age_seconds: 0,
+        };
+        c
+    })
+    .await;
+    // A second warm instance that reads again at most once an hour.
+    let mut slow_config = webhook_config(&stack.table, &stack.bucket);
+    slow_config.secrets = source;
+    slow_config.secret_refresh = SecretRefresh {
+        on_mismatch_seconds: 3_600,
+        max_age_seconds: 3_600,
+    };
+    let slow = webhook::handler::LiveWebhook::from_sdk(&slow_config, &stack.sdk, None)
+        .await
+        .unwrap();
+    let body = statuses_body(&[status("wamid.ROT", "sent", 1)]);
+    let send_slow = |secret: &'static [u8]| {
+        let req = signed_post(&body, secret);
+        let slow = &slow;
+        async move { slow.handle(req).await.unwrap().status().as_u16() }
+    };
+    assert_eq!(stack.send(signed_post(&body, b"first-secret")).await.0, 200);
+    assert_eq!(send_slow(b"first-secret").await, 200);
+
+    // Rotation: the new secret is current, the old one still valid as previous.
+    sm.put_secret_value()
+        .secret_id(&arn)
+        .secret_string(value("second-secret", "first-secret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stack.send(signed_post(&body, b"second-secret")).await.0,
+        200
+    );
+    assert_eq!(stack.send(signed_post(&body, b"first-secret")).await.0, 200);
+    assert_eq!(
+        send_slow(b"second-secret").await,
+        401,
+        "read an hour ago at most: not read again on a mismatch"
+    );
+
+    // Revocation: the old secret is gone from Secrets Manager.
+    sm.put_secret_value()
+        .secret_id(&arn)
+        .secret_string(value("second-secret", ""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stack.send(signed_post(&body, b"first-secret")).await.0, 401);
+    assert_eq!(
+        stack.send(signed_post(&body, b"second-secret")).await.0,
+        200
+    );
+    assert_eq!(stack.send(signed_post(&body, b"forged")).await.0, 401);
+}
