@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild link-identities bench clean-local
+.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild link-identities redrive bench clean-local
 
 setup:
 	@scripts/setup.sh
@@ -48,6 +48,12 @@ rebuild:
 ## their leads (DRY_RUN=1 prints what it would do; START_SEGMENT=n resumes a crashed run).
 link-identities:
 	DRY_RUN='$(DRY_RUN)' START_SEGMENT='$(START_SEGMENT)' $(CARGO) run --quiet -p integration-tests --bin link-identities
+
+## After the aggregator gave up on stream records (its dead-letter queue is not empty):
+## re-derive every marker and identity link from the message items (idempotent).
+redrive:
+	$(CARGO) run --quiet -p integration-tests --bin rebuild
+	DRY_RUN= START_SEGMENT= $(CARGO) run --quiet -p integration-tests --bin link-identities
 
 ## Benchmarks: CPU per status event (criterion) and DynamoDB requests per status event.
 bench: setup

@@ -5,7 +5,8 @@ use serde_json::{Value, json};
 
 /// Stream batches (`Records`) are folded; `{"action": "rebuild"}` rebuilds every marker;
 /// `{"action": "link", "dry_run": true|false, "start_segment": n}` links and merges the
-/// leads of people already split across ids.
+/// leads of people already split across ids; `{"action": "redrive"}` does both after stream
+/// records were given up on (the dead-letter queue holds their positions).
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
@@ -40,7 +41,21 @@ async fn main() -> Result<(), Error> {
                     "plan": o.plan,
                 }));
             }
-            Some(other) => return Err(format!("unknown action {other:?}: rebuild or link").into()),
+            Some("redrive") => {
+                // What the stream would have done for records that never made it: every
+                // marker and every identity link, from the message items (idempotent).
+                let recorded = aggregator.rebuild(8).await?;
+                let o = aggregator.link_all(8, 0, false).await?;
+                return Ok(json!({
+                    "rebuilt_markers": recorded,
+                    "people": o.people,
+                    "new_links": o.new_links,
+                    "folded": o.folded,
+                }));
+            }
+            Some(other) => {
+                return Err(format!("unknown action {other:?}: rebuild, link or redrive").into());
+            }
             None => {}
         }
         let batch: Event = serde_json::from_value(payload)?;

@@ -256,11 +256,7 @@ const CONVERSION_TYPES: [&str; 5] = [
 ];
 
 fn valid_id(id: &str) -> bool {
-    !id.is_empty()
-        && id.len() <= 128
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | ':' | '-'))
+    shared::domain::identity::valid_id(id)
 }
 
 impl Leads {
@@ -406,7 +402,7 @@ impl Leads {
                 error(
                     StatusCode::BAD_REQUEST,
                     "invalid_parameter",
-                    "lead_id is 1 to 128 letters, digits, '.', '_', ':' or '-'",
+                    "lead_id is 1 to 160 letters, digits, '.', '_', ':' or '-'",
                 )
             }
             (Method::GET, ["v1", "leads", id]) if valid_id(id) => match self.store.get(id).await {

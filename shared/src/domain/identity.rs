@@ -15,6 +15,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::consent::ConsentAction;
 
+/// The longest id accepted anywhere (API paths, bodies, CSV): a BSUID is `<ISO2>.` plus up
+/// to 128 characters, a parent id `<ISO2>.ENT.` plus as many.
+pub const MAX_ID_LEN: usize = 160;
+
+/// Whether `id` can name a person: 1 to [`MAX_ID_LEN`] letters, digits, `.`, `_`, `:` or `-`.
+pub fn valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b':' | b'-'))
+}
+
 /// At most this many ids make one person: a bound on the reads a resolution costs, and on
 /// what a forged stream of number changes could chain together.
 pub const MAX_IDS: usize = 16;
@@ -236,6 +249,17 @@ pub fn consent_state_condition(action: ConsentAction) -> &'static str {
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    #[test]
+    fn ids_up_to_a_full_length_parent_id_are_valid() {
+        let longest = format!("US.ENT.{}", "9".repeat(128));
+        assert!(valid_id(&longest) && longest.len() < MAX_ID_LEN);
+        assert!(valid_id(&format!("BR.{}", "a".repeat(128))));
+        assert!(!valid_id(&"1".repeat(MAX_ID_LEN + 1)));
+        assert!(!valid_id(""));
+        assert!(!valid_id("55 11"));
+        assert!(!valid_id("a/b"));
+    }
 
     #[test]
     fn ids_are_classified_by_shape() {

@@ -693,3 +693,37 @@ async fn the_link_command_on_a_split_table_equals_ingesting_into_an_empty_one() 
         "the repaired table answers as one that linked from the start"
     );
 }
+
+/// Stream records the aggregator never processed (given up on after its retries and 24
+/// hours: their positions are in the dead-letter queue): the redrive (`rebuild` + `link`)
+/// re-derives markers, links and merges from the message items, and the table then answers
+/// exactly like one whose stream was processed.
+#[tokio::test]
+async fn a_redrive_after_lost_stream_records_equals_the_processed_stream() {
+    let live = Stack::start().await;
+    let lost = Stack::start().await;
+    let mut traffic = Vec::new();
+    let mut ids = Vec::new();
+    for k in 0..3 {
+        let (p, posts) = journey(k);
+        ids.extend([p.phone.clone(), p.bsuid.clone()]);
+        traffic.extend(posts);
+    }
+    post_all(&live, &traffic).await;
+    pump(
+        &mut StreamReader::new(&live.endpoint, &live.table),
+        &aggregator_of(&live),
+    )
+    .await;
+    post_all(&lost, &traffic).await;
+    let redrive = aggregator_of(&lost);
+    let markers = redrive.rebuild(4).await.unwrap();
+    assert_eq!(markers, 3 * 4, "3 inbound and 1 outbound marker per person");
+    let linked = redrive.link_all(4, 0, false).await.unwrap();
+    assert_eq!(linked.people, 3);
+    let now = T0 + 3600;
+    assert_eq!(
+        answers(&api(&lost), &ids, now).await,
+        answers(&api(&live), &ids, now).await
+    );
+}

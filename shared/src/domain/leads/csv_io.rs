@@ -416,6 +416,14 @@ fn build_row(
             .ok()
     });
     let user_id = own("user_id");
+    if let Some(id) = user_id
+        .as_deref()
+        .filter(|id| !crate::domain::identity::valid_id(id))
+    {
+        problems.push(format!(
+            "user_id {id:?}: 1 to 160 letters, digits, '.', '_', ':' or '-'"
+        ));
+    }
     if cells.get("phone").is_none() && user_id.is_none() {
         problems.push("needs a phone or a user_id".to_owned());
     }
@@ -827,7 +835,11 @@ mod tests {
 
     #[test]
     fn row_shape_and_identity_problems() {
-        let o = import("phone,user_id,name\n6281234567,,Budi,extra\n,,Nobody\n62812x4567,,Bad\n");
+        let long = format!("US.{}", "7".repeat(158));
+        let o = import(&format!(
+            "phone,user_id,name\n6281234567,,Budi,extra\n,,Nobody\n62812x4567,,Bad\n,US.a/b,Slash\n,{long},Long\n,US.{},Fits\n",
+            "7".repeat(128)
+        ));
         assert_eq!(
             errors(&o),
             vec![
@@ -837,9 +849,17 @@ mod tests {
                     4,
                     "phone \"62812x4567\": unexpected character 'x'; use digits, an optional leading '+', spaces or dashes"
                 ),
+                (
+                    5,
+                    "user_id \"US.a/b\": 1 to 160 letters, digits, '.', '_', ':' or '-'"
+                ),
+                (
+                    6,
+                    &format!("user_id {long:?}: 1 to 160 letters, digits, '.', '_', ':' or '-'")
+                ),
             ]
         );
-        assert!(o.rows.is_empty());
+        assert_eq!(o.rows.len(), 1, "a full-length BSUID is accepted");
     }
 
     #[test]
