@@ -3,6 +3,8 @@
 # a Python venv at .venv with moto[server] >= 5.2.5 (older moto breaks S3 multipart with
 # the current SDK), cfn-lint, and schemathesis 4.32.5 (+ openapi-spec-validator) for the leads
 # API's OpenAPI conformance test (scripts/schemathesis.sh, tests/tests/it/openapi.rs);
+# checkov 3.3.30 in its own venv (.venv-checkov: its pins conflict with schemathesis's) for
+# the template's security checks (scripts/lint-infra.sh);
 # and Debian's chromium (/usr/bin/chromium) for the summary page's real-browser test
 # (tests/tests/it/summary_browser.rs), installed with apt-get, as root or through sudo.
 # Idempotent: does nothing when already satisfied.
@@ -45,6 +47,17 @@ then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION" 'openapi-spec-validator>=0.7,<1'
 fi
 
+CHECKOV_VENV=${CHECKOV_VENV:-.venv-checkov}
+CHECKOV_VERSION=3.3.30
+if [ ! -x "$CHECKOV_VENV/bin/python" ]; then
+  echo "setup: creating $CHECKOV_VENV"
+  "$PYTHON" -m venv "$CHECKOV_VENV"
+fi
+if [ "$("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null)" != "$CHECKOV_VERSION" ]; then
+  echo "setup: installing checkov==$CHECKOV_VERSION into $CHECKOV_VENV"
+  "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+fi
+
 CHROMIUM=/usr/bin/chromium
 if [ ! -x "$CHROMIUM" ]; then
   echo "setup: installing Debian's chromium (for the summary page's browser test)"
@@ -84,4 +97,4 @@ CHROMIUM_VERSION=$("$CHROMIUM" --version 2>/dev/null) || {
 "$VENV/bin/moto_server" --help >/dev/null
 "$VENV/bin/cfn-lint" --version >/dev/null
 "$VENV/bin/schemathesis" --version >/dev/null
-echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version), $("$VENV/bin/schemathesis" --version), $CHROMIUM_VERSION)"
+echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version), $("$VENV/bin/schemathesis" --version), checkov $("$CHECKOV_VENV/bin/checkov" --version), $CHROMIUM_VERSION)"
