@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild link-identities redrive bench clean-local
+.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild link-identities redrive fuzz bench clean-local
 
 setup:
 	@scripts/setup.sh
@@ -54,6 +54,12 @@ link-identities:
 redrive:
 	$(CARGO) run --quiet -p integration-tests --bin rebuild
 	DRY_RUN= START_SEGMENT= $(CARGO) run --quiet -p integration-tests --bin link-identities
+
+## Property-based fuzzing of the webhook's POST path and the API parsers, long (make test runs
+## the same properties over 256 cases each). FUZZ_CASES=n to choose.
+FUZZ_CASES ?= 200000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p integration-tests --test fuzz
 
 ## Benchmarks: CPU per status event (criterion) and DynamoDB requests per status event.
 bench: setup
