@@ -271,6 +271,14 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         };
         match outcome {
             Ok(w) => {
+                crate::telemetry::emit_metrics(
+                    "reports",
+                    &[("Kind", rec.kind.as_str())],
+                    &[
+                        ("ReportRows", w.rows as f64, "Count"),
+                        ("ReportsReady", 1.0, "Count"),
+                    ],
+                );
                 rec.status = ReportStatus::Ready;
                 rec.rows = Some(w.rows);
                 rec.bytes = Some(w.bytes);
@@ -278,6 +286,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
             }
             Err(e) => {
                 tracing::error!(report = %rec.id, error = %e, "report failed");
+                crate::telemetry::emit_metrics("reports", &[], &[("ReportsFailed", 1.0, "Count")]);
                 rec.status = ReportStatus::Failed;
                 // What a manager reads: the cause, short (details are in the logs).
                 let reason: String = e.to_string().chars().take(300).collect();

@@ -132,3 +132,77 @@ mod tests {
         assert_eq!(mask_phone(""), "");
     }
 }
+
+/// CloudWatch namespace of the product's own metrics.
+pub const METRICS_NAMESPACE: &str = "WaInsights";
+
+/// One CloudWatch Embedded Metric Format record: CloudWatch Logs turns it into metrics
+/// (`namespace`, one dimension set `dimensions`, each `(name, value, unit)`), no API call.
+pub fn emf_record(
+    namespace: &str,
+    dimensions: &[(&str, &str)],
+    metrics: &[(&str, f64, &str)],
+    timestamp_ms: i64,
+) -> String {
+    let mut root = serde_json::Map::new();
+    for (k, v) in dimensions {
+        root.insert((*k).to_string(), serde_json::Value::from(*v));
+    }
+    for (name, value, _) in metrics {
+        root.insert((*name).to_string(), serde_json::Value::from(*value));
+    }
+    root.insert(
+        "_aws".to_string(),
+        serde_json::json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": namespace,
+                "Dimensions": [dimensions.iter().map(|(k, _)| *k).collect::<Vec<_>>()],
+                "Metrics": metrics.iter().map(|(n, _, u)| serde_json::json!({"Name": n, "Unit": u})).collect::<Vec<_>>(),
+            }],
+        }),
+    );
+    serde_json::Value::Object(root).to_string()
+}
+
+/// Emits metrics (EMF on stdout) inside Lambda, dimension `Service` = `service` (plus
+/// `extra`); a no-op elsewhere (tests, the local stack) so their output stays readable.
+pub fn emit_metrics(service: &str, extra: &[(&str, &str)], metrics: &[(&str, f64, &str)]) {
+    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() || metrics.is_empty() {
+        return;
+    }
+    let mut dims = vec![("Service", service)];
+    dims.extend_from_slice(extra);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    println!("{}", emf_record(METRICS_NAMESPACE, &dims, metrics, now));
+}
+
+#[cfg(test)]
+mod emf_tests {
+    use super::*;
+
+    #[test]
+    fn an_emf_record_names_its_namespace_dimensions_and_metrics() {
+        let line = emf_record(
+            "WaInsights",
+            &[("Service", "webhook"), ("Kind", "status")],
+            &[("Events", 3.0, "Count"), ("Duplicates", 1.0, "Count")],
+            1_700_000_000_000,
+        );
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(v["Service"], "webhook");
+        assert_eq!(v["Kind"], "status");
+        assert_eq!(v["Events"], 3.0);
+        let m = &v["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(v["_aws"]["Timestamp"], 1_700_000_000_000i64);
+        assert_eq!(m["Namespace"], "WaInsights");
+        assert_eq!(m["Dimensions"][0], serde_json::json!(["Service", "Kind"]));
+        assert_eq!(
+            m["Metrics"][1],
+            serde_json::json!({"Name": "Duplicates", "Unit": "Count"})
+        );
+        assert!(!line.contains('\n'), "one line per record");
+    }
+}

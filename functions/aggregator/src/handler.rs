@@ -237,6 +237,15 @@ impl Aggregator {
         for (i, record) in event.payload.records.iter().enumerate() {
             if let Err(e) = self.fold(&record.change).await {
                 tracing::error!(error = %e, "lead activity not recorded; the batch is retried from here");
+                shared::telemetry::emit_metrics(
+                    "aggregator",
+                    &[],
+                    &[(
+                        "FailedRecords",
+                        (event.payload.records.len() - i) as f64,
+                        "Count",
+                    )],
+                );
                 for failed in &event.payload.records[i..] {
                     let mut f = DynamoDbBatchItemFailure::default();
                     f.item_identifier = failed.change.sequence_number.clone();
@@ -250,6 +259,11 @@ impl Aggregator {
             records = event.payload.records.len(),
             recorded,
             "stream batch folded"
+        );
+        shared::telemetry::emit_metrics(
+            "aggregator",
+            &[],
+            &[("Records", event.payload.records.len() as f64, "Count")],
         );
         response
     }

@@ -390,6 +390,16 @@ impl<G: GraphSource, R: RawStore> MetaSync<G, R> {
     ) -> Result<SyncReport, SyncError> {
         let request = SyncRequest::from_payload(&payload)?;
         let report = self.run(&request, now).await?;
+        let count = |o: Outcome| report.results.iter().filter(|r| r.outcome == o).count() as f64;
+        shared::telemetry::emit_metrics(
+            "meta-sync",
+            &[],
+            &[
+                ("PullsFailed", count(Outcome::Failed), "Count"),
+                ("PullsPartial", count(Outcome::Partial), "Count"),
+                ("Pulls", report.results.len() as f64, "Count"),
+            ],
+        );
         for r in &report.results {
             let reason = r.reason.as_deref().unwrap_or("");
             match r.outcome {

@@ -16,7 +16,7 @@ use shared::domain::ingest::{Write, content_id, plan};
 use shared::domain::signature::{SIGNATURE_HEADER, SignatureError, SignatureVerifier};
 use shared::domain::webhook::parse;
 use shared::ports::{EventStore, RawStore, StoreError, WebhookSecretSource};
-use shared::telemetry::{RequestCounter, mask_phone};
+use shared::telemetry::{RequestCounter, emit_metrics, mask_phone};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
@@ -206,12 +206,14 @@ impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
         let body: &[u8] = req.body().as_ref();
         if body.len() > self.max_body_bytes || declared.is_some_and(|n| n > self.max_body_bytes) {
             tracing::info!(bytes = body.len(), "POST over the body cap refused");
+            emit_metrics("webhook", &[], &[("TooLarge", 1.0, "Count")]);
             return respond(StatusCode::PAYLOAD_TOO_LARGE, "payload too large");
         }
         let signature = req.headers().get(SIGNATURE_HEADER).map(|v| v.as_bytes());
         if let Err(e) = self.verify(signature, body).await {
             // A caller's mistake (or an attacker): not an error of ours.
             tracing::info!(reason = %e, "POST with a missing or invalid signature refused");
+            emit_metrics("webhook", &[], &[("Unauthorized", 1.0, "Count")]);
             return respond(StatusCode::UNAUTHORIZED, "invalid signature");
         }
         let batch = match parse(body) {
@@ -241,8 +243,40 @@ impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
                         %detail,
                         "store refused some writes; the rest are stored, the body is kept raw"
                     );
+                    emit_metrics(
+                        "webhook",
+                        &[],
+                        &[("Rejected", report.rejected.len() as f64, "Count")],
+                    );
                     return self.quarantine(body, "store_rejected", &detail).await;
                 }
+                // Events by kind (`status`, `inbound`, …), and what the POST changed.
+                let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
+                for (kind, n) in &plan.items {
+                    *by_kind
+                        .entry(kind.split('.').next().unwrap_or(kind))
+                        .or_default() += n;
+                }
+                for (kind, n) in by_kind {
+                    emit_metrics(
+                        "webhook",
+                        &[("Kind", kind)],
+                        &[("Events", n as f64, "Count")],
+                    );
+                }
+                emit_metrics(
+                    "webhook",
+                    &[],
+                    &[
+                        ("Stored", report.applied as f64, "Count"),
+                        ("Duplicates", report.unchanged as f64, "Count"),
+                        (
+                            "KeptRaw",
+                            plan.kept_raw.values().sum::<usize>() as f64,
+                            "Count",
+                        ),
+                    ],
+                );
                 tracing::info!(
                     items = plan.item_count(),
                     statuses = plan.status_count(),
@@ -274,6 +308,7 @@ impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
             }
             Err(StoreError::Unavailable(detail)) => {
                 tracing::error!(%detail, "storage unavailable; Meta will retry");
+                emit_metrics("webhook", &[], &[("StorageUnavailable", 1.0, "Count")]);
                 respond(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
             }
         }
@@ -296,6 +331,11 @@ impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
         {
             Ok(()) => {
                 tracing::warn!(%key, reason, "signed body quarantined");
+                emit_metrics(
+                    "webhook",
+                    &[("Reason", reason)],
+                    &[("Quarantined", 1.0, "Count")],
+                );
                 respond(StatusCode::OK, "EVENT_RECEIVED")
             }
             Err(e) => {
