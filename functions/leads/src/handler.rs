@@ -255,6 +255,10 @@ const CONVERSION_TYPES: [&str; 5] = [
     "other",
 ];
 
+/// The largest CSV import accepted in one request (bytes, data rows).
+pub const MAX_IMPORT_BYTES: usize = 5 * 1024 * 1024;
+pub const MAX_IMPORT_ROWS: usize = 50_000;
+
 fn valid_id(id: &str) -> bool {
     shared::domain::identity::valid_id(id)
 }
@@ -529,7 +533,28 @@ impl Leads {
                 "send the file as text/csv",
             );
         }
-        let outcome = parse_import(req.body().as_ref(), &self.config.lifecycle, now);
+        let bytes: &[u8] = req.body().as_ref();
+        if bytes.len() > MAX_IMPORT_BYTES {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the file is {} bytes; an import takes at most {MAX_IMPORT_BYTES} bytes (split it)",
+                    bytes.len()
+                ),
+            );
+        }
+        let outcome = parse_import(bytes, &self.config.lifecycle, now);
+        let rows = outcome.rows.len() + outcome.errors.iter().filter(|e| e.line > 1).count();
+        if rows > MAX_IMPORT_ROWS {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_rows",
+                format!(
+                    "the file has {rows} rows; an import takes at most {MAX_IMPORT_ROWS} (split it); nothing was applied"
+                ),
+            );
+        }
         if outcome.rows.is_empty()
             && let Some(header_error) = outcome.errors.iter().find(|e| e.line <= 1)
         {
@@ -539,7 +564,8 @@ impl Leads {
                 header_error.message.clone(),
             );
         }
-        match self.store.import(&outcome.rows, actor, now).await {
+        let initial = self.config.lifecycle.initial();
+        match self.store.import(&outcome.rows, initial, actor, now).await {
             Ok(counts) => json_response(
                 StatusCode::OK,
                 &json!({

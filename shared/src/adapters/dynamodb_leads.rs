@@ -1020,9 +1020,13 @@ impl DynamoDbLeadStore {
     }
 
     /// Creates or updates one lead per import row; opt-ins become consent records.
+    /// Applies import rows, one UpdateItem each. A row without a stage keeps the lead's
+    /// (a new lead starts in `initial_stage`); a stage or owner the import changes is kept in
+    /// the lead's history like a PATCH's (`reason` = `import`).
     pub async fn import(
         &self,
         rows: &[ImportRow],
+        initial_stage: &str,
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<ImportCounts, LeadsError> {
@@ -1034,7 +1038,10 @@ impl DynamoDbLeadStore {
                 "lead_list = :list".into(),
                 "created_at = if_not_exists(created_at, :now)".into(),
                 "origin = if_not_exists(origin, :origin)".into(),
-                "stage = :stage".into(),
+                match row.stage {
+                    Some(_) => "stage = :stage".into(),
+                    None => "stage = if_not_exists(stage, :stage)".into(),
+                },
                 "version = if_not_exists(version, :zero) + :one".into(),
             ];
             let mut values: Attrs = HashMap::from([
@@ -1043,7 +1050,10 @@ impl DynamoDbLeadStore {
                 (":list".to_string(), s(lead_list(&row.lead_id))),
                 (":now".to_string(), Av::N(now.timestamp().to_string())),
                 (":origin".to_string(), s("import")),
-                (":stage".to_string(), s(row.stage.as_str())),
+                (
+                    ":stage".to_string(),
+                    s(row.stage.as_deref().unwrap_or(initial_stage)),
+                ),
                 (":zero".to_string(), Av::N("0".into())),
                 (":one".to_string(), Av::N("1".into())),
             ]);
@@ -1116,9 +1126,51 @@ impl DynamoDbLeadStore {
                 .send()
                 .await
                 .map_err(unavailable)?;
-            let existed = out.attributes.is_some_and(|a| a.contains_key("created_at"));
-            if existed {
+            let old = out.attributes.unwrap_or_default();
+            if old.contains_key("created_at") {
                 counts.updated += 1;
+                // What the import changed on an existing lead is history, as for a PATCH.
+                let version = int(&old, "version").unwrap_or(0) + 1;
+                let changes = [
+                    ("stage", text(&old, "stage"), row.stage.clone()),
+                    ("owner", text(&old, "owner"), row.owner.clone()),
+                ];
+                for (change, from, to) in changes {
+                    let Some(to) = to.filter(|to| from.as_ref() != Some(to)) else {
+                        continue;
+                    };
+                    let mut h: Attrs = HashMap::from([
+                        ("pk".to_string(), s(format!("USER#{}", row.lead_id))),
+                        (
+                            "sk".to_string(),
+                            s(format!("HIST#{:010}#{change}#v{version}", now.timestamp())),
+                        ),
+                        ("item_kind".to_string(), s("lead_change")),
+                        ("change".to_string(), s(change)),
+                        ("by".to_string(), s(actor)),
+                        ("reason".to_string(), s("import")),
+                        ("at".to_string(), Av::N(now.timestamp().to_string())),
+                        ("to_value".to_string(), s(to)),
+                    ]);
+                    if let Some(f) = from {
+                        h.insert("from_value".into(), s(f));
+                    }
+                    let put = self
+                        .client
+                        .put_item()
+                        .table_name(&self.table)
+                        .set_item(Some(h))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .send()
+                        .await;
+                    if let Err(e) = put
+                        && !e
+                            .as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception())
+                    {
+                        return Err(unavailable(e).into());
+                    }
+                }
             } else {
                 counts.imported += 1;
             }

@@ -1178,3 +1178,117 @@ async fn listing_merges_the_index_shards_in_one_order_even_with_ties() {
     let distinct: std::collections::BTreeSet<_> = seen.iter().map(|(_, id)| id).collect();
     assert_eq!(distinct.len(), 24);
 }
+
+async fn import_csv(api: &Leads, csv: &str, now: DateTime<Utc>) -> (u16, Value) {
+    let mut r = request("POST", "/v1/leads/import", Some(TOKEN), None);
+    *r.body_mut() = Body::Text(csv.to_string());
+    r.headers_mut()
+        .insert("content-type", "text/csv".parse().unwrap());
+    let resp = api.route(r, now).await;
+    let status = resp.status().as_u16();
+    let Body::Text(t) = resp.body() else {
+        panic!("a JSON answer")
+    };
+    (status, serde_json::from_str(t).unwrap())
+}
+
+/// Imports keep what they do not set (an empty stage cell keeps the stage), record the stage
+/// and owner changes they make in the lead's history, and refuse files over the caps whole.
+#[tokio::test]
+async fn imports_keep_empty_stages_record_changes_and_refuse_oversized_files() {
+    let stack = Stack::start().await;
+    let api = api(&stack);
+    let phone = "5511944440001";
+    let (status, first) = import_csv(
+        &api,
+        &format!("phone,name,stage,owner\r\n{phone},Ana,qualified,alice\r\n"),
+        at(T0),
+    )
+    .await;
+    assert_eq!(
+        (status, first["imported"].as_u64()),
+        (200, Some(1)),
+        "{first}"
+    );
+    let (status, second) = import_csv(
+        &api,
+        &format!("phone,name,stage,owner\r\n{phone},Ana,,bob\r\n"),
+        at(T0 + 60),
+    )
+    .await;
+    assert_eq!(
+        (status, second["updated"].as_u64()),
+        (200, Some(1)),
+        "{second}"
+    );
+    let (_, lead) = call(
+        &api,
+        "GET",
+        &format!("/v1/leads/{phone}"),
+        None,
+        at(T0 + 120),
+    )
+    .await;
+    assert_eq!(
+        lead["lead"]["stage"], "qualified",
+        "an empty stage cell keeps the stage"
+    );
+    assert_eq!(lead["lead"]["owner"], "bob");
+    let owners = lead["timeline"]["owner_history"].as_array().unwrap();
+    assert_eq!(owners.len(), 1, "{owners:?}");
+    assert_eq!(
+        (&owners[0]["from"], &owners[0]["to"], &owners[0]["reason"]),
+        (&json!("alice"), &json!("bob"), &json!("import"))
+    );
+    assert!(
+        lead["timeline"]["stage_history"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    // Importing the same file again changes nothing more in the history.
+    import_csv(
+        &api,
+        &format!("phone,name,stage,owner\r\n{phone},Ana,,bob\r\n"),
+        at(T0 + 180),
+    )
+    .await;
+    let (_, again) = call(
+        &api,
+        "GET",
+        &format!("/v1/leads/{phone}"),
+        None,
+        at(T0 + 240),
+    )
+    .await;
+    assert_eq!(
+        again["timeline"]["owner_history"].as_array().unwrap().len(),
+        1
+    );
+
+    // Over the row cap: refused whole (422), nothing applied.
+    let mut many = String::from("phone\r\n");
+    for i in 0..50_001u32 {
+        many.push_str(&format!("55119{i:08}\r\n"));
+    }
+    let (status, body) = import_csv(&api, &many, at(T0 + 300)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("too_many_rows")),
+        "{body}"
+    );
+    let (_, list) = call(&api, "GET", "/v1/leads", None, at(T0 + 300)).await;
+    assert_eq!(
+        list["leads"].as_array().unwrap().len(),
+        1,
+        "nothing of it applied"
+    );
+    // Over the size cap: 413 before parsing.
+    let huge = format!("phone,name\r\n{phone},{}\r\n", "x".repeat(5 * 1024 * 1024));
+    let (status, body) = import_csv(&api, &huge, at(T0 + 360)).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (413, Some("payload_too_large")),
+        "{body}"
+    );
+}

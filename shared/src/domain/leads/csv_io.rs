@@ -149,8 +149,9 @@ pub struct ImportRow {
     pub phone: Option<String>,
     pub user_id: Option<String>,
     pub name: Option<String>,
-    /// A configured stage; the lifecycle's initial stage when the cell is empty.
-    pub stage: String,
+    /// A configured stage; `None` when the cell is empty or the column absent: an existing
+    /// lead keeps its stage, a new one starts in the lifecycle's initial stage.
+    pub stage: Option<String>,
     pub owner: Option<String>,
     pub tags: Vec<String>,
     /// From the `utm_*`, `source_id`, `source_type`, `ctwa_clid` columns; `None` when all are
@@ -442,15 +443,15 @@ fn build_row(
     }
 
     let stage = match cells.get("stage") {
-        None => lifecycle.initial().to_owned(),
+        None => None,
         Some(s) => match lifecycle.canonical(s) {
-            Some(stage) => stage.to_owned(),
+            Some(stage) => Some(stage.to_owned()),
             None => {
                 let stages = lifecycle.stages().join(", ");
                 problems.push(format!(
                     "stage {s:?} is not a configured stage; stages: {stages}"
                 ));
-                String::new()
+                None
             }
         },
     };
@@ -737,7 +738,7 @@ mod tests {
         assert_eq!(dewi.phone.as_deref(), Some("6281234567890"));
         assert_eq!(dewi.user_id, None);
         assert_eq!(dewi.name.as_deref(), Some("Dewi\r\nSari"));
-        assert_eq!(dewi.stage, "qualified");
+        assert_eq!(dewi.stage.as_deref(), Some("qualified"));
         assert_eq!(dewi.owner.as_deref(), Some("alice"));
         assert_eq!(dewi.tags, vec!["b2b", "vip"]);
         assert_eq!(
@@ -752,7 +753,10 @@ mod tests {
 
         let ana = &o.rows[1];
         assert_eq!(ana.phone, None);
-        assert_eq!(ana.stage, "new", "an empty stage is the initial stage");
+        assert_eq!(
+            ana.stage, None,
+            "an empty stage keeps the lead's (new leads: the initial)"
+        );
         assert_eq!(ana.first_touch, None);
         assert!(ana.custom_fields.is_empty());
         assert_eq!(o.rows[2].name.as_deref(), Some("Carla \"C\""));
@@ -899,7 +903,7 @@ mod tests {
             "a lead_id column keeps a phone-keyed lead"
         );
         assert_eq!(o.rows[0].user_id.as_deref(), Some("US.9"));
-        assert_eq!(o.rows[0].stage, "won");
+        assert_eq!(o.rows[0].stage.as_deref(), Some("won"));
     }
 
     #[test]
@@ -911,8 +915,11 @@ mod tests {
             now(),
         );
         assert_eq!(
-            o.rows.iter().map(|r| r.stage.as_str()).collect::<Vec<_>>(),
-            ["lead", "demo"]
+            o.rows
+                .iter()
+                .map(|r| r.stage.as_deref())
+                .collect::<Vec<_>>(),
+            [None, Some("demo")]
         );
         assert_eq!(o.errors[0].line, 4);
     }
@@ -1148,7 +1155,7 @@ mod tests {
             assert_eq!(row.phone, lead.phone);
             assert_eq!(row.user_id, lead.user_id);
             assert_eq!(row.name, lead.profile_name);
-            assert_eq!(row.stage, lead.stage);
+            assert_eq!(row.stage.as_deref(), Some(lead.stage.as_str()));
             assert_eq!(row.owner, lead.owner);
             assert_eq!(row.tags, lead.tags);
             assert_eq!(row.first_touch, lead.first_touch);
