@@ -283,6 +283,43 @@ pub fn lead_from_item(item: &Attrs) -> Option<LeadView> {
     })
 }
 
+/// One change of a lead's stage or owner, as its history keeps it.
+struct HistoryEntry<'a> {
+    lead_id: &'a str,
+    at: i64,
+    change: &'a str,
+    /// The lead's version after the change (one change per kind and version).
+    version: u64,
+    by: &'a str,
+    /// `api` (PATCH) or `import`.
+    reason: &'a str,
+    from: Option<&'a str>,
+    to: Option<&'a str>,
+}
+
+/// The history item (`USER#<lead>` / `HIST#<at>#<change>#v<version>`) of a change.
+fn history_item(e: HistoryEntry<'_>) -> Attrs {
+    let mut h: Attrs = HashMap::from([
+        ("pk".to_string(), s(format!("USER#{}", e.lead_id))),
+        (
+            "sk".to_string(),
+            s(format!("HIST#{:010}#{}#v{}", e.at, e.change, e.version)),
+        ),
+        ("item_kind".to_string(), s("lead_change")),
+        ("change".to_string(), s(e.change)),
+        ("by".to_string(), s(e.by)),
+        ("reason".to_string(), s(e.reason)),
+        ("at".to_string(), Av::N(e.at.to_string())),
+    ]);
+    if let Some(f) = e.from {
+        h.insert("from_value".into(), s(f));
+    }
+    if let Some(t) = e.to {
+        h.insert("to_value".into(), s(t));
+    }
+    h
+}
+
 /// A place in the listing order: newest first, then by key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Position {
@@ -331,6 +368,28 @@ impl DynamoDbLeadStore {
             identity: DynamoDbIdentityStore::new(client.clone(), table.clone()),
             client,
             table,
+        }
+    }
+
+    /// Writes an item once: a retry (the item exists) is not an error.
+    async fn put_once(&self, item: Attrs) -> Result<(), LeadsError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Err(e)
+                if !e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Err(unavailable(e).into())
+            }
+            _ => Ok(()),
         }
     }
 
@@ -608,31 +667,17 @@ impl DynamoDbLeadStore {
         ]);
         let mut names: HashMap<String, String> = HashMap::new();
         let mut history = Vec::new();
-        let pk = format!("USER#{lead_id}");
         let mut hist = |change: &str, from: Option<&str>, to: Option<&str>| {
-            let mut h: Attrs = HashMap::from([
-                ("pk".to_string(), s(pk.as_str())),
-                (
-                    "sk".to_string(),
-                    s(format!(
-                        "HIST#{:010}#{change}#v{}",
-                        now.timestamp(),
-                        patch.expected_version + 1
-                    )),
-                ),
-                ("item_kind".to_string(), s("lead_change")),
-                ("change".to_string(), s(change)),
-                ("by".to_string(), s(actor)),
-                ("reason".to_string(), s("api")),
-                ("at".to_string(), Av::N(now.timestamp().to_string())),
-            ]);
-            if let Some(f) = from {
-                h.insert("from_value".into(), s(f));
-            }
-            if let Some(t) = to {
-                h.insert("to_value".into(), s(t));
-            }
-            history.push(h);
+            history.push(history_item(HistoryEntry {
+                lead_id,
+                at: now.timestamp(),
+                change,
+                version: patch.expected_version + 1,
+                by: actor,
+                reason: "api",
+                from,
+                to,
+            }));
         };
         if let Some(stage) = &patch.stage {
             lifecycle.validate_transition(&current.stage, stage)?;
@@ -848,21 +893,7 @@ impl DynamoDbLeadStore {
         if let Some(p) = &rec.proof {
             event.insert("proof".into(), s(p.as_str()));
         }
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(event))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        if let Err(e) = put
-            && !e
-                .as_service_error()
-                .is_some_and(|s| s.is_conditional_check_failed_exception())
-        {
-            return Err(unavailable(e).into());
-        }
+        self.put_once(event).await?;
         let action = if rec.action == "opt_out" {
             ConsentAction::OptOut
         } else {
@@ -1130,7 +1161,7 @@ impl DynamoDbLeadStore {
             if old.contains_key("created_at") {
                 counts.updated += 1;
                 // What the import changed on an existing lead is history, as for a PATCH.
-                let version = int(&old, "version").unwrap_or(0) + 1;
+                let version = int(&old, "version").unwrap_or(0).max(0) as u64 + 1;
                 let changes = [
                     ("stage", text(&old, "stage"), row.stage.clone()),
                     ("owner", text(&old, "owner"), row.owner.clone()),
@@ -1139,37 +1170,17 @@ impl DynamoDbLeadStore {
                     let Some(to) = to.filter(|to| from.as_ref() != Some(to)) else {
                         continue;
                     };
-                    let mut h: Attrs = HashMap::from([
-                        ("pk".to_string(), s(format!("USER#{}", row.lead_id))),
-                        (
-                            "sk".to_string(),
-                            s(format!("HIST#{:010}#{change}#v{version}", now.timestamp())),
-                        ),
-                        ("item_kind".to_string(), s("lead_change")),
-                        ("change".to_string(), s(change)),
-                        ("by".to_string(), s(actor)),
-                        ("reason".to_string(), s("import")),
-                        ("at".to_string(), Av::N(now.timestamp().to_string())),
-                        ("to_value".to_string(), s(to)),
-                    ]);
-                    if let Some(f) = from {
-                        h.insert("from_value".into(), s(f));
-                    }
-                    let put = self
-                        .client
-                        .put_item()
-                        .table_name(&self.table)
-                        .set_item(Some(h))
-                        .condition_expression("attribute_not_exists(pk)")
-                        .send()
-                        .await;
-                    if let Err(e) = put
-                        && !e
-                            .as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception())
-                    {
-                        return Err(unavailable(e).into());
-                    }
+                    let h = history_item(HistoryEntry {
+                        lead_id: &row.lead_id,
+                        at: now.timestamp(),
+                        change,
+                        version,
+                        by: actor,
+                        reason: "import",
+                        from: from.as_deref(),
+                        to: Some(&to),
+                    });
+                    self.put_once(h).await?;
                 }
             } else {
                 counts.imported += 1;

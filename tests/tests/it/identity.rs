@@ -180,6 +180,17 @@ fn journey(k: usize) -> (Person, Vec<Vec<u8>>) {
     (p, posts)
 }
 
+/// The journeys of people `0..n`: every POST body, and every id of theirs.
+fn journeys(n: usize) -> (Vec<Vec<u8>>, Vec<String>) {
+    let (mut traffic, mut ids) = (Vec::new(), Vec::new());
+    for k in 0..n {
+        let (p, posts) = journey(k);
+        ids.extend([p.phone.clone(), p.bsuid.clone()]);
+        traffic.extend(posts);
+    }
+    (traffic, ids)
+}
+
 async fn post_all(stack: &Stack, posts: &[Vec<u8>]) {
     for body in posts {
         let (status, text) = stack.post(body).await;
@@ -612,13 +623,7 @@ async fn pump_markers_only(reader: &mut StreamReader, store: &DynamoDbLeadStore)
 async fn the_link_command_on_a_split_table_equals_ingesting_into_an_empty_one() {
     let live = Stack::start().await;
     let split = Stack::start().await;
-    let mut traffic = Vec::new();
-    let mut ids = Vec::new();
-    for k in 0..6 {
-        let (p, posts) = journey(k);
-        ids.extend([p.phone.clone(), p.bsuid.clone()]);
-        traffic.extend(posts);
-    }
+    let (mut traffic, mut ids) = journeys(6);
     let (cp, cb) = ("5511600000001", "US.77c");
     ids.extend([cp.to_string(), cb.to_string()]);
     traffic.push(body(
@@ -702,13 +707,7 @@ async fn the_link_command_on_a_split_table_equals_ingesting_into_an_empty_one() 
 async fn a_redrive_after_lost_stream_records_equals_the_processed_stream() {
     let live = Stack::start().await;
     let lost = Stack::start().await;
-    let mut traffic = Vec::new();
-    let mut ids = Vec::new();
-    for k in 0..3 {
-        let (p, posts) = journey(k);
-        ids.extend([p.phone.clone(), p.bsuid.clone()]);
-        traffic.extend(posts);
-    }
+    let (traffic, ids) = journeys(3);
     post_all(&live, &traffic).await;
     pump(
         &mut StreamReader::new(&live.endpoint, &live.table),
