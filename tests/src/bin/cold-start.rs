@@ -227,7 +227,21 @@ async fn run_once(binary: &Path, stack: &Stack, event: Value) -> Result<Sample, 
         }
     };
     let done = match wait(&mut seen).await {
-        Ok(Some((t, Seen::Response(_)))) => t,
+        Ok(Some((t, Seen::Response(payload)))) => {
+            // An HTTP function's answer must be a success, not a quick error.
+            let status = serde_json::from_str::<Value>(&payload)
+                .ok()
+                .and_then(|v| v["statusCode"].as_u64());
+            if status.is_some_and(|s| s != 200) {
+                let _ = child.kill().await;
+                return Err(format!("{}: answered {payload}", binary.display()));
+            }
+            t
+        }
+        Ok(Some((_, Seen::Error(e)))) => {
+            let _ = child.kill().await;
+            return Err(format!("{}: invocation error {e}", binary.display()));
+        }
         other => {
             let _ = child.kill().await;
             return Err(format!("{}: first invocation: {other:?}", binary.display()));
