@@ -19,4 +19,5 @@ mod reports_openapi;
 mod signature;
 mod summary_browser;
 mod support;
+mod template_table;
 mod traffic;
