@@ -198,22 +198,20 @@ async fn post_all(stack: &Stack, posts: &[Vec<u8>]) {
     }
 }
 
+/// The consent check for marketing on the test number, by `id`, at `now`.
+async fn marketing_check(api: &Leads, id: &str, now: i64) -> Value {
+    let uri =
+        format!("/v1/consent/check?user={id}&phone_number_id={PHONE_NUMBER_ID}&category=marketing");
+    call(api, "GET", &uri, None, now).await.1
+}
+
 /// What the API says about every id of these people: the lead view by each id, the listing,
 /// and the consent check for marketing by each id.
 async fn answers(api: &Leads, ids: &[String], now: i64) -> Value {
     let mut out = BTreeMap::new();
     for id in ids {
         let (status, lead) = call(api, "GET", &format!("/v1/leads/{id}"), None, now).await;
-        let (_, check) = call(
-            api,
-            "GET",
-            &format!(
-                "/v1/consent/check?user={id}&phone_number_id={PHONE_NUMBER_ID}&category=marketing"
-            ),
-            None,
-            now,
-        )
-        .await;
+        let check = marketing_check(api, id, now).await;
         out.insert(
             id.clone(),
             json!({"status": status, "lead": lead["lead"], "messages": lead["timeline"]["messages"],
@@ -432,16 +430,7 @@ async fn consent_follows_the_person_by_either_id() {
     .await;
     post_all(&stack, &[both(2, 1, T0 + 120, "PARAR")]).await;
     for id in [&p2, &b2] {
-        let (_, check) = call(
-            &api,
-            "GET",
-            &format!(
-                "/v1/consent/check?user={id}&phone_number_id={PHONE_NUMBER_ID}&category=marketing"
-            ),
-            None,
-            T0 + 180,
-        )
-        .await;
+        let check = marketing_check(&api, id, T0 + 180).await;
         assert_eq!(
             check["allowed"], false,
             "before the aggregator, by {id}: {check}"
@@ -458,14 +447,7 @@ async fn consent_follows_the_person_by_either_id() {
     for k in 0..5 {
         let (p, b) = person(k);
         for id in [&p, &b] {
-            let (_, check) = call(
-                &api,
-                "GET",
-                &format!("/v1/consent/check?user={id}&phone_number_id={PHONE_NUMBER_ID}&category=marketing"),
-                None,
-                T0 + 600,
-            )
-            .await;
+            let check = marketing_check(&api, id, T0 + 600).await;
             assert_eq!(check["allowed"], false, "person {k} by {id}: {check}");
             assert_eq!(
                 check["consent"]["consent"], "opt_out",
@@ -496,16 +478,7 @@ async fn consent_follows_the_person_by_either_id() {
     )
     .await;
     for id in [&p0, &b0] {
-        let (_, check) = call(
-            &api,
-            "GET",
-            &format!(
-                "/v1/consent/check?user={id}&phone_number_id={PHONE_NUMBER_ID}&category=marketing"
-            ),
-            None,
-            T0 + 1000,
-        )
-        .await;
+        let check = marketing_check(&api, id, T0 + 1000).await;
         assert_eq!(check["allowed"], true, "resumed, by {id}: {check}");
     }
 }
