@@ -6,6 +6,7 @@ pub mod corpus;
 pub mod demo_reports;
 pub mod fake_graph;
 pub mod harness;
+pub mod loopback;
 pub mod server;
 pub mod streams;
 pub mod sync_summary;

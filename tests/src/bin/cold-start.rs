@@ -10,6 +10,7 @@
 //! `cargo run --release -p integration-tests --bin cold-start -- [runs]`.
 
 use integration_tests::harness::{LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, Stack, workspace_root};
+use integration_tests::loopback::read_request;
 use serde_json::{Value, json};
 use shared::domain::signature::sign;
 use std::io::Write as _;
@@ -88,34 +89,6 @@ async fn runtime_api(event: Value) -> (String, mpsc::UnboundedReceiver<(Instant,
         }
     });
     (addr, rx)
-}
-
-async fn read_request(conn: &mut tokio::net::TcpStream) -> Option<(String, String)> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 8192];
-    loop {
-        let n = conn.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).to_string();
-        if let Some(end) = text.find("\r\n\r\n") {
-            let head = text[..end].to_string();
-            let length = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                let payload = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).to_string();
-                return Some((head, payload));
-            }
-        }
-    }
 }
 
 fn http_event(method: &str, path: &str, headers: Value, body: Option<&[u8]>) -> Value {

@@ -3,11 +3,12 @@
 //! that cannot be reached loses no report.
 
 use integration_tests::harness::{Stack, reports_config};
+use integration_tests::loopback::read_request;
 use report_jobs::handler::{ReportJobs, Schedule};
 use serde_json::Value;
 use shared::adapters::sns::SnsReportAnnouncer;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
@@ -20,30 +21,8 @@ async fn subscriber() -> (String, mpsc::UnboundedReceiver<String>) {
         while let Ok((mut conn, _)) = listener.accept().await {
             let tx = tx.clone();
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    let n = conn.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf);
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let length = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                let (k, v) = l.split_once(':')?;
-                                k.eq_ignore_ascii_case("content-length")
-                                    .then(|| v.trim().parse::<usize>().ok())?
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + length {
-                            let body = String::from_utf8_lossy(&buf[end + 4..end + 4 + length]);
-                            let _ = tx.send(body.to_string());
-                            break;
-                        }
-                    }
+                if let Some((_, body)) = read_request(&mut conn).await {
+                    let _ = tx.send(body);
                 }
                 let _ = conn
                     .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
