@@ -449,6 +449,18 @@ pub fn report_jobs(
 
 /// Reads `.local/endpoints.env` (written by `make local`) into the environment; variables
 /// already set win. Errors name the fix.
+/// The table a maintenance command works on, and the SDK config to reach it: a deployed
+/// table when `TABLE_NAME` (and AWS credentials) are set, else `make local`'s
+/// (`.local/endpoints.env`). Starts logging.
+pub async fn maintenance_table() -> Result<(SdkConfig, String), String> {
+    if std::env::var_os("TABLE_NAME").is_none() {
+        load_local_env()?;
+    }
+    shared::telemetry::init();
+    let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set".to_string())?;
+    Ok((shared::adapters::aws::load_sdk_config().await, table))
+}
+
 pub fn load_local_env() -> Result<(), String> {
     let env_file = workspace_root().join(".local/endpoints.env");
     let text = std::fs::read_to_string(&env_file).map_err(|e| {

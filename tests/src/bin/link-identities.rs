@@ -5,15 +5,11 @@
 //! `AWS_ENDPOINT_URL` is not. Idempotent: a crashed run is finished by running it again.
 
 use aggregator::handler::Aggregator;
-use integration_tests::harness::load_local_env;
+use integration_tests::harness::maintenance_table;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    if std::env::var_os("TABLE_NAME").is_none() {
-        load_local_env()?;
-    }
-    shared::telemetry::init();
-    let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
+    let (sdk, table) = maintenance_table().await?;
     let dry_run = std::env::var("DRY_RUN").is_ok_and(|v| !v.is_empty() && v != "0");
     let start: i32 = match std::env::var("START_SEGMENT") {
         Ok(v) if !v.is_empty() => v
@@ -21,7 +17,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("START_SEGMENT={v:?} is not a number"))?,
         _ => 0,
     };
-    let sdk = shared::adapters::aws::load_sdk_config().await;
     let aggregator = Aggregator::from_sdk(&sdk, &table);
     let o = aggregator.link_all(8, start, dry_run).await?;
     for line in &o.plan {

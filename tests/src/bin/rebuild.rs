@@ -4,16 +4,11 @@
 //! not (the stream keeps only 24 hours, so this is how an outage's markers are made whole).
 
 use aggregator::handler::Aggregator;
-use integration_tests::harness::load_local_env;
+use integration_tests::harness::maintenance_table;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    if std::env::var_os("TABLE_NAME").is_none() {
-        load_local_env()?;
-    }
-    shared::telemetry::init();
-    let table = std::env::var("TABLE_NAME").map_err(|_| "TABLE_NAME is not set")?;
-    let sdk = shared::adapters::aws::load_sdk_config().await;
+    let (sdk, table) = maintenance_table().await?;
     let aggregator = Aggregator::from_sdk(&sdk, &table);
     let recorded = aggregator.rebuild(8).await?;
     println!("rebuilt {recorded} lead markers in {table}");
