@@ -11,9 +11,9 @@ use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
 use shared::adapters::dynamodb_identity::DynamoDbIdentityStore;
-use shared::adapters::dynamodb_leads::{DynamoDbLeadStore, LeadsError};
+use shared::adapters::dynamodb_leads::{DynamoDbLeadStore, LeadsError, ScannedMessage};
 use shared::domain::activity::{Direction, activity_change, activity_of};
-use shared::domain::identity::{IdentityMap, ids_of_message};
+use shared::domain::identity::{IdentityMap, Person, ids_of_message};
 use shared::ports::IdentityStore;
 use std::collections::BTreeSet;
 
@@ -77,6 +77,36 @@ impl Aggregator {
         Ok(())
     }
 
+    /// Every page of a parallel Scan over the message items, segment after segment from
+    /// `first_segment`, handed to `visit`. Returns the items read.
+    async fn each_page(
+        &self,
+        first_segment: i32,
+        total_segments: i32,
+        mut visit: impl AsyncFnMut(Vec<ScannedMessage>) -> Result<(), String>,
+    ) -> Result<u64, String> {
+        let total_segments = total_segments.clamp(1, 64);
+        let mut read = 0u64;
+        for segment in first_segment.max(0)..total_segments {
+            let mut start = None;
+            loop {
+                let (messages, next) = self
+                    .store
+                    .scan_messages(segment, total_segments, start)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                read += messages.len() as u64;
+                visit(messages).await?;
+                match next {
+                    Some(k) => start = Some(k),
+                    None => break,
+                }
+            }
+            tracing::info!(segment, total_segments, "message scan: segment done");
+        }
+        Ok(read)
+    }
+
     /// Links every person the message items name and folds split leads into one: for a table
     /// written before identity links existed (or after an outage longer than the stream's 24
     /// hours). Idempotent, so a crashed run is resumed by running it again (from
@@ -88,70 +118,48 @@ impl Aggregator {
         start_segment: i32,
         dry_run: bool,
     ) -> Result<LinkOutcome, String> {
-        let total_segments = total_segments.clamp(1, 64);
         let mut outcome = LinkOutcome::default();
-        let mut sets: Vec<BTreeSet<String>> = Vec::new();
-        for segment in start_segment.max(0)..total_segments {
-            let mut start = None;
-            loop {
-                let (messages, next) = self
-                    .store
-                    .scan_messages(segment, total_segments, start)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                outcome.messages += messages.len() as u64;
+        // One entry per distinct id set (a person's every message names the same few).
+        let mut sets: BTreeSet<Vec<String>> = BTreeSet::new();
+        outcome.messages = self
+            .each_page(start_segment, total_segments, async |messages| {
                 sets.extend(
                     messages
                         .into_iter()
-                        .map(|m| m.ids)
-                        .filter(|ids| ids.len() >= 2),
+                        .filter(|m| m.ids.len() >= 2)
+                        .map(|m| m.ids.into_iter().collect()),
                 );
-                match next {
-                    Some(k) => start = Some(k),
-                    None => break,
-                }
-            }
-            tracing::info!(segment, total_segments, "identity scan: segment done");
-        }
-        sets.sort();
-        sets.dedup();
-        let map =
-            IdentityMap::from_sets(sets.iter().map(|s| s.iter().cloned().collect::<Vec<_>>()));
-        let mut people: Vec<Vec<&str>> = Vec::new();
-        let mut seen = BTreeSet::new();
-        for set in &sets {
-            let first = set.iter().next().map(String::as_str).unwrap_or_default();
-            let lead = map.lead_of(first);
-            if seen.insert(lead.to_string()) {
-                people.push(map.ids_of(lead));
-            }
-        }
+                Ok(())
+            })
+            .await?;
+        let map = IdentityMap::from_sets(sets);
+        let people: Vec<&[String]> = map.people().collect();
         outcome.people = people.len() as u64;
         for ids in people {
-            let ids: BTreeSet<String> = ids.into_iter().map(str::to_string).collect();
+            let found = Person {
+                ids: ids.iter().cloned().collect(),
+            };
             let known = self
                 .identity
-                .person(ids.iter().next().map(String::as_str).unwrap_or_default())
+                .person(found.lead_id())
                 .await
                 .map_err(|e| e.to_string())?;
-            let new = !ids.is_subset(&known.ids);
+            let new = !found.ids.is_subset(&known.ids);
             outcome.new_links += u64::from(new);
             if dry_run {
                 if new {
-                    let lead = shared::domain::identity::lead_id(ids.iter().map(String::as_str))
-                        .unwrap_or_default();
-                    let others: Vec<&str> = ids
-                        .iter()
-                        .map(String::as_str)
-                        .filter(|i| *i != lead)
-                        .collect();
+                    let others: Vec<&str> = found.others().collect();
                     outcome
                         .plan
-                        .push(format!("{lead} <- {}", others.join(", ")));
+                        .push(format!("{} <- {}", found.lead_id(), others.join(", ")));
                 }
                 continue;
             }
-            let (person, _) = self.identity.link(&ids).await.map_err(|e| e.to_string())?;
+            let (person, _) = self
+                .identity
+                .link(&found.ids)
+                .await
+                .map_err(|e| e.to_string())?;
             outcome.folded += self
                 .identity
                 .merge(&person, true)
@@ -174,29 +182,18 @@ impl Aggregator {
     /// before a marker attribute existed, are made whole. Idempotent (earliest time wins),
     /// so it can run beside live traffic and be repeated. Returns the markers recorded.
     pub async fn rebuild(&self, total_segments: i32) -> Result<u64, String> {
-        let total_segments = total_segments.clamp(1, 64);
         let mut recorded = 0u64;
-        for segment in 0..total_segments {
-            let mut start = None;
-            loop {
-                let (messages, next) = self
-                    .store
-                    .scan_messages(segment, total_segments, start)
+        self.each_page(0, total_segments, async |messages| {
+            for a in messages.iter().filter_map(|m| m.activity.as_ref()) {
+                self.store
+                    .record_activity(a)
                     .await
                     .map_err(|e| e.to_string())?;
-                for a in messages.iter().filter_map(|m| m.activity.as_ref()) {
-                    self.store
-                        .record_activity(a)
-                        .await
-                        .map_err(|e| e.to_string())?;
-                    recorded += 1;
-                }
-                match next {
-                    Some(k) => start = Some(k),
-                    None => break,
-                }
+                recorded += 1;
             }
-        }
+            Ok(())
+        })
+        .await?;
         tracing::info!(recorded, "lead markers rebuilt from the message items");
         Ok(recorded)
     }

@@ -202,6 +202,11 @@ impl IdentityMap {
         }
     }
 
+    /// Every person of two or more ids, as their sorted ids.
+    pub fn people(&self) -> impl Iterator<Item = &[String]> {
+        self.members.values().map(Vec::as_slice)
+    }
+
     /// This map and `other` as one (people that share an id become one).
     pub fn with(&self, other: &IdentityMap) -> IdentityMap {
         IdentityMap::from_sets(self.members.values().chain(other.members.values()).cloned())
@@ -344,6 +349,7 @@ mod tests {
         assert_eq!(map.lead_of("6601"), "6600");
         assert_eq!(map.ids_of("5522"), ["5511", "5522", "BR.9"]);
         assert_eq!(map.ids_of("7777"), ["7777"]);
+        assert_eq!(map.people().count(), 2);
         assert_eq!(map.lead_of("7777"), "7777");
         assert!(!map.is_empty());
         let more = IdentityMap::from_sets(vec![vec!["6601".to_string(), "5522".to_string()]]);
