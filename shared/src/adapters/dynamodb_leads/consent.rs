@@ -1,0 +1,214 @@
+//! Consent through the leads API: recording it (event + per-category state) and what the
+//! consent check reads, for every id of the person.
+
+use super::*;
+
+impl DynamoDbLeadStore {
+    /// What the consent check needs about a user on a number: the current consent for the
+    /// category, the last inbound message and the latest Click-to-WhatsApp referral.
+    pub async fn consent_facts(
+        &self,
+        user: &str,
+        phone_number_id: &str,
+        category: &str,
+    ) -> Result<
+        (
+            ConsentStatus,
+            Option<ConsentStateView>,
+            Option<DateTime<Utc>>,
+            Option<EntryPoint>,
+        ),
+        LeadsError,
+    > {
+        // Consent follows the person: every id of theirs is consulted.
+        let person = self.identity.person(user).await?;
+        let items = self.partitions(&person).await?;
+        let profiles: Vec<&Attrs> = items
+            .iter()
+            .filter(|i| text(i, "sk").as_deref() == Some("PROFILE"))
+            .collect();
+        let view = person_consent_states(&items)
+            .into_iter()
+            .find(|v| v.phone_number_id == phone_number_id && v.category == category);
+        let consent = view.as_ref().map_or(ConsentStatus::Unknown, |v| {
+            let (since, source) = (v.since, v.source.clone());
+            match v.consent.as_str() {
+                "opt_in" => ConsentStatus::OptedIn { since, source },
+                "opt_out" => ConsentStatus::OptedOut { since, source },
+                _ => ConsentStatus::Unknown,
+            }
+        });
+        let last_inbound = profiles
+            .iter()
+            .filter_map(|p| time(p, "last_inbound_at"))
+            .max();
+        // The business's first message after the ad click is the reply that opens (or not) the
+        // free-entry-point window.
+        let entry_point = profiles
+            .iter()
+            .filter_map(|p| time(p, "last_referral_at"))
+            .max()
+            .map(|referral_at| EntryPoint {
+                referral_at,
+                first_reply_at: markers(&items, Direction::Outbound)
+                    .filter(|t| *t >= referral_at.timestamp())
+                    .min()
+                    .and_then(|t| DateTime::from_timestamp(t, 0)),
+            });
+        Ok((consent, view, last_inbound, entry_point))
+    }
+
+    /// Records an opt-in or opt-out: an append-only event (its id is a hash of its content,
+    /// so a retried request records once) and, per category, the current state, which only
+    /// moves forward in time.
+    pub async fn record_consent(
+        &self,
+        rec: &ConsentRecord,
+    ) -> Result<(ConsentEventView, Vec<ConsentStateView>), LeadsError> {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(
+            format!(
+                "{}|{}|{}|{}|{}|{}|{}",
+                rec.user,
+                rec.phone_number_id,
+                rec.action,
+                rec.categories.join(","),
+                rec.source,
+                rec.proof.as_deref().unwrap_or(""),
+                rec.at.timestamp()
+            )
+            .as_bytes(),
+        );
+        let id = hex::encode(&digest[..12]);
+        let pk = format!("USER#{}", rec.user);
+        let at = rec.at.timestamp();
+        let mut event: Attrs = HashMap::from([
+            ("pk".to_string(), s(pk.as_str())),
+            (
+                "sk".to_string(),
+                s(format!(
+                    "CONSENT#{}#{at:010}#{}#{id}",
+                    rec.phone_number_id, rec.source
+                )),
+            ),
+            ("item_kind".to_string(), s("consent_event")),
+            ("user_key".to_string(), s(rec.user.as_str())),
+            (
+                "phone_number_id".to_string(),
+                s(rec.phone_number_id.as_str()),
+            ),
+            ("consent".to_string(), s(rec.action.as_str())),
+            ("source".to_string(), s(rec.source.as_str())),
+            ("at".to_string(), Av::N(at.to_string())),
+            ("categories".to_string(), Av::Ss(rec.categories.clone())),
+            ("recorded_by".to_string(), s(rec.recorded_by.as_str())),
+            ("recorded_via".to_string(), s(rec.via)),
+            (
+                "time_bucket".to_string(),
+                s(time_bucket(at, &format!("{}|{id}", rec.user))),
+            ),
+        ]);
+        if let Some(p) = &rec.proof {
+            event.insert("proof".into(), s(p.as_str()));
+        }
+        self.put_once(event).await?;
+        let action = if rec.action == "opt_out" {
+            ConsentAction::OptOut
+        } else {
+            ConsentAction::OptIn
+        };
+        for category in &rec.categories {
+            let result = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(pk.as_str()))
+                .key("sk", s(format!("CONSENT_STATE#{}#{category}", rec.phone_number_id)))
+                .update_expression("SET item_kind = :kind, user_key = :user, phone_number_id = :pnid, category = :category, consent = :consent, #source = :source, event_id = :id, changed_at = :changed_at")
+                .condition_expression(consent_state_condition(action))
+                .set_expression_attribute_values(Some(crate::adapters::dynamodb::consent_state_values(action, at)))
+                .expression_attribute_names("#source", "source")
+                .expression_attribute_values(":kind", s("consent_state"))
+                .expression_attribute_values(":user", s(rec.user.as_str()))
+                .expression_attribute_values(":pnid", s(rec.phone_number_id.as_str()))
+                .expression_attribute_values(":category", s(category.as_str()))
+                .expression_attribute_values(":consent", s(rec.action.as_str()))
+                .expression_attribute_values(":source", s(rec.source.as_str()))
+                .expression_attribute_values(":id", s(id.as_str()))
+                .send()
+                .await;
+            if let Err(e) = result
+                && !e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception())
+            {
+                return Err(unavailable(e).into());
+            }
+        }
+        let items = self.partition(&rec.user).await?;
+        let prefix = format!("CONSENT_STATE#{}#", rec.phone_number_id);
+        let states = items
+            .iter()
+            .filter(|i| text(i, "sk").is_some_and(|k| k.starts_with(&prefix)))
+            .map(consent_state_from_item)
+            .collect();
+        Ok((
+            ConsentEventView {
+                consent: rec.action.clone(),
+                categories: rec.categories.clone(),
+                source: rec.source.clone(),
+                phone_number_id: rec.phone_number_id.clone(),
+                at: DateTime::from_timestamp(at, 0).unwrap_or_default(),
+                keyword: None,
+                proof: rec.proof.clone(),
+                recorded_by: Some(rec.recorded_by.clone()),
+            },
+            states,
+        ))
+    }
+}
+
+/// The person's current consent per number and category: states may be stored under
+/// several of their ids; the most recent wins, and an opt-out wins a same-second tie.
+pub(super) fn person_consent_states(items: &[Attrs]) -> Vec<ConsentStateView> {
+    let mut best: BTreeMap<(String, String), &Attrs> = BTreeMap::new();
+    for item in items {
+        if !text(item, "sk").is_some_and(|sk| sk.starts_with("CONSENT_STATE#")) {
+            continue;
+        }
+        let place = (
+            text(item, "phone_number_id").unwrap_or_default(),
+            text(item, "category").unwrap_or_default(),
+        );
+        let replaces = match best.get(&place) {
+            None => true,
+            Some(current) => match (state_of(item), state_of(current)) {
+                (Some((at, action)), current) => consent_supersedes(at, action, current),
+                (None, _) => false,
+            },
+        };
+        if replaces {
+            best.insert(place, item);
+        }
+    }
+    best.into_values().map(consent_state_from_item).collect()
+}
+
+fn state_of(item: &Attrs) -> Option<(i64, ConsentAction)> {
+    let action = match text(item, "consent")?.as_str() {
+        "opt_out" => ConsentAction::OptOut,
+        "opt_in" => ConsentAction::OptIn,
+        _ => return None,
+    };
+    Some((int(item, "changed_at")?, action))
+}
+
+pub(super) fn consent_state_from_item(i: &Attrs) -> ConsentStateView {
+    ConsentStateView {
+        phone_number_id: text(i, "phone_number_id").unwrap_or_default(),
+        category: text(i, "category").unwrap_or_default(),
+        consent: text(i, "consent").unwrap_or_default(),
+        source: text(i, "source").unwrap_or_default(),
+        since: time(i, "changed_at").unwrap_or_default(),
+    }
+}

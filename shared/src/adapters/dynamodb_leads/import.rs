@@ -1,0 +1,158 @@
+//! CSV import rows applied to lead items (history for the stage and owner changes they make).
+
+use super::*;
+
+impl DynamoDbLeadStore {
+    /// Creates or updates one lead per import row; opt-ins become consent records.
+    /// Applies import rows, one UpdateItem each. A row without a stage keeps the lead's
+    /// (a new lead starts in `initial_stage`); a stage or owner the import changes is kept in
+    /// the lead's history like a PATCH's (`reason` = `import`).
+    pub async fn import(
+        &self,
+        rows: &[ImportRow],
+        initial_stage: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<ImportCounts, LeadsError> {
+        let mut counts = ImportCounts::default();
+        for row in rows {
+            let mut sets = vec![
+                "item_kind = :kind".to_string(),
+                "user_key = :user".into(),
+                "lead_list = :list".into(),
+                "created_at = if_not_exists(created_at, :now)".into(),
+                "origin = if_not_exists(origin, :origin)".into(),
+                match row.stage {
+                    Some(_) => "stage = :stage".into(),
+                    None => "stage = if_not_exists(stage, :stage)".into(),
+                },
+                "version = if_not_exists(version, :zero) + :one".into(),
+            ];
+            let mut values: Attrs = HashMap::from([
+                (":kind".to_string(), s("lead")),
+                (":user".to_string(), s(row.lead_id.as_str())),
+                (":list".to_string(), s(lead_list(&row.lead_id))),
+                (":now".to_string(), Av::N(now.timestamp().to_string())),
+                (":origin".to_string(), s("import")),
+                (
+                    ":stage".to_string(),
+                    s(row.stage.as_deref().unwrap_or(initial_stage)),
+                ),
+                (":zero".to_string(), Av::N("0".into())),
+                (":one".to_string(), Av::N("1".into())),
+            ]);
+            let mut names = HashMap::new();
+            for (attr, value) in [
+                ("phone", row.phone.as_deref()),
+                ("user_id", row.user_id.as_deref()),
+                ("profile_name", row.name.as_deref()),
+            ] {
+                if let Some(v) = value {
+                    sets.push(format!("{attr} = if_not_exists({attr}, :{attr})"));
+                    values.insert(format!(":{attr}"), s(v));
+                }
+            }
+            if let Some(owner) = &row.owner {
+                names.insert("#owner".to_string(), "owner".to_string());
+                sets.push("#owner = :owner, owner_reason = :import".into());
+                values.insert(":owner".into(), s(owner.as_str()));
+                values.insert(":import".into(), s("import"));
+            }
+            if !row.tags.is_empty() {
+                sets.push("tags = :tags".into());
+                values.insert(":tags".into(), Av::Ss(row.tags.clone()));
+            }
+            if !row.custom_fields.is_empty() {
+                sets.push("custom_fields = :fields".into());
+                values.insert(
+                    ":fields".into(),
+                    Av::M(
+                        row.custom_fields
+                            .iter()
+                            .map(|(k, v)| (k.clone(), s(v.as_str())))
+                            .collect(),
+                    ),
+                );
+            }
+            if let Some(t) = &row.first_touch {
+                // A first touch is never overwritten, also not by an import.
+                let fields = [
+                    ("source_id", &t.source_id),
+                    ("source_url", &t.source_url),
+                    ("source_type", &t.source_type),
+                    ("ctwa_clid", &t.ctwa_clid),
+                    ("utm_source", &t.utm_source),
+                    ("utm_medium", &t.utm_medium),
+                    ("utm_campaign", &t.utm_campaign),
+                    ("utm_content", &t.utm_content),
+                    ("utm_term", &t.utm_term),
+                ];
+                let m: Attrs = fields
+                    .iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| (k.to_string(), s(v.as_str()))))
+                    .collect();
+                sets.push("first_touch = if_not_exists(first_touch, :touch)".into());
+                // The webhook replaces a first touch only by an earlier one: the import's
+                // counts from the import time.
+                sets.push("first_touch_at = if_not_exists(first_touch_at, :now)".into());
+                values.insert(":touch".into(), Av::M(m));
+            }
+            let out = self
+                .client
+                .update_item()
+                .table_name(&self.table)
+                .key("pk", s(format!("USER#{}", row.lead_id)))
+                .key("sk", s("PROFILE"))
+                .update_expression(format!("SET {}", sets.join(", ")))
+                .set_expression_attribute_names((!names.is_empty()).then_some(names))
+                .set_expression_attribute_values(Some(values))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            let old = out.attributes.unwrap_or_default();
+            if old.contains_key("created_at") {
+                counts.updated += 1;
+                // What the import changed on an existing lead is history, as for a PATCH.
+                let version = int(&old, "version").unwrap_or(0).max(0) as u64 + 1;
+                let changes = [
+                    ("stage", text(&old, "stage"), row.stage.clone()),
+                    ("owner", text(&old, "owner"), row.owner.clone()),
+                ];
+                for (change, from, to) in changes {
+                    let Some(to) = to.filter(|to| from.as_ref() != Some(to)) else {
+                        continue;
+                    };
+                    let h = history_item(HistoryEntry {
+                        lead_id: &row.lead_id,
+                        at: now.timestamp(),
+                        change,
+                        version,
+                        by: actor,
+                        reason: "import",
+                        from: from.as_deref(),
+                        to: Some(&to),
+                    });
+                    self.put_once(h).await?;
+                }
+            } else {
+                counts.imported += 1;
+            }
+            if let Some(opt_in) = &row.opt_in {
+                self.record_consent(&ConsentRecord {
+                    user: row.lead_id.clone(),
+                    phone_number_id: opt_in.phone_number_id.clone(),
+                    action: "opt_in".into(),
+                    categories: opt_in.categories.clone(),
+                    source: opt_in.source.as_str().to_string(),
+                    proof: Some(opt_in.proof.clone()),
+                    at: opt_in.at,
+                    recorded_by: actor.to_string(),
+                    via: "import",
+                })
+                .await?;
+            }
+        }
+        Ok(counts)
+    }
+}
