@@ -1,6 +1,7 @@
 //! Typed configuration, read from the environment once at cold start. A missing or invalid
 //! variable fails init with its name.
 
+use crate::domain::access::{AccessError, AccessPolicy, Caller, caller_from_claims};
 use std::fmt;
 
 #[derive(Debug, thiserror::Error)]
@@ -323,6 +324,7 @@ pub fn webhook_secrets_from_json(id: &str, json: &str) -> Result<WebhookSecrets,
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::access::{AccessPolicy, Caller};
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
@@ -387,23 +389,86 @@ mod tests {
             webhook_secrets_from_json("id", r#"{"app_secret":"","verify_token":"v"}"#).unwrap_err();
         assert!(e.to_string().contains("app_secret is empty"));
     }
+
+    #[test]
+    fn api_auth_reads_the_scope_and_tenant_claim() {
+        let lookup = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let ApiAuth::Jwt(p) = ApiAuth::from_lookup(lookup(&[("AUTH_MODE", "jwt")])).unwrap() else {
+            panic!("jwt mode")
+        };
+        assert_eq!(p, AccessPolicy::default());
+        let ApiAuth::Jwt(p) = ApiAuth::from_lookup(lookup(&[
+            ("AUTH_MODE", "jwt"),
+            ("AUTH_SCOPE", "none"),
+            ("AUTH_TENANT_CLAIM", "wabas"),
+        ]))
+        .unwrap() else {
+            panic!("jwt mode")
+        };
+        assert_eq!((p.required_scope, p.tenant_claim.as_str()), (None, "wabas"));
+        let e = ApiAuth::from_lookup(lookup(&[("AUTH_MODE", "jwt"), ("AUTH_SCOPE", "a b")]))
+            .unwrap_err();
+        assert!(e.to_string().contains("AUTH_SCOPE"));
+        let token = ApiAuth::Token(Secret::new("0123456789abcdef"));
+        assert_eq!(
+            token.caller(None, Some("Bearer 0123456789abcdef")).unwrap(),
+            Some(Caller::local())
+        );
+        assert_eq!(token.caller(None, Some("Bearer wrong")).unwrap(), None);
+        assert_eq!(
+            ApiAuth::Jwt(AccessPolicy::default())
+                .caller(None, None)
+                .unwrap(),
+            None
+        );
+    }
 }
 
-/// How the managers' APIs authenticate callers.
+/// How the managers' APIs authenticate and authorize callers.
 #[derive(Debug, Clone)]
 pub enum ApiAuth {
-    /// API Gateway's JWT authorizer verified the token; the caller is its `sub` claim.
-    Jwt,
-    /// A static bearer token (local stack), compared in constant time.
+    /// API Gateway's JWT authorizer verified the token; its claims must satisfy the policy
+    /// (scope and tenant, `crate::domain::access`).
+    Jwt(AccessPolicy),
+    /// A static bearer token (local stack), compared in constant time; it sees every WABA.
     Token(Secret),
 }
 
 impl ApiAuth {
-    /// `AUTH_MODE` (`jwt` | `token`, default `token`) and `API_TOKEN` (≥ 16 characters).
+    /// `AUTH_MODE` (`jwt` | `token`, default `token`); token mode: `API_TOKEN` (≥ 16
+    /// characters); jwt mode: `AUTH_SCOPE` (the scope or group every token must carry,
+    /// default `wa-insights/api`, `none` to require none) and `AUTH_TENANT_CLAIM` (the claim
+    /// listing the caller's WABA ids or `*`, default `custom:waba_ids`).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
         match get("AUTH_MODE").as_deref().unwrap_or("token") {
-            "jwt" => Ok(ApiAuth::Jwt),
+            "jwt" => {
+                let required_scope = match get("AUTH_SCOPE") {
+                    None => Some(crate::domain::access::DEFAULT_SCOPE.to_string()),
+                    Some(v) if v.trim() == "none" => None,
+                    Some(v) if v.trim().contains(char::is_whitespace) => {
+                        return Err(ConfigError::Invalid {
+                            name: "AUTH_SCOPE",
+                            reason: format!("{v:?}: one scope or group, without spaces"),
+                        });
+                    }
+                    Some(v) => Some(v.trim().to_string()),
+                };
+                let tenant_claim = get("AUTH_TENANT_CLAIM")
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_else(|| crate::domain::access::DEFAULT_TENANT_CLAIM.to_string());
+                Ok(ApiAuth::Jwt(AccessPolicy {
+                    required_scope,
+                    tenant_claim,
+                }))
+            }
             "token" => {
                 let token = get("API_TOKEN").ok_or(ConfigError::Missing("API_TOKEN"))?;
                 if token.len() < 16 {
@@ -418,6 +483,32 @@ impl ApiAuth {
                 name: "AUTH_MODE",
                 reason: format!("{other:?}: expected jwt or token"),
             }),
+        }
+    }
+
+    /// The caller of a request: `claims` are the JWT authorizer's (jwt mode),
+    /// `authorization` the `Authorization` header (token mode). `Ok(None)`: not
+    /// authenticated (401); `Err`: authenticated but not allowed (403).
+    pub fn caller(
+        &self,
+        claims: Option<&std::collections::HashMap<String, String>>,
+        authorization: Option<&str>,
+    ) -> Result<Option<Caller>, AccessError> {
+        match self {
+            ApiAuth::Jwt(policy) => match claims {
+                None => Ok(None),
+                Some(c) => caller_from_claims(c, policy).map(Some),
+            },
+            ApiAuth::Token(token) => {
+                use subtle::ConstantTimeEq;
+                let Some(presented) = authorization.and_then(|v| v.strip_prefix("Bearer ")) else {
+                    return Ok(None);
+                };
+                Ok(
+                    bool::from(presented.as_bytes().ct_eq(token.expose().as_bytes()))
+                        .then(Caller::local),
+                )
+            }
         }
     }
 }

@@ -198,6 +198,15 @@ pub trait ReportSource: Send + Sync {
         >,
     > + Send;
 
+    /// The WABAs of these leads (their profiles' `waba_id` and `waba_ids`) and of these
+    /// business numbers: what a caller restricted to some WABAs may see
+    /// (`crate::domain::access`). Unknown ids are absent from the answer.
+    fn tenancy(
+        &self,
+        lead_ids: &[String],
+        phone_number_ids: &[String],
+    ) -> impl Future<Output = Result<crate::domain::access::Tenancy, StoreError>> + Send;
+
     /// Leads created between `lo` and `hi` (epoch seconds, inclusive), oldest first.
     fn leads_created(
         &self,

@@ -6,6 +6,7 @@
 //! uploaded and reused when full, so the file's size never sits in memory. (The facts of the
 //! window do: see docs/DATA_MODEL.md, "Reports", for what a window holds.)
 
+use crate::domain::access::Access;
 use crate::domain::metrics::input::{Inputs, OutboundMsg};
 use crate::domain::metrics::query::Query;
 use crate::domain::metrics::{self, CsvRow};
@@ -228,9 +229,29 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
             hi: hi + 3 * 86_400 + 1,
             from_day: req.from - chrono::Duration::days(8),
             to_day: req.to + chrono::Duration::days(1),
-            wabas: self.settings.wabas.clone(),
+            wabas: {
+                let access = req.access();
+                let mut w = self.settings.wabas.clone();
+                w.retain(|x| access.allows(x));
+                w
+            },
             with_history: req.kind == ReportKind::ResponseTimes,
         }
+    }
+
+    /// The facts of a window that `access` may see.
+    async fn read_inputs(
+        &self,
+        window: &ReportWindow,
+        access: &Access,
+    ) -> Result<Inputs, ReportError> {
+        let inputs = self.source.inputs(window).await?;
+        if *access == Access::All {
+            return Ok(inputs);
+        }
+        let (leads, phones) = inputs.tenancy_keys();
+        let tenancy = self.source.tenancy(&leads, &phones).await?;
+        Ok(inputs.restrict(access, &tenancy))
     }
 
     /// A new record for a request (not stored yet).
@@ -311,15 +332,18 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         }
         let key = rec.object_key.clone().unwrap_or_else(|| object_key(rec));
         let (lo, hi) = req.bounds();
+        let access = req.access();
         let leads = if req.kind == ReportKind::Leads {
-            Some(self.source.leads_created(lo, hi).await?)
+            let mut leads = self.source.leads_created(lo, hi).await?;
+            leads.retain(|l| l.visible_to(&access));
+            Some(leads)
         } else {
             None
         };
         let inputs = if matches!(req.kind, ReportKind::Leads | ReportKind::Messages) {
             Inputs::default()
         } else {
-            self.source.inputs(&self.window(req)).await?
+            self.read_inputs(&self.window(req), &access).await?
         };
         let q = req.query(self.settings.sla_seconds);
         let upload = self
@@ -363,14 +387,15 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         let (lo, hi) = req.bounds();
         let mut window = self.window(req);
         window.with_history = true;
-        let inputs = self.source.inputs(&window).await?;
+        let access = req.access();
+        let inputs = self.read_inputs(&window, &access).await?;
         let days = (req.to - req.from).num_days() + 1;
         let mut before = req.clone();
         before.to = req.from - chrono::Duration::days(1);
         before.from = before.to - chrono::Duration::days(days - 1);
         let mut previous_window = self.window(&before);
         previous_window.with_history = true;
-        let previous = self.source.inputs(&previous_window).await?;
+        let previous = self.read_inputs(&previous_window, &access).await?;
         let q = req.query(self.settings.sla_seconds);
         let dir = report_dir(rec);
         let mut rows = 0;
@@ -442,6 +467,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         lo: i64,
         hi: i64,
     ) -> Result<(), ReportError> {
+        let access = req.access();
         match req.kind {
             ReportKind::Conversations => write_rows(out, &metrics::conversations(inputs, q)).await,
             ReportKind::Templates => write_rows(out, &metrics::templates(inputs, q)).await,
@@ -474,6 +500,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
                             q.phone_number_id
                                 .as_deref()
                                 .is_none_or(|p| p == m.phone_number_id)
+                                && access.allows(&m.waba_id)
                         })
                         .filter_map(|m| {
                             m.anchor().filter(|a| (lo..=hi).contains(a)).map(|a| (a, m))

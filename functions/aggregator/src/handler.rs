@@ -12,7 +12,7 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use lambda_runtime::LambdaEvent;
 use shared::adapters::dynamodb_identity::DynamoDbIdentityStore;
 use shared::adapters::dynamodb_leads::{DynamoDbLeadStore, LeadsError, ScannedMessage};
-use shared::domain::activity::{Direction, activity_change, activity_of};
+use shared::domain::activity::{Activity, Direction, activity_change, activity_of};
 use shared::domain::identity::{IdentityMap, Person, ids_of_message};
 use shared::ports::IdentityStore;
 use std::collections::BTreeSet;
@@ -20,7 +20,13 @@ use std::collections::BTreeSet;
 pub struct Aggregator {
     store: DynamoDbLeadStore,
     identity: DynamoDbIdentityStore,
+    /// Tenancy facts this instance already wrote (`lead|<id>|<waba>`, `phone|<id>|<waba>`):
+    /// the writes are idempotent, so this only saves repeating them on a warm instance.
+    filed: std::sync::Mutex<std::collections::HashSet<String>>,
 }
+
+/// Entries kept in [`Aggregator::filed`] before it starts over.
+const FILED_CAPACITY: usize = 100_000;
 
 /// What the link command found or did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -57,7 +63,46 @@ impl Aggregator {
         Self {
             identity: store.identity().clone(),
             store,
+            filed: Default::default(),
         }
+    }
+
+    fn already_filed(&self, fact: &str) -> bool {
+        let filed = self.filed.lock().unwrap_or_else(|e| e.into_inner());
+        filed.contains(fact)
+    }
+
+    fn remember_filed(&self, fact: String) {
+        let mut filed = self.filed.lock().unwrap_or_else(|e| e.into_inner());
+        if filed.len() >= FILED_CAPACITY {
+            filed.clear();
+        }
+        filed.insert(fact);
+    }
+
+    /// Who may see what the message stands for: an inbound message files its sender's
+    /// lead under the message's WABA, and any message records its business number's WABA
+    /// (`shared::domain::access`). Idempotent set and put writes, skipped when this
+    /// instance already made them (remembered only once written).
+    async fn file_tenancy(&self, a: &Activity) -> Result<(), LeadsError> {
+        let Some(waba) = a.waba_id.as_deref() else {
+            return Ok(());
+        };
+        if a.direction == Direction::Inbound {
+            let fact = format!("lead|{}|{waba}", a.user_key);
+            if !self.already_filed(&fact) {
+                self.store.record_lead_waba(&a.user_key, waba).await?;
+                self.remember_filed(fact);
+            }
+        }
+        if let Some(phone) = a.phone_number_id.as_deref() {
+            let fact = format!("phone|{phone}|{waba}");
+            if !self.already_filed(&fact) {
+                self.store.record_phone_waba(phone, waba).await?;
+                self.remember_filed(fact);
+            }
+        }
+        Ok(())
     }
 
     /// Links the ids one message names and folds the person's leads into one when that
@@ -189,6 +234,7 @@ impl Aggregator {
                     .record_activity(a)
                     .await
                     .map_err(|e| e.to_string())?;
+                self.file_tenancy(a).await.map_err(|e| e.to_string())?;
                 recorded += 1;
             }
             Ok(())
@@ -208,6 +254,7 @@ impl Aggregator {
         let new = |k: &str| attr(&change.new_image, k);
         if let Some(activity) = activity_change(old, new) {
             self.store.record_activity(&activity).await?;
+            self.file_tenancy(&activity).await?;
             if let Some(before) = activity_of(old)
                 && before.direction == Direction::Outbound
                 && before.user_key != activity.user_key

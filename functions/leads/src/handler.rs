@@ -15,23 +15,15 @@ use shared::adapters::dynamodb_leads::{
     ConsentRecord, Conversion, DynamoDbLeadStore, LeadPatch, LeadsError,
 };
 use shared::adapters::graph::{GraphClient, GraphConfig};
-use shared::config::{ConfigError, Secret};
+use shared::config::{ApiAuth, ConfigError};
+use shared::domain::access::{Access, AccessError, Caller};
 use shared::domain::consent_check::{CheckInput, MessageCategory, check};
-use shared::domain::leads::{LeadFilter, Lifecycle, export_csv, parse_import};
-use subtle::ConstantTimeEq;
-
-#[derive(Debug, Clone)]
-pub enum Auth {
-    /// API Gateway verified a JWT; trust its claims.
-    Jwt,
-    /// A static bearer token (local stack).
-    Token(Secret),
-}
+use shared::domain::leads::{LeadFilter, Lifecycle, RowError, export_csv, parse_import};
 
 #[derive(Debug, Clone)]
 pub struct LeadsConfig {
     pub table_name: String,
-    pub auth: Auth,
+    pub auth: ApiAuth,
     pub lifecycle: Lifecycle,
     /// `CAPI_ENABLED=true` + `CAPI_DATASET_ID`: forward conversions to Meta's Conversions
     /// API for business messaging (with the lead's `ctwa_clid`).
@@ -46,25 +38,7 @@ impl LeadsConfig {
     /// `TABLE_NAME`, `AUTH_MODE` (`jwt` | `token`), `API_TOKEN` (token mode), `LIFECYCLE`.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let auth = match get("AUTH_MODE").as_deref().unwrap_or("token") {
-            "jwt" => Auth::Jwt,
-            "token" => {
-                let token = get("API_TOKEN").ok_or(ConfigError::Missing("API_TOKEN"))?;
-                if token.len() < 16 {
-                    return Err(ConfigError::Invalid {
-                        name: "API_TOKEN",
-                        reason: "use at least 16 characters".into(),
-                    });
-                }
-                Auth::Token(Secret::new(token))
-            }
-            other => {
-                return Err(ConfigError::Invalid {
-                    name: "AUTH_MODE",
-                    reason: format!("{other:?}: expected jwt or token"),
-                });
-            }
-        };
+        let auth = ApiAuth::from_lookup(get)?;
         let lifecycle = match get("LIFECYCLE") {
             Some(v) => Lifecycle::from_config(&v).map_err(|e| ConfigError::Invalid {
                 name: "LIFECYCLE",
@@ -127,13 +101,60 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Resp {
     )
 }
 
+/// The WABA an import files its leads under: the `waba_id` query parameter (one of the
+/// caller's), else the caller's only WABA; `None` for a caller who sees every WABA and names
+/// none (the leads are then visible to such callers only). No other parameter is accepted.
+fn import_waba(query: &[(String, String)], access: &Access) -> Result<Option<String>, Box<Resp>> {
+    let mut waba = None;
+    for (k, v) in query {
+        if k != "waba_id" {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "unknown_parameter",
+                format!("{k}: an import takes only the waba_id parameter"),
+            )));
+        }
+        if waba.is_some() || !valid_id(v) {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                "waba_id is given once, as an id (letters, digits, . _ : -)",
+            )));
+        }
+        waba = Some(v.clone());
+    }
+    match (waba, access) {
+        (Some(w), a) if !a.allows(&w) => Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "forbidden_waba",
+            format!("waba_id {w} is not one of your WABAs"),
+        ))),
+        (Some(w), _) => Ok(Some(w)),
+        (None, Access::All) => Ok(None),
+        (None, a) => match a.single() {
+            Some(w) => Ok(Some(w.to_string())),
+            None => Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "waba_required",
+                "you may see several WABAs: name the one to file the leads under (?waba_id=)",
+            ))),
+        },
+    }
+}
+
+/// A lead that does not exist, or that the caller may not see: the same answer, so a
+/// scoped caller learns nothing of other WABAs' leads.
+fn not_found(id: &str) -> Resp {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("lead {id} not found"),
+    )
+}
+
 fn from_leads_error(e: LeadsError) -> Resp {
     match e {
-        LeadsError::NotFound(id) => error(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("lead {id} not found"),
-        ),
+        LeadsError::NotFound(id) => not_found(&id),
         LeadsError::VersionConflict { expected, current } => json_response(
             StatusCode::CONFLICT,
             &json!({"error": {
@@ -348,23 +369,51 @@ impl Leads {
         }
     }
 
-    /// The caller's name for history (`by`), or `None` when not authenticated.
-    fn caller(&self, req: &Request) -> Option<String> {
-        match &self.config.auth {
-            Auth::Jwt => match req.request_context_ref() {
-                Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-                    .authorizer
-                    .as_ref()
-                    .and_then(|a| a.jwt.as_ref())
-                    .and_then(|j| j.claims.get("sub").cloned()),
-                _ => None,
-            },
-            Auth::Token(token) => {
-                let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-                let presented = value.strip_prefix("Bearer ")?;
-                bool::from(presented.as_bytes().ct_eq(token.expose().as_bytes()))
-                    .then(|| "api-token".to_string())
-            }
+    /// The caller: `Ok(None)` when not authenticated, `Err` when the token may not use
+    /// the API (scope, tenant).
+    fn caller(&self, req: &Request) -> Result<Option<Caller>, AccessError> {
+        let claims = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+                .authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .map(|j| &j.claims),
+            _ => None,
+        };
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        self.config.auth.caller(claims, authorization)
+    }
+
+    /// `Some(404)` when the caller may not see the person `id` names (as if absent),
+    /// `Some(503)` when that cannot be read, `None` to go on.
+    async fn hidden(&self, id: &str, access: &Access) -> Option<Resp> {
+        match self.store.visible(id, access).await {
+            Ok(true) => None,
+            Ok(false) => Some(not_found(id)),
+            Err(e) => Some(from_leads_error(e)),
+        }
+    }
+
+    /// For a caller restricted to some WABAs: `None` when the business number is one of
+    /// theirs, else the refusal (403 `forbidden_phone_number`; a number no message has
+    /// named yet cannot be placed, so it is refused too).
+    async fn foreign_number(&self, phone_number_id: &str, access: &Access) -> Option<Resp> {
+        if *access == Access::All {
+            return None;
+        }
+        match self.store.phone_waba(phone_number_id).await {
+            Ok(Some(w)) if access.allows(&w) => None,
+            Ok(_) => Some(error(
+                StatusCode::FORBIDDEN,
+                "forbidden_phone_number",
+                format!(
+                    "phone_number_id {phone_number_id} is not a number of your WABAs (or no message has named it yet)"
+                ),
+            )),
+            Err(e) => Some(from_leads_error(e)),
         }
     }
 
@@ -373,16 +422,22 @@ impl Leads {
     }
 
     pub async fn route(&self, req: Request, now: DateTime<Utc>) -> Resp {
-        let Some(actor) = self.caller(&req) else {
-            let mut r = error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing or invalid credentials: send Authorization: Bearer <token>",
-            );
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
-            return r;
+        let caller = match self.caller(&req) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                let mut r = error(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "missing or invalid credentials: send Authorization: Bearer <token>",
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+                return r;
+            }
+            Err(e) => return error(StatusCode::FORBIDDEN, e.code(), e.to_string()),
         };
+        let actor = caller.name.as_str();
+        let access = &caller.access;
         let path = req.uri().path().trim_end_matches('/').to_string();
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let query: Vec<(String, String)> = req
@@ -395,13 +450,18 @@ impl Leads {
             })
             .unwrap_or_default();
         match (req.method().clone(), segments.as_slice()) {
-            (Method::GET, ["v1", "leads"]) => self.list(&query, now).await,
-            (Method::GET, ["v1", "leads", "export"]) => self.export(&query, now).await,
-            (Method::POST, ["v1", "leads", "import"]) => self.import(&req, &actor, now).await,
-            (Method::POST, ["v1", "leads", id, "conversions"]) if valid_id(id) => {
-                self.conversion(id, &req, now).await
+            (Method::GET, ["v1", "leads"]) => self.list(&query, access, now).await,
+            (Method::GET, ["v1", "leads", "export"]) => self.export(&query, access, now).await,
+            (Method::POST, ["v1", "leads", "import"]) => {
+                self.import(&req, &query, &caller, now).await
             }
-            (Method::POST, ["v1", "consent"]) => self.consent(&req, &actor, now).await,
+            (Method::POST, ["v1", "leads", id, "conversions"]) if valid_id(id) => {
+                match self.hidden(id, access).await {
+                    Some(r) => r,
+                    None => self.conversion(id, &req, now).await,
+                }
+            }
+            (Method::POST, ["v1", "consent"]) => self.consent(&req, &caller, now).await,
             (_, ["v1", "leads", id] | ["v1", "leads", id, "conversions"]) if !valid_id(id) => {
                 error(
                     StatusCode::BAD_REQUEST,
@@ -410,15 +470,21 @@ impl Leads {
                 )
             }
             (Method::GET, ["v1", "leads", id]) if valid_id(id) => match self.store.get(id).await {
+                Ok((lead, _)) if !lead.visible_to(access) => not_found(id),
                 Ok((lead, timeline)) => {
                     json_response(StatusCode::OK, &json!({"lead": lead, "timeline": timeline}))
                 }
                 Err(e) => from_leads_error(e),
             },
             (Method::PATCH, ["v1", "leads", id]) if valid_id(id) => {
-                self.update(id, &req, &actor, now).await
+                match self.hidden(id, access).await {
+                    Some(r) => r,
+                    None => self.update(id, &req, actor, now).await,
+                }
             }
-            (Method::GET, ["v1", "consent", "check"]) => self.consent_check(&query, now).await,
+            (Method::GET, ["v1", "consent", "check"]) => {
+                self.consent_check(&query, access, now).await
+            }
             (
                 _,
                 ["v1", "leads"]
@@ -439,9 +505,12 @@ impl Leads {
         }
     }
 
-    async fn list(&self, query: &[(String, String)], now: DateTime<Utc>) -> Resp {
+    async fn list(&self, query: &[(String, String)], access: &Access, now: DateTime<Utc>) -> Resp {
         let filter = match LeadFilter::from_query(query) {
-            Ok(f) => f,
+            Ok(f) => LeadFilter {
+                access: access.clone(),
+                ..f
+            },
             Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_filter", e.to_string()),
         };
         if let Err(e) = filter.check_stage(&self.config.lifecycle) {
@@ -491,7 +560,12 @@ impl Leads {
         }
     }
 
-    async fn export(&self, query: &[(String, String)], now: DateTime<Utc>) -> Resp {
+    async fn export(
+        &self,
+        query: &[(String, String)],
+        access: &Access,
+        now: DateTime<Utc>,
+    ) -> Resp {
         if let Some((k, _)) = query.iter().find(|(k, _)| k == "limit" || k == "cursor") {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -500,7 +574,10 @@ impl Leads {
             );
         }
         let filter = match LeadFilter::from_query(query) {
-            Ok(f) => f,
+            Ok(f) => LeadFilter {
+                access: access.clone(),
+                ..f
+            },
             Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_filter", e.to_string()),
         };
         if let Err(e) = filter.check_stage(&self.config.lifecycle) {
@@ -525,7 +602,17 @@ impl Leads {
             .expect("valid response")
     }
 
-    async fn import(&self, req: &Request, actor: &str, now: DateTime<Utc>) -> Resp {
+    async fn import(
+        &self,
+        req: &Request,
+        query: &[(String, String)],
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Resp {
+        let waba = match import_waba(query, &caller.access) {
+            Ok(w) => w,
+            Err(r) => return *r,
+        };
         if !content_type_is(req, "text/csv") {
             return error(
                 StatusCode::BAD_REQUEST,
@@ -564,8 +651,57 @@ impl Leads {
                 header_error.message.clone(),
             );
         }
+        let mut outcome = outcome;
+        // A caller restricted to some WABAs changes only leads they may see (or new ones).
+        if caller.access != Access::All {
+            let mut kept = Vec::with_capacity(outcome.rows.len());
+            for row in std::mem::take(&mut outcome.rows) {
+                let exists = match self.store.lead(&row.lead_id).await {
+                    Ok(l) => l.is_some(),
+                    Err(e) => return from_leads_error(e),
+                };
+                if let Some(o) = &row.opt_in
+                    && self
+                        .foreign_number(&o.phone_number_id, &caller.access)
+                        .await
+                        .is_some()
+                {
+                    outcome.errors.push(RowError {
+                        line: row.line,
+                        message: format!(
+                            "opt-in phone_number_id {} is not a number of your WABAs",
+                            o.phone_number_id
+                        ),
+                    });
+                    continue;
+                }
+                match self.store.visible(&row.lead_id, &caller.access).await {
+                    Ok(false) if exists => outcome.errors.push(RowError {
+                        line: row.line,
+                        message: format!("lead {} not found", row.lead_id),
+                    }),
+                    Ok(_) => kept.push(row),
+                    Err(e) => return from_leads_error(e),
+                }
+            }
+            outcome.rows = kept;
+            outcome.errors.sort_by_key(|e| e.line);
+        }
         let initial = self.config.lifecycle.initial();
-        match self.store.import(&outcome.rows, initial, actor, now).await {
+        let imported = self
+            .store
+            .import(&outcome.rows, initial, &caller.name, now)
+            .await;
+        if imported.is_ok()
+            && let Some(w) = &waba
+        {
+            for row in &outcome.rows {
+                if let Err(e) = self.store.record_lead_waba(&row.lead_id, w).await {
+                    return from_leads_error(e);
+                }
+            }
+        }
+        match imported {
             Ok(counts) => json_response(
                 StatusCode::OK,
                 &json!({
@@ -578,7 +714,8 @@ impl Leads {
         }
     }
 
-    async fn consent(&self, req: &Request, actor: &str, now: DateTime<Utc>) -> Resp {
+    async fn consent(&self, req: &Request, caller: &Caller, now: DateTime<Utc>) -> Resp {
+        let actor = caller.name.as_str();
         let body: ConsentBody = match json_body(req) {
             Ok(b) => b,
             Err(r) => return *r,
@@ -586,6 +723,12 @@ impl Leads {
         let invalid = |m: String| error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_consent", m);
         if !valid_id(&body.user) || !valid_id(&body.phone_number_id) {
             return invalid("user and phone_number_id are ids (letters, digits, . _ : -)".into());
+        }
+        if let Some(r) = self
+            .foreign_number(&body.phone_number_id, &caller.access)
+            .await
+        {
+            return r;
         }
         if !matches!(body.action.as_str(), "opt_in" | "opt_out") {
             return invalid(format!(
@@ -753,7 +896,12 @@ impl Leads {
         }
     }
 
-    async fn consent_check(&self, query: &[(String, String)], now: DateTime<Utc>) -> Resp {
+    async fn consent_check(
+        &self,
+        query: &[(String, String)],
+        access: &Access,
+        now: DateTime<Utc>,
+    ) -> Resp {
         let mut user = None;
         let mut number = None;
         let mut category = None;
@@ -793,6 +941,9 @@ impl Leads {
                 "invalid_query",
                 "invalid user or phone_number_id",
             );
+        }
+        if let Some(r) = self.foreign_number(&number, access).await {
+            return r;
         }
         let category: MessageCategory = match category.parse() {
             Ok(c) => c,

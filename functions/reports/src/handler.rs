@@ -19,13 +19,13 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
 use shared::config::{ApiAuth, ReportsConfig};
+use shared::domain::access::{Access, AccessError, Caller};
 use shared::domain::report::{
     ReportRecord, ReportRequest, ReportRequestBody, ReportStatus, SIGV4_MAX_SECONDS, new_report_id,
 };
 use shared::ports::{ReportObjects, ReportSource, ReportStore};
 use shared::reports::{ReportError, ReportService};
 use std::time::Duration;
-use subtle::ConstantTimeEq;
 
 type Resp = Response<Body>;
 
@@ -163,23 +163,22 @@ impl
 }
 
 impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
-    fn caller(&self, req: &Request) -> Option<String> {
-        match &self.auth {
-            ApiAuth::Jwt => match req.request_context_ref() {
-                Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-                    .authorizer
-                    .as_ref()
-                    .and_then(|a| a.jwt.as_ref())
-                    .and_then(|j| j.claims.get("sub").cloned()),
-                _ => None,
-            },
-            ApiAuth::Token(token) => {
-                let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
-                let presented = value.strip_prefix("Bearer ")?;
-                bool::from(presented.as_bytes().ct_eq(token.expose().as_bytes()))
-                    .then(|| "api-token".to_string())
-            }
-        }
+    /// The caller: `Ok(None)` when not authenticated, `Err` when the token may not use
+    /// the API (scope, tenant).
+    fn caller(&self, req: &Request) -> Result<Option<Caller>, AccessError> {
+        let claims = match req.request_context_ref() {
+            Some(RequestContext::ApiGatewayV2(ctx)) => ctx
+                .authorizer
+                .as_ref()
+                .and_then(|a| a.jwt.as_ref())
+                .map(|j| &j.claims),
+            _ => None,
+        };
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        self.auth.caller(claims, authorization)
     }
 
     pub async fn handle(&self, req: Request) -> Result<Resp, std::convert::Infallible> {
@@ -187,15 +186,19 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
     }
 
     pub async fn route(&self, req: Request) -> Resp {
-        let Some(actor) = self.caller(&req) else {
-            let mut r = error(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "missing or invalid credentials: send Authorization: Bearer <token>",
-            );
-            r.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
-            return r;
+        let caller = match self.caller(&req) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                let mut r = error(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "missing or invalid credentials: send Authorization: Bearer <token>",
+                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, "Bearer".parse().expect("valid"));
+                return r;
+            }
+            Err(e) => return error(StatusCode::FORBIDDEN, e.code(), e.to_string()),
         };
         let path = req.uri().path();
         let id = if path == "/v1/reports" {
@@ -211,11 +214,11 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
         let method = req.method();
         match id {
             None if method == Method::POST => match strict_query(query, &[]) {
-                Ok(_) => self.create(&req, &actor).await,
+                Ok(_) => self.create(&req, &caller).await,
                 Err(r) => *r,
             },
             None if method == Method::GET => match strict_query(query, &["limit"]) {
-                Ok(q) => self.list(&q).await,
+                Ok(q) => self.list(&q, &caller.access).await,
                 Err(r) => *r,
             },
             None => not_allowed("GET, POST"),
@@ -230,7 +233,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
                         "a report id is <10 digits>-<16 lowercase hex digits>",
                     );
                 }
-                self.get(&id, &q).await
+                self.get(&id, &q, &caller.access).await
             }
             Some(_) => not_allowed("GET"),
         }
@@ -264,18 +267,20 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
         ReportRequestBody::from_json(&value).map_err(|e| Box::new(bad_request(e.code, e.message)))
     }
 
-    async fn create(&self, req: &Request, actor: &str) -> Resp {
+    async fn create(&self, req: &Request, caller: &Caller) -> Resp {
         let body = match Self::body(req) {
             Ok(b) => b,
             Err(r) => return *r,
         };
         let request = match ReportRequest::parse(body, self.service.settings.links) {
-            Ok(r) => r,
+            Ok(r) => r.for_access(&caller.access),
             Err(e) => return bad_request(e.code, e.message),
         };
         let now = Utc::now().timestamp();
         let id = new_report_id(now, shared::reports::random_u64());
-        let rec = self.service.new_record(id, &request, actor, "api", now);
+        let rec = self
+            .service
+            .new_record(id, &request, &caller.name, "api", now);
         if let Err(e) = self.service.store.put(&rec).await {
             return unavailable(e);
         }
@@ -294,7 +299,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
         }
     }
 
-    async fn get(&self, id: &str, query: &[(&str, String)]) -> Resp {
+    async fn get(&self, id: &str, query: &[(&str, String)], access: &Access) -> Resp {
         let cap = self
             .service
             .settings
@@ -314,8 +319,9 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
             },
         };
         match self.service.store.get(id).await {
-            Ok(Some(rec)) => self.answer(&rec, expires_in).await,
-            Ok(None) => error(
+            // A report of WABAs the caller may not all see is answered as absent.
+            Ok(Some(rec)) if access.covers(&rec.access()) => self.answer(&rec, expires_in).await,
+            Ok(_) => error(
                 StatusCode::NOT_FOUND,
                 "not_found",
                 format!("report {id} not found"),
@@ -324,7 +330,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
         }
     }
 
-    async fn list(&self, query: &[(&str, String)]) -> Resp {
+    async fn list(&self, query: &[(&str, String)], access: &Access) -> Resp {
         let limit = match query.iter().find(|(k, _)| *k == "limit") {
             None => 50,
             Some((_, v)) => match query_int(v) {
@@ -340,7 +346,11 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
         match self.service.store.recent(limit).await {
             Ok(recs) => json_response(
                 StatusCode::OK,
-                &json!({"reports": recs.iter().map(summary).collect::<Vec<_>>()}),
+                &json!({"reports": recs
+                    .iter()
+                    .filter(|r| access.covers(&r.access()))
+                    .map(summary)
+                    .collect::<Vec<_>>()}),
             ),
             Err(e) => unavailable(e),
         }

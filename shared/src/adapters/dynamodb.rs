@@ -78,6 +78,14 @@ pub fn message_pk(wamid: &str) -> String {
 pub fn user_pk(user_key: &str) -> String {
     format!("USER#{user_key}")
 }
+/// The lead profile's set of WABAs its person wrote to (or was filed under by an import):
+/// who may see the lead (`domain::access`).
+pub const LEAD_WABAS: &str = "waba_ids";
+/// A business number's item: `PHONE#<phone_number_id>` / [`PHONE_WABA_SK`] names its WABA.
+pub fn phone_pk(phone_number_id: &str) -> String {
+    format!("PHONE#{phone_number_id}")
+}
+pub const PHONE_WABA_SK: &str = "WABA";
 pub fn template_pk(template_id: &str) -> String {
     format!("TPL#{template_id}")
 }

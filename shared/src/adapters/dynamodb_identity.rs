@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use std::collections::{BTreeSet, HashMap};
 
-use super::dynamodb::{lead_list, user_pk};
+use super::dynamodb::{LEAD_WABAS, lead_list, user_pk};
 
 type Attrs = HashMap<String, Av>;
 
@@ -386,6 +386,20 @@ impl IdentityStore for DynamoDbIdentityStore {
                 continue;
             };
             let merged = profile.get("merged_into").and_then(|v| v.as_s().ok()) == Some(&lead);
+            // The WABAs a person wrote to (who may see the lead) only grow, and reach any of
+            // their ids: every merge carries them over, a set union, idempotent.
+            if let Some(wabas) = profile.get(LEAD_WABAS).filter(|v| v.as_ss().is_ok()) {
+                self.client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key(&lead, "PROFILE")))
+                    .update_expression("ADD #w :w")
+                    .expression_attribute_names("#w", LEAD_WABAS)
+                    .expression_attribute_values(":w", wabas.clone())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+            }
             if merged && !refold {
                 continue;
             }

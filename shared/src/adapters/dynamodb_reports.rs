@@ -27,8 +27,9 @@ use chrono::NaiveDate;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeSet, HashMap};
 
-use super::dynamodb::{LEAD_SHARDS, LEADS_INDEX};
+use super::dynamodb::{LEAD_SHARDS, LEAD_WABAS, LEADS_INDEX, PHONE_WABA_SK, phone_pk, user_pk};
 use super::dynamodb_leads::{int, s, text};
+use crate::domain::access::Tenancy;
 
 type Attrs = HashMap<String, Av>;
 
@@ -426,6 +427,41 @@ impl DynamoDbReportSource {
 }
 
 impl ReportSource for DynamoDbReportSource {
+    async fn tenancy(
+        &self,
+        lead_ids: &[String],
+        phone_number_ids: &[String],
+    ) -> Result<Tenancy, StoreError> {
+        let key = |pk: String, sk: &str| {
+            HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
+        };
+        let keys = lead_ids
+            .iter()
+            .map(|id| key(user_pk(id), "PROFILE"))
+            .chain(
+                phone_number_ids
+                    .iter()
+                    .map(|p| key(phone_pk(p), PHONE_WABA_SK)),
+            )
+            .collect();
+        let mut tenancy = Tenancy::default();
+        for item in batch_get(&self.client, &self.table, keys, false).await? {
+            let pk = text(&item, "pk").unwrap_or_default();
+            if let Some(id) = pk.strip_prefix("USER#") {
+                let mut wabas: Vec<String> = item
+                    .get(LEAD_WABAS)
+                    .and_then(|v| v.as_ss().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                wabas.extend(text(&item, "waba_id"));
+                tenancy.lead_wabas.insert(id.to_string(), wabas);
+            } else if let (Some(p), Some(w)) = (pk.strip_prefix("PHONE#"), text(&item, "waba_id")) {
+                tenancy.phone_wabas.insert(p.to_string(), w);
+            }
+        }
+        Ok(tenancy)
+    }
+
     async fn inputs(&self, w: &ReportWindow) -> Result<Inputs, StoreError> {
         let (lo, hi) = (w.lo, w.hi);
         let indexed = self.indexed(lo, hi, None).await?;

@@ -1,6 +1,7 @@
 //! Pure types and rules: the webhook model, status ladder, pricing classification, consent
 //! keywords, attribution and the ingest plan. No AWS or HTTP types here.
 
+pub mod access;
 pub mod activity;
 pub mod analytics;
 pub mod announcement;

@@ -1,6 +1,7 @@
 //! Report requests (what a manager or a schedule asks for), their validation with specific
 //! error codes, and the record kept of each report.
 
+use crate::domain::access::Access;
 use chrono::{NaiveDate, TimeZone};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -233,6 +234,30 @@ pub struct ReportRequest {
     /// `en`, `id` or `pt-BR` (the summary page's formatting).
     #[serde(default = "default_locale")]
     pub locale: String,
+    /// The requester's WABAs when they may not see every one (set from their token, never
+    /// from the request body); absent = every WABA. The report holds only their facts, and
+    /// only callers who may see all of these WABAs may read it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wabas: Option<Vec<String>>,
+}
+
+impl ReportRequest {
+    /// Who the report is for (`crate::domain::access`).
+    pub fn access(&self) -> Access {
+        match &self.wabas {
+            None => Access::All,
+            Some(w) => Access::Wabas(w.iter().cloned().collect()),
+        }
+    }
+
+    /// Restricts the request to `access`.
+    pub fn for_access(mut self, access: &Access) -> Self {
+        self.wabas = match access {
+            Access::All => None,
+            Access::Wabas(w) => Some(w.iter().cloned().collect()),
+        };
+        self
+    }
 }
 
 fn default_locale() -> String {
@@ -351,6 +376,7 @@ impl ReportRequest {
             phone_number_id: body.phone_number_id,
             expires_in,
             locale,
+            wabas: None,
         })
     }
 
@@ -461,6 +487,16 @@ pub struct ReportRecord {
     pub finished_at: Option<i64>,
     /// Epoch seconds after which the record (TTL) and its object (lifecycle) go.
     pub expires_at: Option<i64>,
+}
+
+impl ReportRecord {
+    /// Whose facts the report holds (its request's WABAs). A request that cannot be read
+    /// counts as every WABA, so only callers who see everything may read that record.
+    pub fn access(&self) -> Access {
+        serde_json::from_str::<ReportRequest>(&self.request_json)
+            .map(|r| r.access())
+            .unwrap_or(Access::All)
+    }
 }
 
 /// A new report id: time-ordered (so the newest sort first) and unguessable.

@@ -8,7 +8,8 @@ use integration_tests::harness::{
     LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, Moto, Stack, webhook_config, workspace_root,
 };
 use integration_tests::server::{Functions, serve};
-use leads::handler::{Auth, Leads, LeadsConfig};
+use leads::handler::{Leads, LeadsConfig};
+use shared::config::ApiAuth as Auth;
 use shared::config::{Secret, SecretSource};
 use shared::domain::leads::Lifecycle;
 use std::sync::Arc;

@@ -253,6 +253,14 @@ impl ReportSource for SyntheticSource {
     async fn leads_created(&self, _lo: i64, _hi: i64) -> Result<Vec<LeadView>, StoreError> {
         Ok(Vec::new())
     }
+    // Reports here run for a caller who sees every WABA: nothing asks whose a lead is.
+    async fn tenancy(
+        &self,
+        _: &[String],
+        _: &[String],
+    ) -> Result<shared::domain::access::Tenancy, StoreError> {
+        Ok(shared::domain::access::Tenancy::default())
+    }
 }
 
 // ---------------------------------------------------------------------------------------

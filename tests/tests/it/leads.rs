@@ -8,9 +8,10 @@ use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use integration_tests::harness::{Moto, Stack, webhook_config};
 use lambda_http::{Body, Request};
-use leads::handler::{Auth, Leads, LeadsConfig};
+use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
 use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::config::ApiAuth as Auth;
 use shared::config::Secret;
 use shared::domain::leads::{AssignmentRules, Lifecycle};
 use std::collections::BTreeMap;
@@ -101,7 +102,7 @@ async fn no_anonymous_access() {
         DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
         LeadsConfig {
             table_name: stack.table.clone(),
-            auth: Auth::Jwt,
+            auth: Auth::Jwt(Default::default()),
             lifecycle: Lifecycle::default(),
             capi_dataset_id: None,
         },

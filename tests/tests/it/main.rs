@@ -20,4 +20,5 @@ mod signature;
 mod summary_browser;
 mod support;
 mod template_table;
+mod tenancy;
 mod traffic;

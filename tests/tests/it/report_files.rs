@@ -211,6 +211,14 @@ impl ReportSource for FailingSource {
     async fn leads_created(&self, _: i64, _: i64) -> Result<Vec<LeadView>, StoreError> {
         Ok(Vec::new())
     }
+    // Reports here run for a caller who sees every WABA: nothing asks whose a lead is.
+    async fn tenancy(
+        &self,
+        _: &[String],
+        _: &[String],
+    ) -> Result<shared::domain::access::Tenancy, StoreError> {
+        Ok(shared::domain::access::Tenancy::default())
+    }
 }
 
 #[derive(Default)]

@@ -54,6 +54,47 @@ impl DynamoDbLeadStore {
         }
     }
 
+    /// Files a person's id under a WABA they wrote to: `ADD waba_ids` on the id's profile (a
+    /// set union: idempotent and order-free; a profile not created yet gets only this
+    /// attribute, which lists and reads ignore until the lead is written). Merges carry the
+    /// set to the person's lead.
+    pub async fn record_lead_waba(&self, user_key: &str, waba_id: &str) -> Result<(), LeadsError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(user_key)))
+            .key("sk", s("PROFILE"))
+            .update_expression("ADD #w :w")
+            .expression_attribute_names("#w", LEAD_WABAS)
+            .expression_attribute_values(":w", Av::Ss(vec![waba_id.to_string()]))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    /// Records which WABA a business number belongs to (`PHONE#<id>` / `WABA`), as a
+    /// message named both: the leads API checks a scoped caller's consent requests with it.
+    /// A number moved to another WABA follows its latest message folded.
+    pub async fn record_phone_waba(
+        &self,
+        phone_number_id: &str,
+        waba_id: &str,
+    ) -> Result<(), LeadsError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", s(phone_pk(phone_number_id)))
+            .item("sk", s(PHONE_WABA_SK))
+            .item("item_kind", s("phone_number"))
+            .item("phone_number_id", s(phone_number_id))
+            .item("waba_id", s(waba_id))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
     /// Removes a marker that no longer stands for its message's person: an outbound
     /// message first known by the recipient's phone and later by their business-scoped id
     /// belongs to one person, under the id the message item now names.

@@ -28,8 +28,11 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-use super::dynamodb::{LEAD_SHARDS, LEADS_INDEX, lead_list};
+use super::dynamodb::{
+    LEAD_SHARDS, LEAD_WABAS, LEADS_INDEX, PHONE_WABA_SK, lead_list, phone_pk, user_pk,
+};
 use super::dynamodb_identity::DynamoDbIdentityStore;
+use crate::domain::access::Access;
 use crate::domain::identity::{Person, consent_supersedes};
 use crate::ports::IdentityStore;
 
@@ -285,6 +288,17 @@ pub fn lead_from_item(item: &Attrs) -> Option<LeadView> {
             ids.sort();
             ids.dedup();
             ids
+        },
+        waba_ids: {
+            let mut w: Vec<String> = item
+                .get(LEAD_WABAS)
+                .and_then(|v| v.as_ss().ok())
+                .cloned()
+                .unwrap_or_default();
+            w.extend(text(item, "waba_id"));
+            w.sort();
+            w.dedup();
+            w
         },
     })
 }
@@ -891,6 +905,45 @@ impl DynamoDbLeadStore {
             }
             Err(e) => Err(unavailable(e).into()),
         }
+    }
+
+    /// Whether `access` may see the person `id` names: any profile of any of their ids is
+    /// filed under one of its WABAs. Reads nothing for a caller who sees every WABA.
+    pub async fn visible(&self, id: &str, access: &Access) -> Result<bool, LeadsError> {
+        if *access == Access::All {
+            return Ok(true);
+        }
+        let person = self.identity.person(id).await?;
+        for id in &person.ids {
+            if let Some(profile) = self.profile(id).await? {
+                let mut wabas: Vec<String> = profile
+                    .get(LEAD_WABAS)
+                    .and_then(|v| v.as_ss().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                wabas.extend(text(&profile, "waba_id"));
+                if access.allows_any(wabas.iter().map(String::as_str)) {
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+
+    /// The WABA a business number belongs to, as its messages said (`PHONE#<id>` / `WABA`,
+    /// written by the aggregator), or `None` for a number no message has named yet.
+    pub async fn phone_waba(&self, phone_number_id: &str) -> Result<Option<String>, LeadsError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(phone_pk(phone_number_id)))
+            .key("sk", s(PHONE_WABA_SK))
+            .send()
+            .await
+            .map_err(unavailable)?
+            .item
+            .and_then(|i| text(&i, "waba_id")))
     }
 
     /// One lead's profile, or `None`.

@@ -1062,6 +1062,7 @@ mod tests {
             version: 1,
             origin: ORIGIN_WHATSAPP.into(),
             ids: vec![],
+            waba_ids: vec![],
         }
     }
 

@@ -10,6 +10,8 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use thiserror::Error;
 
+use crate::domain::access::Access;
+
 use super::{LeadView, Lifecycle, NO_OWNER, TIME_FORMATS, TimeInput};
 
 pub const DEFAULT_LIMIT: u32 = 50;
@@ -82,6 +84,9 @@ pub struct LeadFilter {
     pub limit: u32,
     /// Opaque paging token, carried to the store as given.
     pub cursor: Option<String>,
+    /// Who asks: only leads of their WABAs match (set by the API from the caller, never
+    /// from the query string).
+    pub access: Access,
 }
 
 impl Default for LeadFilter {
@@ -103,6 +108,7 @@ impl Default for LeadFilter {
             dormant_days: None,
             limit: DEFAULT_LIMIT,
             cursor: None,
+            access: Access::All,
         }
     }
 }
@@ -263,7 +269,8 @@ impl LeadFilter {
             Some(OwnerFilter::Unowned) => lead.owner.is_none(),
             Some(OwnerFilter::Owner(o)) => lead.owner.as_ref() == Some(o),
         };
-        owner_ok
+        lead.visible_to(&self.access)
+            && owner_ok
             && eq(&self.stage, Some(&lead.stage))
             && self.tag.as_ref().is_none_or(|t| lead.tags.contains(t))
             && eq(&self.source_id, touch.and_then(|t| t.source_id.as_ref()))
@@ -348,6 +355,7 @@ mod tests {
             version: 3,
             origin: ORIGIN_WHATSAPP.into(),
             ids: vec![],
+            waba_ids: vec!["1001".into()],
         }
     }
 
@@ -650,5 +658,24 @@ mod tests {
                 .to_string(),
             "invalid stage=\"wonn\": not a configured stage; stages: new, qualified, in_progress, won, lost"
         );
+    }
+
+    #[test]
+    fn a_caller_sees_only_leads_of_its_wabas() {
+        let l = lead();
+        let only = |w: &str| LeadFilter {
+            access: Access::Wabas([w.to_string()].into()),
+            ..LeadFilter::default()
+        };
+        let now = ts("2024-06-01T00:00:00Z");
+        assert!(only("1001").matches(&l, now));
+        assert!(!only("9999").matches(&l, now));
+        assert!(LeadFilter::default().matches(&l, now));
+        let unfiled = LeadView {
+            waba_ids: vec![],
+            ..l
+        };
+        assert!(!only("1001").matches(&unfiled, now));
+        assert!(LeadFilter::default().matches(&unfiled, now));
     }
 }

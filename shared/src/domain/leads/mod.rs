@@ -63,6 +63,17 @@ pub struct LeadView {
     /// lead answers for any of them (`domain::identity`).
     #[serde(default)]
     pub ids: Vec<String>,
+    /// The WABAs the person wrote to (and the one an import filed the lead under), sorted:
+    /// who may see the lead (`domain::access`).
+    #[serde(default)]
+    pub waba_ids: Vec<String>,
+}
+
+impl LeadView {
+    /// Whether `access` may see this lead.
+    pub fn visible_to(&self, access: &crate::domain::access::Access) -> bool {
+        access.allows_any(self.waba_ids.iter().map(String::as_str))
+    }
 }
 
 /// The Click-to-WhatsApp referral that brought the lead, captured once and never overwritten;
@@ -196,6 +207,7 @@ mod tests {
             version: 1,
             origin: ORIGIN_WHATSAPP.into(),
             ids: vec!["6281234567".into()],
+            waba_ids: vec!["1001".into()],
         };
         let v = serde_json::to_value(&lead).unwrap();
         assert_eq!(v["owner"], serde_json::Value::Null);
@@ -203,7 +215,7 @@ mod tests {
         assert_eq!(v["first_touch"]["utm_campaign"], serde_json::Value::Null);
         assert_eq!(v["first_touch"]["at"], serde_json::Value::Null);
         assert_eq!(v["created_at"], "2024-05-01T10:00:00Z");
-        assert_eq!(v.as_object().unwrap().len(), 16);
+        assert_eq!(v.as_object().unwrap().len(), 17);
         assert_eq!(v["first_touch"].as_object().unwrap().len(), 12);
         let back: LeadView = serde_json::from_value(v).unwrap();
         assert_eq!(back, lead);

@@ -6,6 +6,8 @@
 //! the family functions select what belongs to the period themselves.
 
 use chrono::NaiveDate;
+
+use crate::domain::access::{Access, Tenancy};
 use serde::{Deserialize, Serialize};
 
 /// First-seen Meta timestamps of each status of one outbound message (epoch seconds, UTC).
@@ -187,4 +189,140 @@ pub struct Inputs {
     pub pricing: Vec<PricingDay>,
     pub templates: Vec<TemplateDay>,
     pub messaging: Vec<MessagingDay>,
+}
+
+impl Inputs {
+    /// The lead ids and business numbers whose WABA decides what a restricted caller sees
+    /// (leads, conversions, consent events), for [`Inputs::restrict`].
+    pub fn tenancy_keys(&self) -> (Vec<String>, Vec<String>) {
+        let mut leads: Vec<String> = self
+            .leads
+            .iter()
+            .map(|l| l.lead_id.clone())
+            .chain(self.conversions.iter().map(|c| c.lead_id.clone()))
+            .collect();
+        leads.sort();
+        leads.dedup();
+        let mut phones: Vec<String> = self
+            .consent
+            .iter()
+            .map(|c| c.phone_number_id.clone())
+            .collect();
+        phones.sort();
+        phones.dedup();
+        (leads, phones)
+    }
+
+    /// Only what `access` may see: messages and Meta's days of its WABAs, leads and their
+    /// conversions filed under one of them, consent events on their numbers. Meta's template
+    /// days are selected by WABA where they are read (`ReportWindow::wabas`).
+    pub fn restrict(mut self, access: &Access, tenancy: &Tenancy) -> Inputs {
+        if *access == Access::All {
+            return self;
+        }
+        self.outbound.retain(|m| access.allows(&m.waba_id));
+        self.inbound.retain(|m| access.allows(&m.waba_id));
+        self.consent
+            .retain(|c| tenancy.phone_visible(access, &c.phone_number_id));
+        self.leads
+            .retain(|l| tenancy.lead_visible(access, &l.lead_id));
+        self.conversions
+            .retain(|c| tenancy.lead_visible(access, &c.lead_id));
+        self.pricing.retain(|p| access.allows(&p.waba_id));
+        self.messaging.retain(|m| access.allows(&m.waba_id));
+        self
+    }
+}
+
+#[cfg(test)]
+mod restrict_tests {
+    use super::*;
+
+    #[test]
+    fn a_restricted_caller_sees_only_its_wabas() {
+        let out = |w: &str, waba: &str| OutboundMsg {
+            wamid: w.into(),
+            waba_id: waba.into(),
+            ..Default::default()
+        };
+        let inputs = Inputs {
+            outbound: vec![out("a", "A"), out("b", "B")],
+            inbound: vec![InboundMsg {
+                wamid: "i".into(),
+                person: "p".into(),
+                waba_id: "B".into(),
+                phone_number_id: "PB".into(),
+                at: 1,
+            }],
+            consent: vec![
+                ConsentEvt {
+                    person: "p".into(),
+                    phone_number_id: "PA".into(),
+                    at: 1,
+                    action: ConsentAction::OptOut,
+                    source: ConsentSource::Api,
+                    categories: vec![],
+                },
+                ConsentEvt {
+                    person: "p".into(),
+                    phone_number_id: "PB".into(),
+                    at: 1,
+                    action: ConsentAction::OptOut,
+                    source: ConsentSource::Api,
+                    categories: vec![],
+                },
+            ],
+            leads: vec![
+                LeadRow {
+                    lead_id: "la".into(),
+                    ..Default::default()
+                },
+                LeadRow {
+                    lead_id: "lb".into(),
+                    ..Default::default()
+                },
+            ],
+            conversions: vec![ConversionRow {
+                lead_id: "lb".into(),
+                ..Default::default()
+            }],
+            pricing: vec![PricingDay {
+                waba_id: "B".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let tenancy = Tenancy {
+            lead_wabas: [
+                ("la".to_string(), vec!["A".to_string()]),
+                ("lb".to_string(), vec!["B".to_string()]),
+            ]
+            .into(),
+            phone_wabas: [
+                ("PA".to_string(), "A".to_string()),
+                ("PB".to_string(), "B".to_string()),
+            ]
+            .into(),
+        };
+        assert_eq!(
+            inputs.tenancy_keys(),
+            (
+                vec!["la".to_string(), "lb".to_string()],
+                vec!["PA".to_string(), "PB".to_string()]
+            )
+        );
+        let a = Access::Wabas(["A".to_string()].into());
+        let seen = inputs.clone().restrict(&a, &tenancy);
+        assert_eq!(seen.outbound.len(), 1);
+        assert_eq!(seen.outbound[0].wamid, "a");
+        assert!(seen.inbound.is_empty() && seen.conversions.is_empty() && seen.pricing.is_empty());
+        assert_eq!(seen.consent.len(), 1);
+        assert_eq!(seen.consent[0].phone_number_id, "PA");
+        assert_eq!(seen.leads.len(), 1);
+        assert_eq!(seen.leads[0].lead_id, "la");
+        assert_eq!(
+            inputs.clone().restrict(&Access::All, &Tenancy::default()),
+            inputs
+        );
+    }
 }

@@ -1,0 +1,380 @@
+//! Authorization (issue: security, item 1): a token must carry the API's scope, and sees
+//! only the WABAs its tenant claim names. Two businesses' WABAs share one deployment: the
+//! real webhook ingests both, the real aggregator files leads and numbers under their WABA
+//! (moto's stream), and the real leads and reports handlers are called with API Gateway v2
+//! events carrying JWT authorizer claims, as API Gateway hands them over.
+
+use aggregator::handler::Aggregator;
+use integration_tests::harness::{Stack, reports_api, reports_config};
+use integration_tests::streams::{StreamReader, pump};
+use lambda_http::{Body, Request};
+use leads::handler::{Leads, LeadsConfig};
+use serde_json::{Value, json};
+use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::config::ApiAuth;
+use shared::domain::leads::Lifecycle;
+
+/// 2026-11-20 10:00:00 UTC.
+const T0: i64 = 1_795_168_800;
+const WABA_A: &str = "810000000000001";
+const WABA_B: &str = "820000000000002";
+const PHONE_A: &str = "910000000000001";
+const PHONE_B: &str = "920000000000002";
+const SCOPE: &str = "wa-insights/api";
+
+/// One business number's traffic: `people` inbound first messages, then `sent` outbound
+/// messages to its first person with sent + delivered statuses.
+fn traffic(waba: &str, phone: &str, people: &[&str], sent: usize) -> Vec<Vec<u8>> {
+    let value = |v: Value| {
+        serde_json::to_vec(
+            &json!({"object": "whatsapp_business_account", "entry": [{"id": waba,
+            "changes": [{"field": "messages", "value": v}]}]}),
+        )
+        .unwrap()
+    };
+    let meta = json!({"display_phone_number": "15550000000", "phone_number_id": phone});
+    let mut bodies = Vec::new();
+    for (i, p) in people.iter().enumerate() {
+        bodies.push(value(json!({"messaging_product": "whatsapp", "metadata": meta,
+            "contacts": [{"profile": {"name": "Ana"}, "wa_id": p}],
+            "messages": [{"from": p, "id": format!("wamid.in.{p}"), "timestamp": (T0 + i as i64).to_string(),
+                "type": "text", "text": {"body": "hi"}}]})));
+    }
+    for n in 0..sent {
+        let statuses: Vec<Value> = ["sent", "delivered"]
+            .iter()
+            .enumerate()
+            .map(|(k, st)| json!({"id": format!("wamid.out.{phone}.{n}"), "status": st,
+                "timestamp": (T0 + 600 + n as i64 * 10 + k as i64).to_string(),
+                "recipient_id": people[0],
+                "pricing": {"billable": true, "pricing_model": "PMP", "type": "regular", "category": "marketing"}}))
+            .collect();
+        bodies.push(value(
+            json!({"messaging_product": "whatsapp", "metadata": meta,
+            "statuses": statuses}),
+        ));
+    }
+    bodies
+}
+
+/// An API Gateway HTTP API (payload 2.0) event with the JWT authorizer's claims.
+fn event(
+    method: &str,
+    path: &str,
+    query: &str,
+    claims: &Value,
+    body: Option<(&str, &str)>,
+) -> Request {
+    let mut headers = json!({"host": "api.example.com"});
+    if let Some((ct, _)) = body {
+        headers["content-type"] = json!(ct);
+    }
+    let e = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+            "domainPrefix": "api", "requestId": "r", "routeKey": "$default", "stage": "$default",
+            "time": "20/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_168_800_000i64,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "t"},
+            "authorizer": {"jwt": {"claims": claims, "scopes": null}}},
+        "body": body.map(|(_, b)| b),
+        "isBase64Encoded": false,
+    });
+    lambda_http::request::from_str(&e.to_string()).expect("an HTTP API event")
+}
+
+fn claims(sub: &str, scope: Option<&str>, wabas: Option<&str>) -> Value {
+    let mut c = json!({"sub": sub, "iss": "https://issuer.example.com", "client_id": "app"});
+    if let Some(s) = scope {
+        c["scope"] = json!(s);
+    }
+    if let Some(w) = wabas {
+        c["custom:waba_ids"] = json!(w);
+    }
+    c
+}
+
+fn parsed(resp: &lambda_http::Response<Body>) -> (u16, Value) {
+    let v = match resp.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or_else(|_| json!(t)),
+        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (resp.status().as_u16(), v)
+}
+
+fn lead_ids(list: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = list["leads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["lead_id"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn a_token_sees_and_changes_only_its_wabas() {
+    let stack = Stack::start().await;
+    let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
+    let aggregator = Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table));
+    // WABA A: two people, 3 outbound messages; WABA B: one person, 2 outbound messages.
+    for body in traffic(WABA_A, PHONE_A, &["5511900000001", "5511900000002"], 3)
+        .into_iter()
+        .chain(traffic(WABA_B, PHONE_B, &["5511900000003"], 2))
+    {
+        assert_eq!(stack.post(&body).await.0, 200);
+    }
+    pump(&mut reader, &aggregator).await;
+
+    let api = Leads::new(
+        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
+        LeadsConfig {
+            table_name: stack.table.clone(),
+            auth: ApiAuth::Jwt(Default::default()),
+            lifecycle: Lifecycle::default(),
+            capi_dataset_id: None,
+        },
+    );
+    let now = chrono::DateTime::from_timestamp(T0 + 3_600, 0).unwrap();
+    let call =
+        async |method: &str, path: &str, query: &str, c: &Value, body: Option<(&str, &str)>| {
+            parsed(&api.route(event(method, path, query, c, body), now).await)
+        };
+    let a = claims("manager-a", Some(&format!("openid {SCOPE}")), Some(WABA_A));
+    let b = claims("manager-b", Some(SCOPE), Some(&format!("[{WABA_B}]")));
+    let all = claims("owner", Some(SCOPE), Some("*"));
+
+    // Scope and tenant are required.
+    for (c, code) in [
+        (claims("x", None, Some(WABA_A)), "insufficient_scope"),
+        (
+            claims("x", Some("openid"), Some(WABA_A)),
+            "insufficient_scope",
+        ),
+        (claims("x", Some(SCOPE), None), "no_tenant"),
+    ] {
+        let (status, body) = call("GET", "/v1/leads", "", &c, None).await;
+        assert_eq!((status, body["error"]["code"].as_str()), (403, Some(code)));
+    }
+
+    // Lists and exports hold only the caller's leads.
+    let (_, list) = call("GET", "/v1/leads", "", &a, None).await;
+    assert_eq!(lead_ids(&list), ["5511900000001", "5511900000002"]);
+    let (_, list) = call("GET", "/v1/leads", "", &b, None).await;
+    assert_eq!(lead_ids(&list), ["5511900000003"]);
+    assert_eq!(list["leads"][0]["waba_ids"], json!([WABA_B]));
+    let (_, list) = call("GET", "/v1/leads", "", &all, None).await;
+    assert_eq!(lead_ids(&list).len(), 3);
+    let (status, csv) = call("GET", "/v1/leads/export", "", &a, None).await;
+    assert_eq!(status, 200);
+    let csv = csv.as_str().unwrap().to_string();
+    assert!(csv.contains("5511900000001") && !csv.contains("5511900000003"));
+
+    // Another WABA's lead does not exist for this caller: read, change, convert.
+    let other = "/v1/leads/5511900000003";
+    assert_eq!(call("GET", other, "", &a, None).await.0, 404);
+    let patch = r#"{"expected_version":0,"stage":"qualified"}"#;
+    assert_eq!(
+        call("PATCH", other, "", &a, Some(("application/json", patch)))
+            .await
+            .0,
+        404
+    );
+    let conversion = r#"{"type":"purchase","idempotency_key":"k1","value":10,"currency":"USD"}"#;
+    assert_eq!(
+        call(
+            "POST",
+            &format!("{other}/conversions"),
+            "",
+            &a,
+            Some(("application/json", conversion))
+        )
+        .await
+        .0,
+        404
+    );
+    // Its owner still can, and the lead is unchanged by the refused calls.
+    let (status, lead) = call("GET", other, "", &b, None).await;
+    assert_eq!((status, lead["lead"]["stage"].as_str()), (200, Some("new")));
+    assert_eq!(
+        call("PATCH", other, "", &b, Some(("application/json", patch)))
+            .await
+            .0,
+        200
+    );
+
+    // Consent only on the caller's own numbers (recording and checking).
+    let consent = |phone: &str| {
+        json!({"user": "5511900000003", "phone_number_id": phone, "action": "opt_out",
+            "categories": ["marketing"], "source": "api"})
+        .to_string()
+    };
+    let check = format!("user=5511900000003&phone_number_id={PHONE_B}&category=marketing");
+    let before = call("GET", "/v1/consent/check", &check, &b, None).await;
+    assert_eq!(before.0, 200);
+    let (status, body) = call(
+        "POST",
+        "/v1/consent",
+        "",
+        &a,
+        Some(("application/json", &consent(PHONE_B))),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden_phone_number"))
+    );
+    assert_eq!(
+        call("GET", "/v1/consent/check", &check, &a, None).await.0,
+        403
+    );
+    let after = call("GET", "/v1/consent/check", &check, &b, None).await;
+    assert_eq!(after, before, "A's refused opt-out changed nothing");
+    assert_eq!(
+        call(
+            "POST",
+            "/v1/consent",
+            "",
+            &a,
+            Some(("application/json", &consent(PHONE_A)))
+        )
+        .await
+        .0,
+        201
+    );
+
+    // Imports: a row naming another WABA's lead is refused; a new lead is filed under A.
+    let file = "phone,name,stage\n5511900000003,Mallory,lost\n5511900000099,Nova,\n";
+    let (status, out) = call("POST", "/v1/leads/import", "", &a, Some(("text/csv", file))).await;
+    assert_eq!(status, 200);
+    assert_eq!(out["imported"], 1);
+    assert_eq!(out["errors"][0]["line"], 2);
+    let (_, lead) = call("GET", other, "", &b, None).await;
+    assert_eq!(
+        lead["lead"]["stage"], "qualified",
+        "the refused row changed nothing"
+    );
+    assert_eq!(
+        call("GET", "/v1/leads/5511900000099", "", &a, None).await.0,
+        200
+    );
+    assert_eq!(
+        call("GET", "/v1/leads/5511900000099", "", &b, None).await.0,
+        404
+    );
+    let two = claims("m2", Some(SCOPE), Some(&format!("{WABA_A} {WABA_B}")));
+    let (status, body) = call(
+        "POST",
+        "/v1/leads/import",
+        "",
+        &two,
+        Some(("text/csv", file)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("waba_required"))
+    );
+    let (status, body) = call(
+        "POST",
+        "/v1/leads/import",
+        &format!("waba_id={WABA_B}"),
+        &a,
+        Some(("text/csv", file)),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden_waba"))
+    );
+
+    // Reports: each caller's report holds only its WABAs' facts; others cannot read it.
+    let mut config = reports_config(&stack.table, &stack.bucket, "unused-token-0123456789", &[]);
+    config.auth = ApiAuth::Jwt(Default::default());
+    let reports = reports_api(&stack.sdk, &config);
+    let report = async |c: &Value, kind: &str| {
+        let body =
+            json!({"kind": kind, "from": "2026-11-20", "to": "2026-11-20", "group_by": "none"})
+                .to_string();
+        let (status, rec) = parsed(
+            &reports
+                .route(event(
+                    "POST",
+                    "/v1/reports",
+                    "",
+                    c,
+                    Some(("application/json", &body)),
+                ))
+                .await,
+        );
+        assert_eq!(status, 200, "{rec}");
+        let url = rec["url"].as_str().unwrap().to_string();
+        let csv = reqwest::get(&url).await.unwrap().text().await.unwrap();
+        (rec["id"].as_str().unwrap().to_string(), csv)
+    };
+    let sent_of = |csv: &str| -> i64 {
+        let mut rows = csv.lines();
+        let header: Vec<&str> = rows.next().unwrap().split(',').collect();
+        let col = header.iter().position(|h| *h == "sent").unwrap();
+        rows.map(|r| r.split(',').nth(col).unwrap().parse::<i64>().unwrap())
+            .sum()
+    };
+    let (id_a, csv_a) = report(&a, "conversations").await;
+    let (id_b, csv_b) = report(&b, "conversations").await;
+    let (id_all, csv_all) = report(&all, "conversations").await;
+    assert_eq!(
+        (sent_of(&csv_a), sent_of(&csv_b), sent_of(&csv_all)),
+        (3, 2, 5)
+    );
+    assert!(!csv_a.contains(PHONE_B) && !csv_b.contains(PHONE_A));
+    let (_, leads_a) = report(&a, "leads").await;
+    assert!(leads_a.contains("5511900000001") && !leads_a.contains("5511900000003"));
+    let get = async |c: &Value, id: &str| {
+        parsed(
+            &reports
+                .route(event("GET", &format!("/v1/reports/{id}"), "", c, None))
+                .await,
+        )
+        .0
+    };
+    assert_eq!(get(&a, &id_b).await, 404);
+    assert_eq!(get(&a, &id_all).await, 404);
+    assert_eq!(get(&b, &id_a).await, 404);
+    assert_eq!(get(&a, &id_a).await, 200);
+    assert_eq!(get(&all, &id_a).await, 200);
+    assert_eq!(get(&two, &id_b).await, 200);
+    let listed = async |c: &Value| {
+        let (_, list) = parsed(
+            &reports
+                .route(event("GET", "/v1/reports", "", c, None))
+                .await,
+        );
+        let mut ids: Vec<String> = list["reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    assert!(!listed(&a).await.contains(&id_b) && listed(&a).await.contains(&id_a));
+    assert_eq!(listed(&all).await.len(), 4);
+    let (status, body) = parsed(
+        &reports
+            .route(event(
+                "GET",
+                "/v1/reports",
+                "",
+                &claims("x", Some(SCOPE), None),
+                None,
+            ))
+            .await,
+    );
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("no_tenant"))
+    );
+}
