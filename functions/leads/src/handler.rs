@@ -18,7 +18,9 @@ use shared::adapters::graph::{GraphClient, GraphConfig};
 use shared::config::{ApiAuth, ConfigError};
 use shared::domain::access::{Access, AccessError, Caller};
 use shared::domain::consent_check::{CheckInput, MessageCategory, check};
-use shared::domain::leads::{LeadFilter, Lifecycle, RowError, export_csv, parse_import};
+use shared::domain::leads::{
+    LeadFilter, Lifecycle, RowError, check_custom_fields, check_tags, export_csv, parse_import,
+};
 
 #[derive(Debug, Clone)]
 pub struct LeadsConfig {
@@ -549,6 +551,16 @@ impl Leads {
                 "invalid_owner",
                 "owner is 1 to 128 characters and not \"none\" (use null to unassign)",
             );
+        }
+        if let Some(Err(m)) = patch
+            .tags
+            .as_ref()
+            .map(|t| check_tags(&shared::domain::leads::normalize_tags(t)))
+        {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m);
+        }
+        if let Some(Err(m)) = patch.custom_fields.as_ref().map(check_custom_fields) {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", m);
         }
         match self
             .store

@@ -227,6 +227,10 @@ fn parse_header(fields: &[&str]) -> Result<Vec<Column>, Vec<String>> {
                 problems.push(format!(
                     "column {name:?} needs a field name after \"custom.\""
                 ));
+            } else if !super::valid_field_name(field) {
+                problems.push(format!(
+                    "column {name:?}: a custom field name is 1 to 64 letters, digits, '_' or '-'"
+                ));
             } else {
                 columns.push(Column::Custom(field.to_owned()));
             }
@@ -235,6 +239,16 @@ fn parse_header(fields: &[&str]) -> Result<Vec<Column>, Vec<String>> {
         } else {
             unknown.push(name.to_owned());
         }
+    }
+    let custom = columns
+        .iter()
+        .filter(|c| matches!(c, Column::Custom(_)))
+        .count();
+    if custom > super::MAX_FIELDS {
+        problems.push(format!(
+            "{custom} custom.<field> columns; a lead has at most {} custom fields",
+            super::MAX_FIELDS
+        ));
     }
     if !unknown.is_empty() {
         problems.push(format!(
@@ -467,6 +481,22 @@ fn build_row(
         .get("tags")
         .map(|t| normalize_tags(t.split(LIST_SEPARATORS)))
         .unwrap_or_default();
+    if let Err(e) = super::check_tags(&tags) {
+        problems.push(e);
+    }
+    if let Err(e) = super::check_custom_fields(&cells.custom) {
+        problems.push(e);
+    }
+    for (column, v) in &cells.known {
+        let max = match *column {
+            "opt_in_proof" => 2000,
+            "tags" | "opt_in_categories" => usize::MAX,
+            _ => super::MAX_TEXT_CHARS,
+        };
+        if v.chars().count() > max {
+            problems.push(format!("{column}: at most {max} characters"));
+        }
+    }
 
     let touch = FirstTouch {
         source_id: own("source_id"),

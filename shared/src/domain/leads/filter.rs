@@ -16,6 +16,8 @@ use super::{LeadView, Lifecycle, NO_OWNER, TIME_FORMATS, TimeInput};
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
+/// The longest dormancy a filter may ask for (ten years).
+pub const MAX_DORMANT_DAYS: u32 = 3_650;
 
 /// Every query parameter [`LeadFilter::from_query`] accepts.
 pub const FILTER_PARAMS: &[&str] = &[
@@ -177,6 +179,19 @@ impl LeadFilter {
                     "empty value; leave the parameter out instead",
                 ));
             }
+            let max_chars = match name {
+                "stage" | "tag" => 64,
+                "owner" => 128,
+                "cursor" => 2048,
+                _ => 256,
+            };
+            if v.chars().count() > max_chars {
+                return Err(invalid(
+                    name,
+                    &v.chars().take(40).collect::<String>(),
+                    format!("at most {max_chars} characters"),
+                ));
+            }
             let text = || Some(v.to_owned());
             match name {
                 "stage" => f.stage = text(),
@@ -200,12 +215,12 @@ impl LeadFilter {
                 "last_inbound_from" => f.last_inbound.from = Some(time(name, v)?.start()),
                 "last_inbound_to" => f.last_inbound.to = Some(time(name, v)?.end_inclusive()),
                 "dormant_days" => match v.parse::<u32>() {
-                    Ok(n) if n >= 1 => f.dormant_days = Some(n),
+                    Ok(n) if (1..=MAX_DORMANT_DAYS).contains(&n) => f.dormant_days = Some(n),
                     _ => {
                         return Err(invalid(
                             name,
                             v,
-                            "expected a whole number of days, at least 1",
+                            format!("expected a whole number of days from 1 to {MAX_DORMANT_DAYS}"),
                         ));
                     }
                 },
@@ -536,8 +551,8 @@ mod tests {
         };
         assert!(f.matches(&imported("2024-05-25T00:00:00Z"), now()));
         assert!(!f.matches(&imported("2024-05-30T00:00:00Z"), now()));
-        // A huge N is never reached.
-        let far = q(&[("dormant_days", "4000000000")]).unwrap();
+        // The longest declared N is not reached by a recent lead.
+        let far = q(&[("dormant_days", "3650")]).unwrap();
         assert!(!far.matches(&imported("2024-05-25T00:00:00Z"), now()));
     }
 
@@ -677,5 +692,26 @@ mod tests {
         };
         assert!(!only("1001").matches(&unfiled, now));
         assert!(LeadFilter::default().matches(&unfiled, now));
+    }
+
+    #[test]
+    fn declared_lengths_and_ranges_are_enforced() {
+        let long = |n: usize| "x".repeat(n);
+        for (name, max) in [
+            ("tag", 64),
+            ("stage", 64),
+            ("owner", 128),
+            ("utm_source", 256),
+            ("cursor", 2048),
+        ] {
+            assert!(q(&[(name, &long(max))]).is_ok(), "{name} at {max}");
+            let e = q(&[(name, &long(max + 1))]).unwrap_err();
+            assert!(
+                e.to_string().contains(&format!("at most {max}")),
+                "{name}: {e}"
+            );
+        }
+        assert!(q(&[("dormant_days", "3650")]).is_ok());
+        assert!(q(&[("dormant_days", "3651")]).is_err());
     }
 }

@@ -110,6 +110,70 @@ where
     out
 }
 
+/// At most this many tags on a lead, each at most [`MAX_TAG_CHARS`] characters.
+pub const MAX_TAGS: usize = 50;
+pub const MAX_TAG_CHARS: usize = 64;
+/// At most this many custom fields on a lead; names match `^[A-Za-z0-9_-]{1,64}$`, values
+/// are at most [`MAX_FIELD_CHARS`] characters. With the other bounded attributes this keeps
+/// a lead item far below DynamoDB's 400 KB item limit (≈ 60 KB at most).
+pub const MAX_FIELDS: usize = 50;
+pub const MAX_FIELD_CHARS: usize = 1024;
+/// Any other text a manager sets (import cells such as `name`, `utm_*`, `source_id`).
+pub const MAX_TEXT_CHARS: usize = 256;
+
+/// Tags within the declared limits (after [`normalize_tags`]).
+pub fn check_tags(tags: &[String]) -> Result<(), String> {
+    if tags.len() > MAX_TAGS {
+        return Err(format!(
+            "{} tags; a lead has at most {MAX_TAGS}",
+            tags.len()
+        ));
+    }
+    match tags
+        .iter()
+        .find(|t| t.chars().count() > MAX_TAG_CHARS || t.contains(';'))
+    {
+        Some(t) => Err(format!(
+            "tag {:?}: at most {MAX_TAG_CHARS} characters, without ';'",
+            t.chars().take(80).collect::<String>()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Whether a custom field name matches `^[A-Za-z0-9_-]{1,64}$`.
+pub fn valid_field_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// Custom fields within the declared limits.
+pub fn check_custom_fields(fields: &BTreeMap<String, String>) -> Result<(), String> {
+    if fields.len() > MAX_FIELDS {
+        return Err(format!(
+            "{} custom fields; a lead has at most {MAX_FIELDS}",
+            fields.len()
+        ));
+    }
+    if let Some(name) = fields.keys().find(|k| !valid_field_name(k)) {
+        return Err(format!(
+            "custom field name {:?}: 1 to 64 letters, digits, '_' or '-'",
+            name.chars().take(80).collect::<String>()
+        ));
+    }
+    match fields
+        .iter()
+        .find(|(_, v)| v.chars().count() > MAX_FIELD_CHARS)
+    {
+        Some((k, _)) => Err(format!(
+            "custom field {k:?}: a value is at most {MAX_FIELD_CHARS} characters"
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A phone number as a lead key: digits only. Accepts one leading `+` and the separators
 /// people type (space, `-`, `.`, parentheses); anything else is an error. 6–15 digits (E.164
 /// allows at most 15).
@@ -219,6 +283,26 @@ mod tests {
         assert_eq!(v["first_touch"].as_object().unwrap().len(), 12);
         let back: LeadView = serde_json::from_value(v).unwrap();
         assert_eq!(back, lead);
+    }
+
+    #[test]
+    fn declared_limits() {
+        let tags = |n: usize, len: usize| (0..n).map(|i| format!("{i:0>len$}")).collect::<Vec<_>>();
+        assert!(check_tags(&tags(50, 64)).is_ok());
+        assert!(check_tags(&tags(51, 3)).unwrap_err().contains("at most 50"));
+        assert!(check_tags(&tags(1, 65)).is_err());
+        assert!(check_tags(&["a;b".to_string()]).is_err());
+        let fields = |n: usize, len: usize| {
+            (0..n)
+                .map(|i| (format!("f{i}"), "x".repeat(len)))
+                .collect::<BTreeMap<_, _>>()
+        };
+        assert!(check_custom_fields(&fields(50, 1024)).is_ok());
+        assert!(check_custom_fields(&fields(51, 1)).is_err());
+        assert!(check_custom_fields(&fields(1, 1025)).is_err());
+        let bad_name = BTreeMap::from([("a b".to_string(), "v".to_string())]);
+        assert!(check_custom_fields(&bad_name).is_err());
+        assert!(valid_field_name(&"a".repeat(64)) && !valid_field_name(&"a".repeat(65)));
     }
 
     #[test]

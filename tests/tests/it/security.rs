@@ -1,8 +1,9 @@
-//! Authorization (issue: security, item 1): a token must carry the API's scope, and sees
-//! only the WABAs its tenant claim names. Two businesses' WABAs share one deployment: the
+//! Security of the managers' APIs. Authorization: a token must carry the API's scope, and
+//! sees only the WABAs its tenant claim names. Two businesses' WABAs share one deployment: the
 //! real webhook ingests both, the real aggregator files leads and numbers under their WABA
 //! (moto's stream), and the real leads and reports handlers are called with API Gateway v2
-//! events carrying JWT authorizer claims, as API Gateway hands them over.
+//! events carrying JWT authorizer claims, as API Gateway hands them over. Declared limits:
+//! every size the OpenAPI document declares is refused with a 4xx, and nothing is stored.
 
 use aggregator::handler::Aggregator;
 use integration_tests::harness::{Stack, reports_api, reports_config};
@@ -376,5 +377,128 @@ async fn a_token_sees_and_changes_only_its_wabas() {
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (403, Some("no_tenant"))
+    );
+}
+
+#[tokio::test]
+async fn declared_limits_are_refused_and_nothing_is_stored() {
+    let stack = Stack::start().await;
+    for body in traffic(WABA_A, PHONE_A, &["5511900000001"], 0) {
+        assert_eq!(stack.post(&body).await.0, 200);
+    }
+    let api = Leads::new(
+        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
+        LeadsConfig {
+            table_name: stack.table.clone(),
+            auth: ApiAuth::Jwt(Default::default()),
+            lifecycle: Lifecycle::default(),
+            capi_dataset_id: None,
+        },
+    );
+    let now = chrono::DateTime::from_timestamp(T0 + 3_600, 0).unwrap();
+    let owner = claims("owner", Some(SCOPE), Some("*"));
+    let call = async |method: &str, path: &str, query: &str, body: Option<(&str, &str)>| {
+        parsed(
+            &api.route(event(method, path, query, &owner, body), now)
+                .await,
+        )
+    };
+    let lead = "/v1/leads/5511900000001";
+    let (_, before) = call("GET", lead, "", None).await;
+
+    let tags: Vec<String> = (0..51).map(|i| format!("t{i}")).collect();
+    let fields = |n: usize, len: usize| -> serde_json::Map<String, Value> {
+        (0..n)
+            .map(|i| (format!("f{i}"), json!("x".repeat(len))))
+            .collect()
+    };
+    for patch in [
+        json!({"expected_version": 0, "tags": tags}),
+        json!({"expected_version": 0, "tags": ["x".repeat(65)]}),
+        json!({"expected_version": 0, "custom_fields": fields(51, 1)}),
+        // 300 KB in one field: would push the item toward DynamoDB's 400 KB limit.
+        json!({"expected_version": 0, "custom_fields": fields(1, 300_000)}),
+        json!({"expected_version": 0, "custom_fields": {"bad name": "v"}}),
+    ] {
+        let (status, body) = call(
+            "PATCH",
+            lead,
+            "",
+            Some(("application/json", &patch.to_string())),
+        )
+        .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{body}"
+        );
+    }
+    // At the limits it is accepted.
+    let ok = json!({"expected_version": 0, "tags": (0..50).map(|i| format!("{i:0>64}")).collect::<Vec<_>>(),
+        "custom_fields": fields(50, 1024)});
+    assert_eq!(
+        call(
+            "PATCH",
+            lead,
+            "",
+            Some(("application/json", &ok.to_string()))
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, after) = call("GET", lead, "", None).await;
+    assert_eq!(after["lead"]["tags"].as_array().unwrap().len(), 50);
+    assert_eq!(before["lead"]["version"], 0);
+    assert_eq!(
+        after["lead"]["version"], 1,
+        "only the accepted change was applied"
+    );
+
+    // Imports: too many custom columns is a bad header; an oversized cell is a bad row.
+    let header: Vec<String> = (0..51).map(|i| format!("custom.f{i}")).collect();
+    let file = format!(
+        "phone,{}\n5511900000042,{}\n",
+        header.join(","),
+        vec!["v"; 51].join(",")
+    );
+    let (status, body) = call("POST", "/v1/leads/import", "", Some(("text/csv", &file))).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("invalid_header")),
+        "{body}"
+    );
+    let file = format!(
+        "phone,name\n5511900000043,{}\n5511900000044,Ok\n",
+        "n".repeat(257)
+    );
+    let (status, body) = call("POST", "/v1/leads/import", "", Some(("text/csv", &file))).await;
+    assert_eq!(
+        (status, body["imported"].as_i64()),
+        (200, Some(1)),
+        "{body}"
+    );
+    assert_eq!(body["errors"][0]["line"], 2);
+    assert_eq!(
+        call("GET", "/v1/leads/5511900000043", "", None).await.0,
+        404
+    );
+
+    // Query strings: lengths and ranges the document declares.
+    for query in [
+        format!("tag={}", "t".repeat(65)),
+        "dormant_days=3651".to_string(),
+    ] {
+        assert_eq!(
+            call("GET", "/v1/leads", &query, None).await.0,
+            400,
+            "{query}"
+        );
+    }
+    // A business-scoped id of `<ISO2>.` plus 128 characters is a valid lead id.
+    let bsuid = format!("US.{}", "a".repeat(128));
+    assert_eq!(
+        call("GET", &format!("/v1/leads/{bsuid}"), "", None).await.0,
+        404
     );
 }
