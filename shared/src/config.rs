@@ -232,6 +232,38 @@ impl MetaSyncConfig {
     }
 }
 
+/// The conversions function: forwards recorded conversions to Meta's Conversions API.
+#[derive(Debug, Clone)]
+pub struct ConversionsConfig {
+    pub table_name: String,
+    /// `CAPI_DATASET_ID`: the Conversions API dataset the events go to.
+    pub dataset_id: String,
+    /// `GRAPH_TOKEN_SECRET_ID` (AWS), else `META_ACCESS_TOKEN` (locally).
+    pub graph_token_secret_id: Option<String>,
+}
+
+impl ConversionsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let dataset_id = get("CAPI_DATASET_ID").ok_or(ConfigError::Missing("CAPI_DATASET_ID"))?;
+        if !dataset_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(ConfigError::Invalid {
+                name: "CAPI_DATASET_ID",
+                reason: format!("{dataset_id:?} is not a dataset id (digits)"),
+            });
+        }
+        Ok(Self {
+            table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            dataset_id,
+            graph_token_secret_id: get("GRAPH_TOKEN_SECRET_ID"),
+        })
+    }
+}
+
 /// Reads the Graph token secret: a plain string, or JSON `{"access_token": "..."}`.
 pub fn graph_token_from_secret(id: &str, value: &str) -> Result<Secret, ConfigError> {
     let value = value.trim();

@@ -290,3 +290,13 @@ impl ReportAnnouncer for NoAnnouncer {
         Ok(())
     }
 }
+
+/// Meta's Conversions API for business messaging: where recorded conversions are sent.
+pub trait ConversionSink: Send + Sync {
+    /// Sends one event to the dataset; the adapter retries throttling and outages itself.
+    fn send(
+        &self,
+        dataset_id: &str,
+        event: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), crate::domain::capi::SendFailure>> + Send;
+}

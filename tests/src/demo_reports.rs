@@ -62,12 +62,10 @@ pub async fn run(endpoint: &str, spec: &WeekSpec) -> DemoResult<Vec<String>> {
             table_name: stack.table.clone(),
             auth: Auth::Token(Secret::new(API_TOKEN)),
             lifecycle: Lifecycle::default(),
-            capi_dataset_id: None,
+            forward_conversions: false,
         },
         &stack.sdk,
-    )
-    .await
-    .map_err(|e| format!("leads init: {e}"))?;
+    );
     let config = reports_config(
         &stack.table,
         &stack.bucket,

@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use shared::adapters::dynamodb_leads::{
     ConsentRecord, Conversion, DynamoDbLeadStore, LeadPatch, LeadsError,
 };
-use shared::adapters::graph::{GraphClient, GraphConfig};
 use shared::config::{ApiAuth, ConfigError};
 use shared::domain::access::{Access, AccessError, Caller};
+use shared::domain::capi::ForwardState;
 use shared::domain::consent_check::{CheckInput, MessageCategory, check};
 use shared::domain::leads::{
     LeadFilter, Lifecycle, RowError, check_custom_fields, check_tags, export_csv, parse_import,
@@ -27,9 +27,9 @@ pub struct LeadsConfig {
     pub table_name: String,
     pub auth: ApiAuth,
     pub lifecycle: Lifecycle,
-    /// `CAPI_ENABLED=true` + `CAPI_DATASET_ID`: forward conversions to Meta's Conversions
-    /// API for business messaging (with the lead's `ctwa_clid`).
-    pub capi_dataset_id: Option<String>,
+    /// `CAPI_ENABLED=true`: new conversions are recorded `pending`, and the `conversions`
+    /// function forwards them to Meta's Conversions API (off the request path).
+    pub forward_conversions: bool,
 }
 
 impl LeadsConfig {
@@ -48,11 +48,9 @@ impl LeadsConfig {
             })?,
             None => Lifecycle::default(),
         };
-        let capi_dataset_id = match get("CAPI_ENABLED").as_deref() {
-            None | Some("false") => None,
-            Some("true") => {
-                Some(get("CAPI_DATASET_ID").ok_or(ConfigError::Missing("CAPI_DATASET_ID"))?)
-            }
+        let forward_conversions = match get("CAPI_ENABLED").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
             Some(other) => {
                 return Err(ConfigError::Invalid {
                     name: "CAPI_ENABLED",
@@ -64,7 +62,7 @@ impl LeadsConfig {
             table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
             auth,
             lifecycle,
-            capi_dataset_id,
+            forward_conversions,
         })
     }
 }
@@ -72,18 +70,6 @@ impl LeadsConfig {
 pub struct Leads {
     store: DynamoDbLeadStore,
     config: LeadsConfig,
-    /// Where conversions are forwarded, when configured.
-    capi: Option<(GraphClient, String)>,
-}
-
-/// Our conversion types as Meta's business-messaging event names; `other` has none.
-pub fn capi_event_name(kind: &str) -> Option<&'static str> {
-    match kind {
-        "purchase" | "payment_confirmed" => Some("Purchase"),
-        "lead_submitted" => Some("LeadSubmitted"),
-        "booking" => Some("OrderCreated"),
-        _ => None,
-    }
 }
 
 type Resp = Response<Body>;
@@ -287,88 +273,15 @@ fn valid_id(id: &str) -> bool {
 }
 
 impl Leads {
-    /// Cold start. With the Conversions API on, the Graph token comes from Secrets Manager
-    /// (`GRAPH_TOKEN_SECRET_ID`) or, locally, `META_ACCESS_TOKEN`.
-    pub async fn from_sdk(
-        config: LeadsConfig,
-        sdk: &aws_config::SdkConfig,
-    ) -> Result<Self, ConfigError> {
+    /// Cold start.
+    pub fn from_sdk(config: LeadsConfig, sdk: &aws_config::SdkConfig) -> Self {
         let client = shared::adapters::aws::dynamodb_client(sdk, None);
         let store = DynamoDbLeadStore::new(client, &config.table_name);
-        let Some(dataset) = config.capi_dataset_id.clone() else {
-            return Ok(Self::new(store, config));
-        };
-        let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let graph = match env("GRAPH_TOKEN_SECRET_ID") {
-            Some(id) => {
-                let token = shared::adapters::aws::graph_token(sdk, &id).await?;
-                GraphConfig::from_lookup(|k| match k {
-                    "META_ACCESS_TOKEN" => Some(token.expose().to_string()),
-                    k => env(k),
-                })?
-            }
-            None => GraphConfig::from_lookup(env)?,
-        };
-        Ok(Self::new(store, config).with_capi(GraphClient::new(graph)?, dataset))
+        Self::new(store, config)
     }
 
     pub fn new(store: DynamoDbLeadStore, config: LeadsConfig) -> Self {
-        Self {
-            store,
-            config,
-            capi: None,
-        }
-    }
-
-    /// Forwards new conversions to this Conversions API dataset.
-    pub fn with_capi(mut self, client: GraphClient, dataset_id: String) -> Self {
-        self.capi = Some((client, dataset_id));
-        self
-    }
-
-    /// Sends a new conversion to Meta with the lead's click id; says how it went.
-    async fn forward(&self, lead_id: &str, c: &Conversion) -> (&'static str, Option<String>) {
-        let Some((client, dataset)) = &self.capi else {
-            return ("not_configured", None);
-        };
-        let Some(event_name) = capi_event_name(&c.kind) else {
-            return (
-                "unsupported_type",
-                Some(format!(
-                    "Meta has no business-messaging event for {:?}",
-                    c.kind
-                )),
-            );
-        };
-        let lead = match self.store.lead(lead_id).await {
-            Ok(Some(l)) => l,
-            Ok(None) => return ("failed", Some("lead not found".into())),
-            Err(e) => return ("failed", Some(e.to_string())),
-        };
-        let (Some(clid), Some(waba)) = (
-            lead.first_touch.as_ref().and_then(|t| t.ctwa_clid.clone()),
-            lead.waba_id.clone(),
-        ) else {
-            return ("no_ctwa_clid", None);
-        };
-        let mut event = json!({
-            "event_name": event_name,
-            "event_time": c.at.timestamp(),
-            "event_id": c.conversion_id,
-            "action_source": "business_messaging",
-            "messaging_channel": "whatsapp",
-            "user_data": {"whatsapp_business_account_id": waba, "ctwa_clid": clid},
-        });
-        if let (Some(v), Some(cur)) = (c.value, &c.currency) {
-            event["custom_data"] = json!({"value": v, "currency": cur});
-        }
-        match client.send_conversion_events(dataset, &[event]).await {
-            Ok(_) => ("sent", None),
-            Err(e) => {
-                tracing::warn!(error = %e, "conversion not forwarded to the Conversions API");
-                ("failed", Some(e.to_string()))
-            }
-        }
+        Self { store, config }
     }
 
     /// The caller: `Ok(None)` when not authenticated, `Err` when the token may not use
@@ -870,7 +783,9 @@ impl Leads {
             at,
             idempotency_key: key,
             recorded_at: now,
-            forwarded: "not_configured".into(),
+            forwarded: ForwardState::initial(self.config.forward_conversions)
+                .as_str()
+                .into(),
             forward_error: None,
         };
         match self
@@ -878,23 +793,26 @@ impl Leads {
             .record_conversion(lead_id, &conversion, &fingerprint)
             .await
         {
-            Ok((mut c, false)) if self.capi.is_some() => {
-                // Recorded first, then forwarded once: a retried request is a replay and
-                // does not send again.
-                let (status, error) = self.forward(lead_id, &c).await;
-                if let Err(e) = self
+            // Sending a conversion that failed to forward again is how it is retried.
+            Ok((mut c, true)) if c.forwarded == ForwardState::Failed.as_str() => {
+                match self
                     .store
-                    .set_forwarded(lead_id, &c.idempotency_key, status, error.as_deref())
+                    .transition_forward(
+                        lead_id,
+                        &c.idempotency_key,
+                        ForwardState::Failed,
+                        ForwardState::Pending,
+                        None,
+                    )
                     .await
                 {
-                    return from_leads_error(e);
+                    Ok(_) => {
+                        c.forwarded = ForwardState::Pending.as_str().into();
+                        c.forward_error = None;
+                        json_response(StatusCode::OK, &json!({"conversion": c, "replayed": true}))
+                    }
+                    Err(e) => from_leads_error(e),
                 }
-                c.forwarded = status.to_string();
-                c.forward_error = error;
-                json_response(
-                    StatusCode::CREATED,
-                    &json!({"conversion": c, "replayed": false}),
-                )
             }
             Ok((c, replayed)) => json_response(
                 if replayed {

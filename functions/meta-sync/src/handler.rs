@@ -16,9 +16,9 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use shared::adapters::aws::{dynamodb_client, graph_token, load_sdk_config, s3_client};
+use shared::adapters::aws::{dynamodb_client, load_sdk_config, s3_client};
 use shared::adapters::dynamodb_analytics::{DynamoDbAnalyticsStore, RunRecord};
-use shared::adapters::graph::{GraphClient, GraphConfig, GraphError, GraphPull};
+use shared::adapters::graph::{GraphClient, GraphError, GraphPull};
 use shared::adapters::s3::S3RawStore;
 use shared::config::{ConfigError, MetaSyncConfig};
 use shared::domain::analytics::{
@@ -352,17 +352,8 @@ impl LiveMetaSync {
     /// Cold start: SDK config, the Graph token (Secrets Manager in AWS, env locally), clients.
     pub async fn from_env_config(config: &MetaSyncConfig) -> Result<Self, ConfigError> {
         let sdk = load_sdk_config().await;
-        let env = |k: &str| std::env::var(k).ok();
-        let graph = match &config.token_secret_id {
-            Some(id) => {
-                let token = graph_token(&sdk, id).await?;
-                GraphConfig::from_lookup(|k| match k {
-                    "META_ACCESS_TOKEN" => Some(token.expose().to_string()),
-                    k => env(k),
-                })?
-            }
-            None => GraphConfig::from_lookup(env)?,
-        };
+        let graph =
+            shared::adapters::aws::graph_config(&sdk, config.token_secret_id.as_deref()).await?;
         Ok(Self::new(
             GraphClient::new(graph)?,
             DynamoDbAnalyticsStore::new(dynamodb_client(&sdk, None), &config.table_name),

@@ -86,6 +86,27 @@ pub async fn graph_token(sdk: &SdkConfig, secret_id: &str) -> Result<Secret, Con
     graph_token_from_secret(secret_id, &secret_string(sdk, secret_id).await?)
 }
 
+/// The Graph client's configuration from the environment (`GraphConfig::from_lookup`), its
+/// access token from Secrets Manager when `secret_id` names one (in AWS), else from
+/// `META_ACCESS_TOKEN` (locally). The one place the token override is made.
+pub async fn graph_config(
+    sdk: &SdkConfig,
+    secret_id: Option<&str>,
+) -> Result<crate::adapters::graph::GraphConfig, ConfigError> {
+    use crate::adapters::graph::GraphConfig;
+    let env = |k: &str| std::env::var(k).ok();
+    match secret_id {
+        Some(id) => {
+            let token = graph_token(sdk, id).await?;
+            GraphConfig::from_lookup(|k| match k {
+                "META_ACCESS_TOKEN" => Some(token.expose().to_string()),
+                k => env(k),
+            })
+        }
+        None => GraphConfig::from_lookup(env),
+    }
+}
+
 /// A secret's string value. Never logged.
 async fn secret_string(sdk: &SdkConfig, secret_id: &str) -> Result<String, ConfigError> {
     let client = aws_sdk_secretsmanager::Client::new(sdk);

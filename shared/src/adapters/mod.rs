@@ -8,6 +8,7 @@ pub mod dynamodb_identity;
 pub mod dynamodb_leads;
 pub mod dynamodb_reports;
 pub mod graph;
+pub mod graph_capi;
 pub mod s3;
 pub mod s3_reports;
 #[cfg(feature = "sns")]

@@ -6,6 +6,7 @@ pub mod activity;
 pub mod analytics;
 pub mod announcement;
 pub mod attribution;
+pub mod capi;
 pub mod consent;
 pub mod consent_check;
 pub mod identity;

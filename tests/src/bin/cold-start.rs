@@ -6,7 +6,7 @@
 //! way SAM deploys it (`bootstrap` in a zip, deflate).
 //!
 //! Build first: `cargo build --release -p webhook -p aggregator -p leads -p reports
-//! -p report-jobs -p meta-sync` (host target; see BENCHMARKS.md for why not arm64).
+//! -p report-jobs -p conversions -p meta-sync` (host target; see BENCHMARKS.md for why not arm64).
 //! `cargo run --release -p integration-tests --bin cold-start -- [runs]`.
 
 use integration_tests::harness::{LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, Stack, workspace_root};
@@ -140,6 +140,7 @@ fn functions() -> Vec<(&'static str, Value)> {
                 "SequenceNumber": "1", "SizeBytes": 10, "StreamViewType": "NEW_AND_OLD_IMAGES"}}]}),
         ),
         ("report-jobs", json!({"Records": []})),
+        ("conversions", json!({"Records": []})),
         ("meta-sync", json!({"mode": "scheduled", "wabas": []})),
     ]
 }
@@ -177,6 +178,7 @@ async fn run_once(binary: &Path, stack: &Stack, event: Value) -> Result<Sample, 
         .env("AUTH_MODE", "token")
         .env("API_TOKEN", TOKEN)
         .env("WABA_IDS", "1")
+        .env("CAPI_DATASET_ID", "1")
         .env("META_ACCESS_TOKEN", "cold-start")
         .env("GRAPH_URL", "http://127.0.0.1:9")
         .env("RUST_LOG", "warn")

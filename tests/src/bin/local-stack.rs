@@ -112,11 +112,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             table_name: table.clone(),
             auth: Auth::Token(Secret::new(api_token.clone())),
             lifecycle: Lifecycle::default(),
-            capi_dataset_id: None,
+            forward_conversions: false,
         },
         &sdk,
-    )
-    .await?;
+    );
     let reports_config =
         integration_tests::harness::reports_config(&table, &bucket, &api_token, &waba_ids);
     let reports = integration_tests::harness::reports_api(&sdk, &reports_config);

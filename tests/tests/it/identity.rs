@@ -29,7 +29,7 @@ fn api(stack: &Stack) -> Leads {
             table_name: stack.table.clone(),
             auth: Auth::Token(Secret::new(TOKEN)),
             lifecycle: Lifecycle::default(),
-            capi_dataset_id: None,
+            forward_conversions: false,
         },
     )
 }

@@ -25,7 +25,7 @@ fn api(stack: &Stack) -> Leads {
         table_name: stack.table.clone(),
         auth: Auth::Token(Secret::new(TOKEN)),
         lifecycle: Lifecycle::default(),
-        capi_dataset_id: None,
+        forward_conversions: false,
     };
     Leads::new(
         DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
@@ -104,7 +104,7 @@ async fn no_anonymous_access() {
             table_name: stack.table.clone(),
             auth: Auth::Jwt(Default::default()),
             lifecycle: Lifecycle::default(),
-            capi_dataset_id: None,
+            forward_conversions: false,
         },
     );
     let resp = jwt
@@ -849,9 +849,12 @@ async fn csv_import_keeps_valid_rows_reports_bad_lines_and_export_round_trips() 
 }
 
 #[tokio::test]
-async fn conversions_are_forwarded_once_to_the_conversions_api_with_the_click_id() {
+async fn conversions_are_forwarded_off_the_request_path_once_with_the_click_id() {
+    use conversions::handler::Forwarder;
     use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph, Fault};
+    use integration_tests::streams::{StreamReader, lambda_event};
     use shared::adapters::graph::{GraphClient, GraphConfig, RetryPolicy};
+    use shared::adapters::graph_capi::GraphConversionSink;
     let stack = Stack::start().await;
     let fake = FakeGraph::standard().await.unwrap();
     let mut graph = GraphConfig::new(fake.url.clone(), Secret::new(FAKE_GRAPH_TOKEN));
@@ -861,7 +864,46 @@ async fn conversions_are_forwarded_once_to_the_conversions_api_with_the_click_id
         max_delay: std::time::Duration::from_millis(10),
         max_regain_wait: std::time::Duration::from_secs(1),
     };
-    let api = api(&stack).with_capi(GraphClient::new(graph).unwrap(), "778899001122".into());
+    let api = Leads::new(
+        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
+        LeadsConfig {
+            table_name: stack.table.clone(),
+            auth: Auth::Token(Secret::new(TOKEN)),
+            lifecycle: Lifecycle::default(),
+            forward_conversions: true,
+        },
+    );
+    // The conversions function, fed the table stream as its event source mapping does.
+    let forwarder = Forwarder::new(
+        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
+        GraphConversionSink::new(GraphClient::new(graph).unwrap()),
+        "778899001122",
+    );
+    let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
+    let mut delivered: Vec<Value> = Vec::new();
+    let mut forward = async |again: bool| {
+        let mut records = reader.next_records().await;
+        if again {
+            // Lambda delivers a batch again after a timeout: nothing is sent twice.
+            records.extend(delivered.clone());
+        }
+        for batch in records.chunks(100) {
+            let r = forwarder.handle(lambda_event(batch)).await;
+            assert!(r.batch_item_failures.is_empty());
+        }
+        delivered.extend(records);
+    };
+    let sent_events = || -> Vec<Value> {
+        fake.handle
+            .requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/events"))
+            .map(|r| {
+                assert_eq!(r.path, "/v23.0/778899001122/events");
+                serde_json::from_str::<Value>(&r.body).unwrap()["data"][0].clone()
+            })
+            .collect()
+    };
     let from_ad = "5511977700001";
     let organic = "5511977700002";
     stack
@@ -872,19 +914,19 @@ async fn conversions_are_forwarded_once_to_the_conversions_api_with_the_click_id
     let purchase = json!({"type": "purchase", "value": 99.5, "currency": "BRL", "at": "2026-11-20T10:40:00Z", "idempotency_key": "order-77"});
     let uri = format!("/v1/leads/{from_ad}/conversions");
     let (status, body) = call(&api, "POST", &uri, Some(purchase.clone()), now).await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["conversion"]["forwarded"], "sent");
-    let sent: Vec<_> = fake
-        .handle
-        .requests()
-        .into_iter()
-        .filter(|r| r.path.ends_with("/events"))
-        .collect();
+    // Recorded and answered without waiting for Meta.
+    assert_eq!(
+        (status, body["conversion"]["forwarded"].as_str()),
+        (201, Some("pending")),
+        "{body}"
+    );
+    assert!(sent_events().is_empty());
+    forward(false).await;
+    let sent = sent_events();
     assert_eq!(sent.len(), 1);
-    assert_eq!(sent[0].path, "/v23.0/778899001122/events");
-    let event: Value = serde_json::from_str(&sent[0].body).unwrap();
-    let e = &event["data"][0];
+    let e = &sent[0];
     assert_eq!(e["event_name"], "Purchase");
+    assert_eq!(e["event_id"], format!("{from_ad}:order-77"));
     assert_eq!(e["action_source"], "business_messaging");
     assert_eq!(e["messaging_channel"], "whatsapp");
     assert_eq!(e["user_data"]["ctwa_clid"], "clid-77");
@@ -897,31 +939,26 @@ async fn conversions_are_forwarded_once_to_the_conversions_api_with_the_click_id
         (Some(99.5), Some("BRL"))
     );
     assert_eq!(e["event_time"], 1_795_171_200);
-    // A retried request is a replay: recorded once, sent once.
+    // A retried request is a replay: recorded once, sent once, also when the stream
+    // delivers its records again.
     let (status, replay) = call(&api, "POST", &uri, Some(purchase), now).await;
     assert_eq!(
         (status, replay["conversion"]["forwarded"].as_str()),
         (200, Some("sent"))
     );
-    assert_eq!(
-        fake.handle
-            .requests()
-            .iter()
-            .filter(|r| r.path.ends_with("/events"))
-            .count(),
-        1
-    );
-    // No click id: nothing to attribute, nothing sent.
-    let (_, b) = call(
+    forward(true).await;
+    assert_eq!(sent_events().len(), 1);
+    // No click id: nothing to attribute; no Meta event for `other`: nothing sent.
+    let organic_uri = format!("/v1/leads/{organic}/conversions");
+    call(
         &api,
         "POST",
-        &format!("/v1/leads/{organic}/conversions"),
+        &organic_uri,
         Some(json!({"type": "purchase", "idempotency_key": "o-1"})),
         now,
     )
     .await;
-    assert_eq!(b["conversion"]["forwarded"], "no_ctwa_clid");
-    let (_, b) = call(
+    call(
         &api,
         "POST",
         &uri,
@@ -929,42 +966,54 @@ async fn conversions_are_forwarded_once_to_the_conversions_api_with_the_click_id
         now,
     )
     .await;
-    assert_eq!(b["conversion"]["forwarded"], "unsupported_type");
-    // Meta down: the conversion is kept, marked failed with the reason.
+    // Meta down through every retry: the conversion is kept, failed with a code (no
+    // internal text); sending it again retries it.
     fake.handle.inject(Fault::ServerError(500), 2);
-    let (status, b) = call(
-        &api,
-        "POST",
-        &uri,
-        Some(json!({"type": "lead_submitted", "idempotency_key": "l-1"})),
-        now,
-    )
-    .await;
+    let lead_submitted = json!({"type": "lead_submitted", "idempotency_key": "l-1"});
+    call(&api, "POST", &uri, Some(lead_submitted.clone()), now).await;
+    forward(false).await;
+    let attempts = |key: &str| {
+        let id = format!("{from_ad}:{key}");
+        sent_events().iter().filter(|e| e["event_id"] == id).count()
+    };
+    assert_eq!(attempts("order-77"), 1);
     assert_eq!(
-        (status, b["conversion"]["forwarded"].as_str()),
-        (201, Some("failed")),
-        "{b}"
+        attempts("l-1"),
+        2,
+        "the client's two attempts, both refused"
     );
-    assert!(
-        b["conversion"]["forward_error"]
-            .as_str()
+    assert_eq!(attempts("x-1"), 0);
+    let state = async |key: &str| {
+        let (_, one) = call(&api, "GET", &format!("/v1/leads/{from_ad}"), None, now).await;
+        let c = one["timeline"]["conversions"]
+            .as_array()
             .unwrap()
-            .contains("unavailable"),
-        "{b}"
+            .iter()
+            .find(|c| c["idempotency_key"] == key)
+            .cloned()
+            .unwrap();
+        (
+            c["forwarded"].as_str().unwrap().to_string(),
+            c["forward_error"].clone(),
+        )
+    };
+    assert_eq!(state("x-1").await.0, "unsupported_type");
+    assert_eq!(
+        state("l-1").await,
+        ("failed".to_string(), json!("meta_unavailable"))
     );
-    let (_, one) = call(&api, "GET", &format!("/v1/leads/{from_ad}"), None, now).await;
-    let states: Vec<&str> = one["timeline"]["conversions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["forwarded"].as_str().unwrap())
-        .collect();
-    assert_eq!(states.len(), 3);
-    assert!(
-        states.contains(&"sent")
-            && states.contains(&"failed")
-            && states.contains(&"unsupported_type")
+    let (_, o) = call(&api, "GET", &format!("/v1/leads/{organic}"), None, now).await;
+    assert_eq!(o["timeline"]["conversions"][0]["forwarded"], "no_ctwa_clid");
+    let (status, retry) = call(&api, "POST", &uri, Some(lead_submitted), now).await;
+    assert_eq!(
+        (status, retry["conversion"]["forwarded"].as_str()),
+        (200, Some("pending"))
     );
+    forward(false).await;
+    assert_eq!(state("l-1").await, ("sent".to_string(), Value::Null));
+    assert_eq!(attempts("l-1"), 3);
+    assert_eq!(sent_events().last().unwrap()["event_name"], "LeadSubmitted");
+    assert_eq!(sent_events().len(), 4, "nothing else was sent");
 }
 
 #[tokio::test]
@@ -1099,7 +1148,7 @@ async fn new_leads_start_in_the_configured_first_stage_and_language_rules_use_th
             table_name: stack.table.clone(),
             auth: Auth::Token(Secret::new(TOKEN)),
             lifecycle: Lifecycle::from_config("lead,contacted,won!,lost!").unwrap(),
-            capi_dataset_id: None,
+            forward_conversions: false,
         },
     );
     stack

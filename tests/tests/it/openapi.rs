@@ -44,12 +44,10 @@ async fn the_leads_api_conforms_to_its_openapi_document() {
             table_name: stack.table.clone(),
             auth: Auth::Token(Secret::new(TOKEN)),
             lifecycle: Lifecycle::default(),
-            capi_dataset_id: None,
+            forward_conversions: false,
         },
         &stack.sdk,
-    )
-    .await
-    .expect("leads init");
+    );
     let Stack { moto, webhook, .. } = stack;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

@@ -145,12 +145,10 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
             table_name: stack.table.clone(),
             auth: Auth::Token(Secret::new(TOKEN)),
             lifecycle: Lifecycle::default(),
-            capi_dataset_id: None,
+            forward_conversions: false,
         },
         &stack.sdk,
-    )
-    .await
-    .expect("leads init");
+    );
     let config = reports_config(
         &stack.table,
         &stack.bucket,

@@ -135,7 +135,7 @@ async fn a_token_sees_and_changes_only_its_wabas() {
             table_name: stack.table.clone(),
             auth: ApiAuth::Jwt(Default::default()),
             lifecycle: Lifecycle::default(),
-            capi_dataset_id: None,
+            forward_conversions: false,
         },
     );
     let now = chrono::DateTime::from_timestamp(T0 + 3_600, 0).unwrap();
@@ -392,7 +392,7 @@ async fn declared_limits_are_refused_and_nothing_is_stored() {
             table_name: stack.table.clone(),
             auth: ApiAuth::Jwt(Default::default()),
             lifecycle: Lifecycle::default(),
-            capi_dataset_id: None,
+            forward_conversions: false,
         },
     );
     let now = chrono::DateTime::from_timestamp(T0 + 3_600, 0).unwrap();

@@ -33,6 +33,7 @@ use super::dynamodb::{
 };
 use super::dynamodb_identity::DynamoDbIdentityStore;
 use crate::domain::access::Access;
+use crate::domain::capi::ForwardState;
 use crate::domain::identity::{Person, consent_supersedes};
 use crate::ports::IdentityStore;
 
@@ -955,22 +956,49 @@ impl DynamoDbLeadStore {
             .and_then(lead_from_item))
     }
 
-    /// Records how forwarding a conversion to Meta's Conversions API went.
-    pub async fn set_forwarded(
+    /// A conversion's forwarding state (`forwarded`), read strongly consistent; `None` when
+    /// the conversion does not exist.
+    pub async fn forward_state(
         &self,
         lead_id: &str,
         idempotency_key: &str,
-        forwarded: &str,
+    ) -> Result<Option<String>, LeadsError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(lead_id)))
+            .key("sk", s(format!("CONV#{idempotency_key}")))
+            .projection_expression("forwarded")
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?
+            .item
+            .and_then(|i| text(&i, "forwarded")))
+    }
+
+    /// Moves a conversion's forwarding from `from` to `to` (with `error` as its
+    /// `forward_error`, or none): `false` when it was not in `from` (another delivery of the
+    /// same stream record got there first, or a retry raced a send). The only writer of
+    /// `forwarded` after the conversion is recorded.
+    pub async fn transition_forward(
+        &self,
+        lead_id: &str,
+        idempotency_key: &str,
+        from: ForwardState,
+        to: ForwardState,
         error: Option<&str>,
-    ) -> Result<(), LeadsError> {
+    ) -> Result<bool, LeadsError> {
         let mut update = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("USER#{lead_id}")))
+            .key("pk", s(user_pk(lead_id)))
             .key("sk", s(format!("CONV#{idempotency_key}")))
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":f", s(forwarded));
+            .condition_expression("forwarded = :from")
+            .expression_attribute_values(":from", s(from.as_str()))
+            .expression_attribute_values(":f", s(to.as_str()));
         let expr = match error {
             Some(e) => {
                 update = update.expression_attribute_values(":e", s(e));
@@ -978,12 +1006,16 @@ impl DynamoDbLeadStore {
             }
             None => "SET forwarded = :f REMOVE forward_error",
         };
-        update
-            .update_expression(expr)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| unavailable(e).into())
+        match update.update_expression(expr).send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e).into()),
+        }
     }
 
     /// Every lead matching the filter, newest first (the export).
