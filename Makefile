@@ -67,7 +67,7 @@ bench: setup
 	$(CARGO) bench -p shared --bench report
 	$(CARGO) run --quiet -p integration-tests --bin ingest-counters
 	$(CARGO) run --release --quiet -p integration-tests --bin report-bench
-	$(CARGO) build --release -p webhook -p aggregator -p leads -p reports -p report-jobs -p conversions -p meta-sync
+	$(CARGO) build --release -p webhook -p aggregator -p leads -p reports -p report-jobs -p conversions -p lead-imports -p meta-sync
 	$(CARGO) run --quiet -p integration-tests --bin cold-start -- 10
 
 clean-local:

@@ -264,6 +264,39 @@ impl ConversionsConfig {
     }
 }
 
+/// The lead-imports function: runs asynchronous CSV imports from the bucket.
+#[derive(Debug, Clone)]
+pub struct LeadImportsConfig {
+    pub table_name: String,
+    pub bucket_name: String,
+    /// `LIFECYCLE`, as the leads API reads it (an import's stages are checked against it).
+    pub lifecycle: crate::domain::leads::Lifecycle,
+}
+
+impl LeadImportsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let lifecycle = match get("LIFECYCLE") {
+            Some(v) => crate::domain::leads::Lifecycle::from_config(&v).map_err(|e| {
+                ConfigError::Invalid {
+                    name: "LIFECYCLE",
+                    reason: e.to_string(),
+                }
+            })?,
+            None => crate::domain::leads::Lifecycle::default(),
+        };
+        Ok(Self {
+            table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            bucket_name: get("BUCKET_NAME").ok_or(ConfigError::Missing("BUCKET_NAME"))?,
+            lifecycle,
+        })
+    }
+}
+
 /// Reads the Graph token secret: a plain string, or JSON `{"access_token": "..."}`.
 pub fn graph_token_from_secret(id: &str, value: &str) -> Result<Secret, ConfigError> {
     let value = value.trim();

@@ -9,6 +9,7 @@
 pub mod adapters;
 pub mod config;
 pub mod domain;
+pub mod imports;
 pub mod ports;
 pub mod reports;
 pub mod telemetry;

@@ -300,3 +300,21 @@ pub trait ConversionSink: Send + Sync {
         event: &serde_json::Value,
     ) -> impl Future<Output = Result<(), crate::domain::capi::SendFailure>> + Send;
 }
+
+/// Where large CSV imports are uploaded (`imports/<job id>.csv`).
+pub trait ImportFiles: Send + Sync {
+    /// A link to upload the file to with `PUT` (`Content-Type: text/csv`), valid for its
+    /// stated life.
+    fn upload_link(
+        &self,
+        key: &str,
+        expires_in: i64,
+    ) -> impl Future<Output = Result<PresignedLink, StoreError>> + Send;
+
+    /// The uploaded file; `Ok(None)` when it is larger than `max_bytes` (not read).
+    fn read(
+        &self,
+        key: &str,
+        max_bytes: u64,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+}

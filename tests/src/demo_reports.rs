@@ -63,6 +63,7 @@ pub async fn run(endpoint: &str, spec: &WeekSpec) -> DemoResult<Vec<String>> {
             auth: Auth::Token(Secret::new(API_TOKEN)),
             lifecycle: Lifecycle::default(),
             forward_conversions: false,
+            bucket_name: None,
         },
         &stack.sdk,
     );

@@ -6,6 +6,7 @@
 //! authorizer claims is refused. Locally (`AUTH_MODE=token`) a bearer token from config
 //! (`API_TOKEN`), compared in constant time.
 
+use crate::imports::{idempotency_key, import_result};
 use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
@@ -14,12 +15,13 @@ use serde_json::{Value, json};
 use shared::adapters::dynamodb_leads::{
     ConsentRecord, Conversion, DynamoDbLeadStore, LeadPatch, LeadsError,
 };
+use shared::adapters::s3_imports::S3ImportFiles;
 use shared::config::{ApiAuth, ConfigError};
 use shared::domain::access::{Access, AccessError, Caller};
 use shared::domain::capi::ForwardState;
 use shared::domain::consent_check::{CheckInput, MessageCategory, check};
 use shared::domain::leads::{
-    LeadFilter, Lifecycle, RowError, check_custom_fields, check_tags, export_csv, parse_import,
+    LeadFilter, Lifecycle, check_custom_fields, check_tags, export_csv, parse_import,
 };
 
 #[derive(Debug, Clone)]
@@ -30,6 +32,9 @@ pub struct LeadsConfig {
     /// `CAPI_ENABLED=true`: new conversions are recorded `pending`, and the `conversions`
     /// function forwards them to Meta's Conversions API (off the request path).
     pub forward_conversions: bool,
+    /// `BUCKET_NAME`: where large imports are uploaded (`imports/`); without it
+    /// `POST /v1/leads/imports` answers 503.
+    pub bucket_name: Option<String>,
 }
 
 impl LeadsConfig {
@@ -63,18 +68,22 @@ impl LeadsConfig {
             auth,
             lifecycle,
             forward_conversions,
+            bucket_name: get("BUCKET_NAME"),
         })
     }
 }
 
 pub struct Leads {
-    store: DynamoDbLeadStore,
-    config: LeadsConfig,
+    pub(crate) store: DynamoDbLeadStore,
+    pub(crate) config: LeadsConfig,
+    /// Where large imports are uploaded (`BUCKET_NAME`); `None`: asynchronous imports are
+    /// not offered.
+    pub(crate) files: Option<S3ImportFiles>,
 }
 
-type Resp = Response<Body>;
+pub(crate) type Resp = Response<Body>;
 
-fn json_response(status: StatusCode, body: &Value) -> Resp {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Resp {
     Response::builder()
         .status(status)
         .header(header::CONTENT_TYPE, "application/json")
@@ -82,7 +91,7 @@ fn json_response(status: StatusCode, body: &Value) -> Resp {
         .expect("valid response")
 }
 
-fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Resp {
+pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Resp {
     json_response(
         status,
         &json!({"error": {"code": code, "message": message.into()}}),
@@ -92,7 +101,10 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Resp {
 /// The WABA an import files its leads under: the `waba_id` query parameter (one of the
 /// caller's), else the caller's only WABA; `None` for a caller who sees every WABA and names
 /// none (the leads are then visible to such callers only). No other parameter is accepted.
-fn import_waba(query: &[(String, String)], access: &Access) -> Result<Option<String>, Box<Resp>> {
+pub(crate) fn import_waba(
+    query: &[(String, String)],
+    access: &Access,
+) -> Result<Option<String>, Box<Resp>> {
     let mut waba = None;
     for (k, v) in query {
         if k != "waba_id" {
@@ -132,7 +144,7 @@ fn import_waba(query: &[(String, String)], access: &Access) -> Result<Option<Str
 
 /// A lead that does not exist, or that the caller may not see: the same answer, so a
 /// scoped caller learns nothing of other WABAs' leads.
-fn not_found(id: &str) -> Resp {
+pub(crate) fn not_found(id: &str) -> Resp {
     error(
         StatusCode::NOT_FOUND,
         "not_found",
@@ -140,7 +152,7 @@ fn not_found(id: &str) -> Resp {
     )
 }
 
-fn from_leads_error(e: LeadsError) -> Resp {
+pub(crate) fn from_leads_error(e: LeadsError) -> Resp {
     match e {
         LeadsError::NotFound(id) => not_found(&id),
         LeadsError::VersionConflict { expected, current } => json_response(
@@ -173,7 +185,7 @@ fn from_leads_error(e: LeadsError) -> Resp {
     }
 }
 
-fn content_type_is(req: &Request, expected: &str) -> bool {
+pub(crate) fn content_type_is(req: &Request, expected: &str) -> bool {
     req.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -185,7 +197,7 @@ fn content_type_is(req: &Request, expected: &str) -> bool {
 }
 
 /// A JSON body of type `T`, or the 400 that says what is wrong with it.
-fn json_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, Box<Resp>> {
+pub(crate) fn json_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result<T, Box<Resp>> {
     if !content_type_is(req, "application/json") {
         return Err(Box::new(error(
             StatusCode::BAD_REQUEST,
@@ -268,7 +280,7 @@ const CONVERSION_TYPES: [&str; 5] = [
 pub const MAX_IMPORT_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_IMPORT_ROWS: usize = 50_000;
 
-fn valid_id(id: &str) -> bool {
+pub(crate) fn valid_id(id: &str) -> bool {
     shared::domain::identity::valid_id(id)
 }
 
@@ -277,11 +289,26 @@ impl Leads {
     pub fn from_sdk(config: LeadsConfig, sdk: &aws_config::SdkConfig) -> Self {
         let client = shared::adapters::aws::dynamodb_client(sdk, None);
         let store = DynamoDbLeadStore::new(client, &config.table_name);
-        Self::new(store, config)
+        let files = config.bucket_name.as_ref().map(|b| {
+            S3ImportFiles::new(
+                shared::adapters::aws::s3_client(sdk),
+                b,
+                sdk.credentials_provider(),
+            )
+        });
+        Self {
+            store,
+            config,
+            files,
+        }
     }
 
     pub fn new(store: DynamoDbLeadStore, config: LeadsConfig) -> Self {
-        Self { store, config }
+        Self {
+            store,
+            config,
+            files: None,
+        }
     }
 
     /// The caller: `Ok(None)` when not authenticated, `Err` when the token may not use
@@ -316,12 +343,9 @@ impl Leads {
     /// theirs, else the refusal (403 `forbidden_phone_number`; a number no message has
     /// named yet cannot be placed, so it is refused too).
     async fn foreign_number(&self, phone_number_id: &str, access: &Access) -> Option<Resp> {
-        if *access == Access::All {
-            return None;
-        }
-        match self.store.phone_waba(phone_number_id).await {
-            Ok(Some(w)) if access.allows(&w) => None,
-            Ok(_) => Some(error(
+        match shared::imports::number_allowed(&self.store, phone_number_id, access).await {
+            Ok(true) => None,
+            Ok(false) => Some(error(
                 StatusCode::FORBIDDEN,
                 "forbidden_phone_number",
                 format!(
@@ -370,6 +394,17 @@ impl Leads {
             (Method::POST, ["v1", "leads", "import"]) => {
                 self.import(&req, &query, &caller, now).await
             }
+            (Method::POST, ["v1", "leads", "imports"]) => {
+                self.start_import_job(&req, &query, &caller, now).await
+            }
+            (Method::GET, ["v1", "leads", "imports", id]) => {
+                self.import_job(id, &query, &caller).await
+            }
+            (_, ["v1", "leads", "imports"]) => error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{} is not supported on {path}", req.method()),
+            ),
             (Method::POST, ["v1", "leads", id, "conversions"]) if valid_id(id) => {
                 match self.hidden(id, access).await {
                     Some(r) => r,
@@ -405,6 +440,7 @@ impl Leads {
                 ["v1", "leads"]
                 | ["v1", "leads", _]
                 | ["v1", "leads", _, "conversions"]
+                | ["v1", "leads", "imports", _]
                 | ["v1", "consent"]
                 | ["v1", "consent", "check"],
             ) => error(
@@ -576,66 +612,37 @@ impl Leads {
                 header_error.message.clone(),
             );
         }
-        let mut outcome = outcome;
-        // A caller restricted to some WABAs changes only leads they may see (or new ones).
-        if caller.access != Access::All {
-            let mut kept = Vec::with_capacity(outcome.rows.len());
-            for row in std::mem::take(&mut outcome.rows) {
-                let exists = match self.store.lead(&row.lead_id).await {
-                    Ok(l) => l.is_some(),
-                    Err(e) => return from_leads_error(e),
-                };
-                if let Some(o) = &row.opt_in
-                    && self
-                        .foreign_number(&o.phone_number_id, &caller.access)
-                        .await
-                        .is_some()
-                {
-                    outcome.errors.push(RowError {
-                        line: row.line,
-                        message: format!(
-                            "opt-in phone_number_id {} is not a number of your WABAs",
-                            o.phone_number_id
-                        ),
-                    });
-                    continue;
-                }
-                match self.store.visible(&row.lead_id, &caller.access).await {
-                    Ok(false) if exists => outcome.errors.push(RowError {
-                        line: row.line,
-                        message: format!("lead {} not found", row.lead_id),
-                    }),
-                    Ok(_) => kept.push(row),
-                    Err(e) => return from_leads_error(e),
-                }
+        let key = match idempotency_key(req) {
+            Ok(k) => k,
+            Err(r) => return *r,
+        };
+        match key {
+            Some(key) => {
+                self.import_once(&key, bytes, outcome, waba, caller, now)
+                    .await
             }
-            outcome.rows = kept;
-            outcome.errors.sort_by_key(|e| e.line);
-        }
-        let initial = self.config.lifecycle.initial();
-        let imported = self
-            .store
-            .import(&outcome.rows, initial, &caller.name, now)
-            .await;
-        if imported.is_ok()
-            && let Some(w) = &waba
-        {
-            for row in &outcome.rows {
-                if let Err(e) = self.store.record_lead_waba(&row.lead_id, w).await {
-                    return from_leads_error(e);
-                }
-            }
-        }
-        match imported {
-            Ok(counts) => json_response(
-                StatusCode::OK,
-                &json!({
-                    "imported": counts.imported,
-                    "updated": counts.updated,
-                    "errors": outcome.errors.iter().map(|e| json!({"line": e.line, "message": e.message})).collect::<Vec<_>>(),
-                }),
-            ),
-            Err(e) => from_leads_error(e),
+            None => match shared::imports::apply_rows(
+                &self.store,
+                &self.config.lifecycle,
+                outcome,
+                &caller.access,
+                waba.as_deref(),
+                &caller.name,
+                now,
+            )
+            .await
+            {
+                Ok((counts, errors)) => json_response(
+                    StatusCode::OK,
+                    &import_result(
+                        counts.imported as u64,
+                        counts.updated as u64,
+                        &errors,
+                        false,
+                    ),
+                ),
+                Err(e) => from_leads_error(e),
+            },
         }
     }
 

@@ -86,6 +86,11 @@ pub fn phone_pk(phone_number_id: &str) -> String {
     format!("PHONE#{phone_number_id}")
 }
 pub const PHONE_WABA_SK: &str = "WABA";
+/// Import jobs: one partition (imports are made by people, a few a day), `J#<job id>`.
+pub const IMPORTS_PK: &str = "IMPORTS";
+pub fn import_job_sk(job_id: &str) -> String {
+    format!("J#{job_id}")
+}
 pub fn template_pk(template_id: &str) -> String {
     format!("TPL#{template_id}")
 }

@@ -10,6 +10,7 @@ pub mod dynamodb_reports;
 pub mod graph;
 pub mod graph_capi;
 pub mod s3;
+pub mod s3_imports;
 pub mod s3_reports;
 #[cfg(feature = "sns")]
 pub mod sns;

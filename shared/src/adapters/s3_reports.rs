@@ -48,20 +48,22 @@ impl S3ReportObjects {
 
     /// When the signing credentials stop working (epoch seconds), if they say.
     async fn credentials_expiry(&self) -> Option<i64> {
-        let creds = self
-            .credentials
-            .as_ref()?
-            .provide_credentials()
-            .await
-            .ok()?;
-        creds
-            .expiry()
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs() as i64)
+        credentials_expiry(self.credentials.as_ref()).await
     }
 }
 
-fn now() -> i64 {
+/// When these signing credentials stop working (epoch seconds), if they say.
+pub(crate) async fn credentials_expiry(
+    credentials: Option<&aws_credential_types::provider::SharedCredentialsProvider>,
+) -> Option<i64> {
+    let creds = credentials?.provide_credentials().await.ok()?;
+    creds
+        .expiry()
+        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map(|d| d.as_secs() as i64)
+}
+
+pub(crate) fn now() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

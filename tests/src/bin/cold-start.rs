@@ -6,7 +6,7 @@
 //! way SAM deploys it (`bootstrap` in a zip, deflate).
 //!
 //! Build first: `cargo build --release -p webhook -p aggregator -p leads -p reports
-//! -p report-jobs -p conversions -p meta-sync` (host target; see BENCHMARKS.md for why not arm64).
+//! -p report-jobs -p conversions -p lead-imports -p meta-sync` (host target; see BENCHMARKS.md for why not arm64).
 //! `cargo run --release -p integration-tests --bin cold-start -- [runs]`.
 
 use integration_tests::harness::{LOCAL_APP_SECRET, LOCAL_VERIFY_TOKEN, Stack, workspace_root};
@@ -141,6 +141,10 @@ fn functions() -> Vec<(&'static str, Value)> {
         ),
         ("report-jobs", json!({"Records": []})),
         ("conversions", json!({"Records": []})),
+        (
+            "lead-imports",
+            json!({"detail": {"object": {"key": "imports/not-a-job.csv"}}}),
+        ),
         ("meta-sync", json!({"mode": "scheduled", "wabas": []})),
     ]
 }

@@ -113,6 +113,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             auth: Auth::Token(Secret::new(api_token.clone())),
             lifecycle: Lifecycle::default(),
             forward_conversions: false,
+            bucket_name: Some(bucket.clone()),
         },
         &sdk,
     );
@@ -136,6 +137,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     );
     let mut reader = integration_tests::streams::StreamReader::new(&endpoint, &table);
+    // Asynchronous lead imports: in AWS an upload's "Object Created" event runs the
+    // lead-imports function; here new objects under imports/ are looked for every second.
+    let s3 = shared::adapters::aws::s3_client(&sdk);
+    let imports = lead_imports::handler::ImportRunner::new(
+        shared::adapters::dynamodb_leads::DynamoDbLeadStore::new(
+            shared::adapters::aws::dynamodb_client(&sdk, None),
+            &table,
+        ),
+        shared::adapters::s3_imports::S3ImportFiles::new(s3.clone(), &bucket, None),
+        Lifecycle::default(),
+    );
+    let imports_bucket = bucket.clone();
+    let mut uploads_seen = std::collections::HashSet::new();
     let stream_pump = tokio::spawn(async move {
         // Reports read the markers the aggregator writes from the stream: after a burst of
         // traffic, wait for the "caught up" line before asking for a report (moto folds
@@ -150,6 +164,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             } else if behind {
                 behind = false;
                 println!("stream: caught up (reports include everything sent so far)");
+            }
+            if let Ok(list) = s3
+                .list_objects_v2()
+                .bucket(&imports_bucket)
+                .prefix("imports/")
+                .send()
+                .await
+            {
+                for o in list.contents() {
+                    let (Some(key), Some(tag)) = (o.key(), o.e_tag()) else {
+                        continue;
+                    };
+                    if uploads_seen.insert(format!("{key}|{tag}")) {
+                        let event = serde_json::json!({"detail": {"object": {"key": key}}});
+                        match imports.handle(event).await {
+                            Ok(r) => println!("imports: {r}"),
+                            Err(e) => println!("imports: {key}: {e}"),
+                        }
+                    }
+                }
             }
             tokio::time::sleep(std::time::Duration::from_secs(1)).await;
         }

@@ -30,6 +30,7 @@ fn api(stack: &Stack) -> Leads {
             auth: Auth::Token(Secret::new(TOKEN)),
             lifecycle: Lifecycle::default(),
             forward_conversions: false,
+            bucket_name: None,
         },
     )
 }

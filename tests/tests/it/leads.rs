@@ -26,6 +26,7 @@ fn api(stack: &Stack) -> Leads {
         auth: Auth::Token(Secret::new(TOKEN)),
         lifecycle: Lifecycle::default(),
         forward_conversions: false,
+        bucket_name: None,
     };
     Leads::new(
         DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
@@ -105,6 +106,7 @@ async fn no_anonymous_access() {
             auth: Auth::Jwt(Default::default()),
             lifecycle: Lifecycle::default(),
             forward_conversions: false,
+            bucket_name: None,
         },
     );
     let resp = jwt
@@ -871,6 +873,7 @@ async fn conversions_are_forwarded_off_the_request_path_once_with_the_click_id()
             auth: Auth::Token(Secret::new(TOKEN)),
             lifecycle: Lifecycle::default(),
             forward_conversions: true,
+            bucket_name: None,
         },
     );
     // The conversions function, fed the table stream as its event source mapping does.
@@ -1149,6 +1152,7 @@ async fn new_leads_start_in_the_configured_first_stage_and_language_rules_use_th
             auth: Auth::Token(Secret::new(TOKEN)),
             lifecycle: Lifecycle::from_config("lead,contacted,won!,lost!").unwrap(),
             forward_conversions: false,
+            bucket_name: None,
         },
     );
     stack

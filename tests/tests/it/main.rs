@@ -8,6 +8,7 @@ mod failures;
 mod graph;
 mod handshake;
 mod identity;
+mod imports;
 mod ingest;
 mod leads;
 mod meta_sync;

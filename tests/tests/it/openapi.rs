@@ -45,6 +45,7 @@ async fn the_leads_api_conforms_to_its_openapi_document() {
             auth: Auth::Token(Secret::new(TOKEN)),
             lifecycle: Lifecycle::default(),
             forward_conversions: false,
+            bucket_name: Some(stack.bucket.clone()),
         },
         &stack.sdk,
     );

@@ -146,6 +146,7 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
             auth: Auth::Token(Secret::new(TOKEN)),
             lifecycle: Lifecycle::default(),
             forward_conversions: false,
+            bucket_name: None,
         },
         &stack.sdk,
     );

@@ -5,10 +5,10 @@
 //! events carrying JWT authorizer claims, as API Gateway hands them over. Declared limits:
 //! every size the OpenAPI document declares is refused with a 4xx, and nothing is stored.
 
+use crate::support::{claims, jwt_event, parsed};
 use aggregator::handler::Aggregator;
 use integration_tests::harness::{Stack, reports_api, reports_config};
 use integration_tests::streams::{StreamReader, pump};
-use lambda_http::{Body, Request};
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
 use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
@@ -58,52 +58,6 @@ fn traffic(waba: &str, phone: &str, people: &[&str], sent: usize) -> Vec<Vec<u8>
     bodies
 }
 
-/// An API Gateway HTTP API (payload 2.0) event with the JWT authorizer's claims.
-fn event(
-    method: &str,
-    path: &str,
-    query: &str,
-    claims: &Value,
-    body: Option<(&str, &str)>,
-) -> Request {
-    let mut headers = json!({"host": "api.example.com"});
-    if let Some((ct, _)) = body {
-        headers["content-type"] = json!(ct);
-    }
-    let e = json!({
-        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
-        "headers": headers,
-        "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
-            "domainPrefix": "api", "requestId": "r", "routeKey": "$default", "stage": "$default",
-            "time": "20/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_168_800_000i64,
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "t"},
-            "authorizer": {"jwt": {"claims": claims, "scopes": null}}},
-        "body": body.map(|(_, b)| b),
-        "isBase64Encoded": false,
-    });
-    lambda_http::request::from_str(&e.to_string()).expect("an HTTP API event")
-}
-
-fn claims(sub: &str, scope: Option<&str>, wabas: Option<&str>) -> Value {
-    let mut c = json!({"sub": sub, "iss": "https://issuer.example.com", "client_id": "app"});
-    if let Some(s) = scope {
-        c["scope"] = json!(s);
-    }
-    if let Some(w) = wabas {
-        c["custom:waba_ids"] = json!(w);
-    }
-    c
-}
-
-fn parsed(resp: &lambda_http::Response<Body>) -> (u16, Value) {
-    let v = match resp.body() {
-        Body::Text(t) => serde_json::from_str(t).unwrap_or_else(|_| json!(t)),
-        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
-        _ => Value::Null,
-    };
-    (resp.status().as_u16(), v)
-}
-
 fn lead_ids(list: &Value) -> Vec<String> {
     let mut ids: Vec<String> = list["leads"]
         .as_array()
@@ -136,12 +90,16 @@ async fn a_token_sees_and_changes_only_its_wabas() {
             auth: ApiAuth::Jwt(Default::default()),
             lifecycle: Lifecycle::default(),
             forward_conversions: false,
+            bucket_name: None,
         },
     );
     let now = chrono::DateTime::from_timestamp(T0 + 3_600, 0).unwrap();
     let call =
         async |method: &str, path: &str, query: &str, c: &Value, body: Option<(&str, &str)>| {
-            parsed(&api.route(event(method, path, query, c, body), now).await)
+            parsed(
+                &api.route(jwt_event(method, path, query, c, body), now)
+                    .await,
+            )
         };
     let a = claims("manager-a", Some(&format!("openid {SCOPE}")), Some(WABA_A));
     let b = claims("manager-b", Some(SCOPE), Some(&format!("[{WABA_B}]")));
@@ -301,7 +259,7 @@ async fn a_token_sees_and_changes_only_its_wabas() {
                 .to_string();
         let (status, rec) = parsed(
             &reports
-                .route(event(
+                .route(jwt_event(
                     "POST",
                     "/v1/reports",
                     "",
@@ -335,7 +293,7 @@ async fn a_token_sees_and_changes_only_its_wabas() {
     let get = async |c: &Value, id: &str| {
         parsed(
             &reports
-                .route(event("GET", &format!("/v1/reports/{id}"), "", c, None))
+                .route(jwt_event("GET", &format!("/v1/reports/{id}"), "", c, None))
                 .await,
         )
         .0
@@ -349,7 +307,7 @@ async fn a_token_sees_and_changes_only_its_wabas() {
     let listed = async |c: &Value| {
         let (_, list) = parsed(
             &reports
-                .route(event("GET", "/v1/reports", "", c, None))
+                .route(jwt_event("GET", "/v1/reports", "", c, None))
                 .await,
         );
         let mut ids: Vec<String> = list["reports"]
@@ -365,7 +323,7 @@ async fn a_token_sees_and_changes_only_its_wabas() {
     assert_eq!(listed(&all).await.len(), 4);
     let (status, body) = parsed(
         &reports
-            .route(event(
+            .route(jwt_event(
                 "GET",
                 "/v1/reports",
                 "",
@@ -393,13 +351,14 @@ async fn declared_limits_are_refused_and_nothing_is_stored() {
             auth: ApiAuth::Jwt(Default::default()),
             lifecycle: Lifecycle::default(),
             forward_conversions: false,
+            bucket_name: None,
         },
     );
     let now = chrono::DateTime::from_timestamp(T0 + 3_600, 0).unwrap();
     let owner = claims("owner", Some(SCOPE), Some("*"));
     let call = async |method: &str, path: &str, query: &str, body: Option<(&str, &str)>| {
         parsed(
-            &api.route(event(method, path, query, &owner, body), now)
+            &api.route(jwt_event(method, path, query, &owner, body), now)
                 .await,
         )
     };

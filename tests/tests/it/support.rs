@@ -1,4 +1,5 @@
 use aws_sdk_dynamodb::types::AttributeValue as Av;
+use lambda_http::{Body, Request};
 use serde_json::{Value, json};
 use shared::domain::ladder::MessageTimes;
 use std::collections::HashMap;
@@ -105,4 +106,50 @@ pub fn kinds(items: &[Item]) -> std::collections::BTreeMap<String, usize> {
             .or_default() += 1;
     }
     out
+}
+
+/// An API Gateway HTTP API (payload 2.0) event with the JWT authorizer's claims.
+pub fn jwt_event(
+    method: &str,
+    path: &str,
+    query: &str,
+    claims: &Value,
+    body: Option<(&str, &str)>,
+) -> Request {
+    let mut headers = json!({"host": "api.example.com"});
+    if let Some((ct, _)) = body {
+        headers["content-type"] = json!(ct);
+    }
+    let e = json!({
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": query,
+        "headers": headers,
+        "requestContext": {"accountId": "123456789012", "apiId": "api", "domainName": "api.example.com",
+            "domainPrefix": "api", "requestId": "r", "routeKey": "$default", "stage": "$default",
+            "time": "20/Nov/2026:10:00:00 +0000", "timeEpoch": 1_795_168_800_000i64,
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "t"},
+            "authorizer": {"jwt": {"claims": claims, "scopes": null}}},
+        "body": body.map(|(_, b)| b),
+        "isBase64Encoded": false,
+    });
+    lambda_http::request::from_str(&e.to_string()).expect("an HTTP API event")
+}
+
+pub fn claims(sub: &str, scope: Option<&str>, wabas: Option<&str>) -> Value {
+    let mut c = json!({"sub": sub, "iss": "https://issuer.example.com", "client_id": "app"});
+    if let Some(s) = scope {
+        c["scope"] = json!(s);
+    }
+    if let Some(w) = wabas {
+        c["custom:waba_ids"] = json!(w);
+    }
+    c
+}
+
+pub fn parsed(resp: &lambda_http::Response<Body>) -> (u16, Value) {
+    let v = match resp.body() {
+        Body::Text(t) => serde_json::from_str(t).unwrap_or_else(|_| json!(t)),
+        Body::Binary(b) => serde_json::from_slice(b).unwrap_or(Value::Null),
+        _ => Value::Null,
+    };
+    (resp.status().as_u16(), v)
 }

@@ -1,6 +1,9 @@
 //! CSV import rows applied to lead items (history for the stage and owner changes they make).
 
 use super::*;
+use crate::adapters::dynamodb::{IMPORTS_PK, import_job_sk};
+use crate::domain::leads::RowError;
+use crate::domain::leads::jobs::{ImportJob, JobStatus};
 
 impl DynamoDbLeadStore {
     /// Creates or updates one lead per import row; opt-ins become consent records.
@@ -154,5 +157,180 @@ impl DynamoDbLeadStore {
             }
         }
         Ok(counts)
+    }
+}
+
+/// How long an import job's record is kept (the table's TTL removes it).
+const JOB_RETENTION_SECONDS: i64 = 30 * 86_400;
+
+fn job_item(job: &ImportJob) -> Attrs {
+    let n = |v: i64| Av::N(v.to_string());
+    let mut item: Attrs = HashMap::from([
+        ("pk".to_string(), s(IMPORTS_PK)),
+        ("sk".to_string(), s(import_job_sk(&job.id))),
+        ("item_kind".to_string(), s("import_job")),
+        ("job_id".to_string(), s(job.id.as_str())),
+        ("status".to_string(), s(job.status.as_str())),
+        ("access".to_string(), s(job.access.as_str())),
+        ("created_by".to_string(), s(job.created_by.as_str())),
+        ("created_at".to_string(), n(job.created_at)),
+        ("imported".to_string(), n(job.imported as i64)),
+        ("updated".to_string(), n(job.updated as i64)),
+        ("error_count".to_string(), n(job.error_count as i64)),
+        (
+            "expires_at".to_string(),
+            n(job.created_at + JOB_RETENTION_SECONDS),
+        ),
+        (
+            "errors".to_string(),
+            s(serde_json::to_string(
+                &job.errors
+                    .iter()
+                    .map(|e| serde_json::json!({"line": e.line, "message": e.message}))
+                    .collect::<Vec<_>>(),
+            )
+            .unwrap_or_else(|_| "[]".into())),
+        ),
+    ]);
+    for (k, v) in [
+        ("waba_id", &job.waba_id),
+        ("sha256", &job.sha256),
+        ("reason", &job.reason),
+    ] {
+        if let Some(v) = v {
+            item.insert(k.to_string(), s(v.as_str()));
+        }
+    }
+    for (k, v) in [
+        ("started_at", job.started_at),
+        ("finished_at", job.finished_at),
+    ] {
+        if let Some(v) = v {
+            item.insert(k.to_string(), n(v));
+        }
+    }
+    item
+}
+
+fn job_from_item(item: &Attrs) -> Option<ImportJob> {
+    let num = |k: &str| int(item, k);
+    Some(ImportJob {
+        id: text(item, "job_id")?,
+        status: JobStatus::parse(&text(item, "status")?)?,
+        access: text(item, "access").unwrap_or_default(),
+        waba_id: text(item, "waba_id"),
+        created_by: text(item, "created_by").unwrap_or_default(),
+        created_at: num("created_at").unwrap_or(0),
+        started_at: num("started_at"),
+        finished_at: num("finished_at"),
+        sha256: text(item, "sha256"),
+        imported: num("imported").unwrap_or(0).max(0) as u64,
+        updated: num("updated").unwrap_or(0).max(0) as u64,
+        error_count: num("error_count").unwrap_or(0).max(0) as u64,
+        errors: text(item, "errors")
+            .and_then(|e| serde_json::from_str::<Vec<serde_json::Value>>(&e).ok())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| {
+                Some(RowError {
+                    line: e["line"].as_u64()?,
+                    message: e["message"].as_str()?.to_string(),
+                })
+            })
+            .collect(),
+        reason: text(item, "reason"),
+    })
+}
+
+impl DynamoDbLeadStore {
+    /// Records a new import job; `false` when a job with its id exists already.
+    pub async fn create_job(&self, job: &ImportJob) -> Result<bool, LeadsError> {
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(job_item(job)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e).into()),
+        }
+    }
+
+    /// An import job, read strongly consistent.
+    pub async fn job(&self, id: &str) -> Result<Option<ImportJob>, LeadsError> {
+        Ok(self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(IMPORTS_PK))
+            .key("sk", s(import_job_sk(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?
+            .item
+            .as_ref()
+            .and_then(job_from_item))
+    }
+
+    /// Moves a job to `running` if it is still as `seen` (same status and start): `false`
+    /// when another run got there first (a redelivered upload event, a concurrent retry).
+    pub async fn start_job(
+        &self,
+        seen: &ImportJob,
+        sha256: &str,
+        now: i64,
+    ) -> Result<bool, LeadsError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(IMPORTS_PK))
+            .key("sk", s(import_job_sk(&seen.id)))
+            .update_expression("SET #status = :running, started_at = :now, sha256 = :sha")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":running", s(JobStatus::Running.as_str()))
+            .expression_attribute_values(":now", Av::N(now.to_string()))
+            .expression_attribute_values(":sha", s(sha256))
+            .expression_attribute_values(":seen", s(seen.status.as_str()));
+        update = match seen.started_at {
+            Some(t) => update
+                .condition_expression("#status = :seen AND started_at = :started")
+                .expression_attribute_values(":started", Av::N(t.to_string())),
+            None => {
+                update.condition_expression("#status = :seen AND attribute_not_exists(started_at)")
+            }
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e).into()),
+        }
+    }
+
+    /// Stores a job's final state (`done` or `failed`).
+    pub async fn finish_job(&self, job: &ImportJob) -> Result<(), LeadsError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(job_item(job)))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
     }
 }

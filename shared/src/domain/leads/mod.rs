@@ -6,6 +6,7 @@
 mod assignment;
 mod csv_io;
 mod filter;
+pub mod jobs;
 mod lifecycle;
 
 pub use assignment::{
