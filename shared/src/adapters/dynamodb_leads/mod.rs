@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 use super::dynamodb::{LEAD_SHARDS, LEADS_INDEX, lead_list};
-use super::dynamodb_identity::DynamoDbIdentityStore;
+use super::dynamodb_identity::{DynamoDbIdentityStore, batch_get};
 use crate::domain::identity::{Person, consent_supersedes};
 use crate::ports::IdentityStore;
 
@@ -201,6 +201,14 @@ pub struct DynamoDbLeadStore {
 
 fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+}
+
+/// The key of item `sk` in the partition of `id`.
+fn item_key(id: &str, sk: &str) -> Attrs {
+    HashMap::from([
+        ("pk".to_string(), s(format!("USER#{id}"))),
+        ("sk".to_string(), s(sk)),
+    ])
 }
 
 pub(super) fn s(v: impl Into<String>) -> Av {
