@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild link-identities redrive fuzz bench clean-local
+.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild link-identities redrive replay fuzz bench clean-local
 
 setup:
 	@scripts/setup.sh
@@ -54,6 +54,13 @@ link-identities:
 redrive:
 	$(CARGO) run --quiet -p integration-tests --bin rebuild
 	DRY_RUN= START_SEGMENT= $(CARGO) run --quiet -p integration-tests --bin link-identities
+
+## Re-ingest the webhook bodies kept under quarantine/ after a parser or store fix, with the
+## webhook's code (DRY_RUN=1 writes nothing and prints what each body gives; PREFIX=quarantine/
+## <reason>/ and SINCE=YYYY-MM-DD narrow it; START_AFTER=<key> resumes). Idempotent; objects
+## are never changed or deleted.
+replay:
+	DRY_RUN='$(DRY_RUN)' PREFIX='$(PREFIX)' SINCE='$(SINCE)' START_AFTER='$(START_AFTER)' $(CARGO) run --quiet -p integration-tests --bin replay
 
 ## Property-based fuzzing of the webhook's POST path and the API parsers, long (make test runs
 ## the same properties over 256 cases each). FUZZ_CASES=n to choose.

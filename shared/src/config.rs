@@ -154,25 +154,76 @@ impl WebhookConfig {
             },
             stop_keywords: get("STOP_KEYWORDS").map(|v| split_list(&v)),
             start_keywords: get("START_KEYWORDS").map(|v| split_list(&v)),
-            assignment: get("ASSIGNMENT_RULES")
-                .map(|v| {
-                    crate::domain::leads::AssignmentRules::from_json(&v).map_err(|e| {
-                        ConfigError::Invalid {
-                            name: "ASSIGNMENT_RULES",
-                            reason: e.to_string(),
-                        }
-                    })
-                })
-                .transpose()?,
-            lifecycle: match get("LIFECYCLE") {
-                Some(v) => crate::domain::leads::Lifecycle::from_config(&v).map_err(|e| {
-                    ConfigError::Invalid {
-                        name: "LIFECYCLE",
-                        reason: e.to_string(),
-                    }
-                })?,
-                None => crate::domain::leads::Lifecycle::default(),
-            },
+            assignment: assignment_rules(get("ASSIGNMENT_RULES"))?,
+            lifecycle: lifecycle(get("LIFECYCLE"))?,
+        })
+    }
+}
+
+/// `ASSIGNMENT_RULES`, when set.
+fn assignment_rules(
+    v: Option<String>,
+) -> Result<Option<crate::domain::leads::AssignmentRules>, ConfigError> {
+    v.map(|v| {
+        crate::domain::leads::AssignmentRules::from_json(&v).map_err(|e| ConfigError::Invalid {
+            name: "ASSIGNMENT_RULES",
+            reason: e.to_string(),
+        })
+    })
+    .transpose()
+}
+
+/// `LIFECYCLE`, or the default stages.
+fn lifecycle(v: Option<String>) -> Result<crate::domain::leads::Lifecycle, ConfigError> {
+    match v {
+        Some(v) => {
+            crate::domain::leads::Lifecycle::from_config(&v).map_err(|e| ConfigError::Invalid {
+                name: "LIFECYCLE",
+                reason: e.to_string(),
+            })
+        }
+        None => Ok(crate::domain::leads::Lifecycle::default()),
+    }
+}
+
+/// The replay (`crate::replay`, run by the aggregator's `{"action":"replay"}` and `make
+/// replay`): where the webhook kept the bodies it could not store, and the same ingest rules
+/// as the webhook (the same variables), so a replayed body makes the webhook's writes.
+#[derive(Debug, Clone)]
+pub struct ReplayConfig {
+    pub table_name: String,
+    pub bucket_name: String,
+    /// `QUARANTINE_PREFIX` (`quarantine/`): the only prefix a replay reads.
+    pub quarantine_prefix: String,
+    pub write_concurrency: usize,
+    pub stop_keywords: Option<Vec<String>>,
+    pub start_keywords: Option<Vec<String>>,
+    pub assignment: Option<crate::domain::leads::AssignmentRules>,
+    pub lifecycle: crate::domain::leads::Lifecycle,
+}
+
+impl ReplayConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let required = |k: &'static str| get(k).ok_or(ConfigError::Missing(k));
+        Ok(Self {
+            table_name: required("TABLE_NAME")?,
+            bucket_name: required("BUCKET_NAME")?,
+            quarantine_prefix: get("QUARANTINE_PREFIX").unwrap_or_else(|| "quarantine/".into()),
+            write_concurrency: parse_num(
+                get("WRITE_CONCURRENCY"),
+                "WRITE_CONCURRENCY",
+                32,
+                1..=256,
+            )?,
+            stop_keywords: get("STOP_KEYWORDS").map(|v| split_list(&v)),
+            start_keywords: get("START_KEYWORDS").map(|v| split_list(&v)),
+            assignment: assignment_rules(get("ASSIGNMENT_RULES"))?,
+            lifecycle: lifecycle(get("LIFECYCLE"))?,
         })
     }
 }

@@ -4,12 +4,16 @@
 //! - [`ports`]: the traits functions depend on;
 //! - [`adapters`]: DynamoDB, S3 and Secrets Manager implementations (`<Tech><Port>`);
 //! - [`config`]: one typed config per function, read from the environment once;
+//! - [`ingest`]: the ingest service (parse → plan → store), shared by the webhook and
+//!   [`replay`] (re-ingests the bodies the webhook kept raw); [`reports`]: the report service;
 //! - [`telemetry`]: logging, masking, SDK request counting.
 
 pub mod adapters;
 pub mod config;
 pub mod domain;
 pub mod imports;
+pub mod ingest;
 pub mod ports;
+pub mod replay;
 pub mod reports;
 pub mod telemetry;

@@ -64,6 +64,30 @@ pub trait RawStore: Send + Sync {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// A kept raw body as listed: its key and when it was written (epoch seconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawObject {
+    pub key: String,
+    pub written_at: i64,
+}
+
+/// Reading back the raw bodies [`RawStore`] kept (the replay). Read-only: nothing here can
+/// change or remove a kept body.
+pub trait RawArchive: Send + Sync {
+    /// One page of the objects under `prefix` in key order, from `page` (the previous page's
+    /// token) or else after the key `start_after`. Returns the objects and the next page's
+    /// token (`None` on the last page).
+    fn list(
+        &self,
+        prefix: &str,
+        start_after: Option<&str>,
+        page: Option<String>,
+    ) -> impl Future<Output = Result<(Vec<RawObject>, Option<String>), StoreError>> + Send;
+
+    /// An object's bytes, `None` when it is gone (expired since it was listed).
+    fn get(&self, key: &str) -> impl Future<Output = Result<Option<Vec<u8>>, StoreError>> + Send;
+}
+
 /// Where the webhook's secrets come from, read at cold start and again when they may have
 /// changed (rotation, revocation).
 pub trait WebhookSecretSource: Send + Sync {

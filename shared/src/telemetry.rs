@@ -3,7 +3,9 @@
 
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    AfterDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::config_bag::ConfigBag;
@@ -94,6 +96,34 @@ impl RequestCounter {
     pub fn writes(&self) -> u64 {
         self.sum(WRITE_OPERATIONS)
     }
+    /// Items DynamoDB read to answer the reads (what it bills): a Query's or Scan's
+    /// `ScannedCount` (before any filter), a GetItem's item, a BatchGetItem's items.
+    pub fn items_read(&self) -> u64 {
+        self.sum(&[ITEMS_READ])
+    }
+}
+
+/// The pseudo-operation under which [`RequestCounter::items_read`] is kept.
+const ITEMS_READ: &str = "items read";
+
+/// Items a DynamoDB read response says were read.
+fn items_read(output: &aws_smithy_runtime_api::client::interceptors::context::Output) -> u64 {
+    use aws_sdk_dynamodb::operation::{
+        batch_get_item::BatchGetItemOutput, get_item::GetItemOutput, query::QueryOutput,
+        scan::ScanOutput,
+    };
+    if let Some(q) = output.downcast_ref::<QueryOutput>() {
+        q.scanned_count().max(0) as u64
+    } else if let Some(q) = output.downcast_ref::<ScanOutput>() {
+        q.scanned_count().max(0) as u64
+    } else if let Some(g) = output.downcast_ref::<GetItemOutput>() {
+        u64::from(g.item().is_some())
+    } else if let Some(b) = output.downcast_ref::<BatchGetItemOutput>() {
+        b.responses()
+            .map_or(0, |r| r.values().map(|items| items.len() as u64).sum())
+    } else {
+        0
+    }
 }
 
 impl Intercept for RequestCounter {
@@ -117,6 +147,26 @@ impl Intercept for RequestCounter {
             .expect("counter lock")
             .entry(name)
             .or_default() += 1;
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Ok(output) = context.output_or_error() {
+            let n = items_read(output);
+            if n > 0 {
+                *self
+                    .counts
+                    .lock()
+                    .expect("counter lock")
+                    .entry(ITEMS_READ.to_string())
+                    .or_default() += n;
+            }
+        }
         Ok(())
     }
 }

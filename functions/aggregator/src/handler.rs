@@ -6,15 +6,21 @@
 //! (`shared::domain::identity`) and folds their leads into one. Failures are reported per
 //! record (`ReportBatchItemFailures`): Lambda retries from the first failed record, and
 //! records before it are not redone.
+//!
+//! It also runs the maintenance actions (`{"action": …}`, [`Aggregator::maintenance`]):
+//! `rebuild`, `link`, `redrive`, and `replay` (re-ingest the bodies the webhook kept under
+//! `quarantine/`, `shared::replay`), with the same code as the `make` commands.
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
+use serde_json::{Value, json};
 use shared::adapters::dynamodb_identity::DynamoDbIdentityStore;
 use shared::adapters::dynamodb_leads::{DynamoDbLeadStore, LeadsError, ScannedMessage};
 use shared::domain::activity::{Activity, Direction, activity_change, activity_of};
 use shared::domain::identity::{IdentityMap, Person, ids_of_message};
 use shared::ports::IdentityStore;
+use shared::replay::{LiveReplay, ReplayRequest};
 use std::collections::BTreeSet;
 
 pub struct Aggregator {
@@ -23,10 +29,15 @@ pub struct Aggregator {
     /// Tenancy facts this instance already wrote (`lead|<id>|<waba>`, `phone|<id>|<waba>`):
     /// the writes are idempotent, so this only saves repeating them on a warm instance.
     filed: std::sync::Mutex<std::collections::HashSet<String>>,
+    /// The replay of kept webhook bodies (`{"action":"replay"}`), when configured.
+    replay: Option<LiveReplay>,
 }
 
 /// Entries kept in [`Aggregator::filed`] before it starts over.
 const FILED_CAPACITY: usize = 100_000;
+
+/// Objects a replay lists in its Lambda response (the log has every one).
+const MAX_LISTED_OBJECTS: usize = 1000;
 
 /// What the link command found or did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -64,6 +75,7 @@ impl Aggregator {
             identity: store.identity().clone(),
             store,
             filed: Default::default(),
+            replay: None,
         }
     }
 
@@ -103,6 +115,92 @@ impl Aggregator {
             }
         }
         Ok(())
+    }
+
+    /// Enables `{"action":"replay"}`.
+    pub fn with_replay(mut self, replay: LiveReplay) -> Self {
+        self.replay = Some(replay);
+        self
+    }
+
+    /// A maintenance action, if `payload` names one (`None`: a stream batch):
+    /// `{"action":"rebuild"}` rebuilds every marker; `{"action":"link","dry_run":bool,
+    /// "start_segment":n}` links and merges the leads of people split across ids;
+    /// `{"action":"redrive"}` does both after stream records were given up on (the dead-letter
+    /// queue holds their positions); `{"action":"replay","dry_run":bool,"prefix":"quarantine/…",
+    /// "since":"YYYY-MM-DD","start_after":key}` re-ingests the webhook's kept bodies. Dry runs
+    /// are the default: `"dry_run": false` writes.
+    pub async fn maintenance(&self, payload: &Value) -> Option<Result<Value, String>> {
+        let action = payload.get("action")?.as_str().unwrap_or_default();
+        let dry_run = payload
+            .get("dry_run")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        Some(match action {
+            "rebuild" => self
+                .rebuild(8)
+                .await
+                .map(|recorded| json!({ "rebuilt_markers": recorded })),
+            "link" => {
+                let start = payload
+                    .get("start_segment")
+                    .and_then(Value::as_i64)
+                    .unwrap_or(0);
+                self.link_all(8, start as i32, dry_run).await.map(|o| {
+                    json!({
+                        "dry_run": dry_run,
+                        "messages": o.messages,
+                        "people": o.people,
+                        "new_links": o.new_links,
+                        "folded": o.folded,
+                        "plan": o.plan,
+                    })
+                })
+            }
+            // What the stream would have done for records that never made it: every marker and
+            // every identity link, from the message items (idempotent).
+            "redrive" => match self.rebuild(8).await {
+                Ok(recorded) => self.link_all(8, 0, false).await.map(|o| {
+                    json!({
+                        "rebuilt_markers": recorded,
+                        "people": o.people,
+                        "new_links": o.new_links,
+                        "folded": o.folded,
+                    })
+                }),
+                Err(e) => Err(e),
+            },
+            "replay" => self.replay_action(payload, dry_run).await,
+            other => Err(format!(
+                "unknown action {other:?}: rebuild, link, redrive or replay"
+            )),
+        })
+    }
+
+    async fn replay_action(&self, payload: &Value, dry_run: bool) -> Result<Value, String> {
+        let replay = self
+            .replay
+            .as_ref()
+            .ok_or("replay is not configured (BUCKET_NAME)")?;
+        let text = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_string);
+        let since = text("since")
+            .map(|d| ReplayRequest::since_day(&d))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let request = ReplayRequest {
+            prefix: text("prefix"),
+            since,
+            start_after: text("start_after"),
+            dry_run,
+        };
+        let mut summary = replay.run(&request).await.map_err(|e| e.to_string())?;
+        // A Lambda response is at most 6 MB: the totals always, the first objects (every one
+        // is in the log).
+        let listed = summary.objects.len();
+        summary.objects.truncate(MAX_LISTED_OBJECTS);
+        let mut out = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
+        out["objects_not_listed"] = json!(listed - summary.objects.len());
+        Ok(out)
     }
 
     /// Links the ids one message names and folds the person's leads into one when that

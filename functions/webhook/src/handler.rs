@@ -12,11 +12,10 @@ use shared::adapters::dynamodb::DynamoDbEventStore;
 use shared::adapters::s3::S3RawStore;
 use shared::config::{ConfigError, Secret, SecretRefresh, WebhookConfig, WebhookSecrets};
 use shared::domain::consent::ConsentKeywords;
-use shared::domain::ingest::{Write, content_id, plan};
 use shared::domain::signature::{SIGNATURE_HEADER, SignatureError, SignatureVerifier};
-use shared::domain::webhook::parse;
-use shared::ports::{EventStore, RawStore, StoreError, WebhookSecretSource};
-use shared::telemetry::{RequestCounter, emit_metrics, mask_phone};
+use shared::ingest::{Ingest, Ingested, live_event_store, quarantine_key};
+use shared::ports::{RawStore, StoreError, WebhookSecretSource};
+use shared::telemetry::{RequestCounter, emit_metrics};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 use subtle::ConstantTimeEq;
@@ -51,8 +50,8 @@ pub struct Webhook<S, R, K> {
     secrets: K,
     refreshing: tokio::sync::Mutex<()>,
     refresh: SecretRefresh,
-    keywords: ConsentKeywords,
-    store: S,
+    /// Parse → plan → store (shared with the replay of kept bodies).
+    ingest: Ingest<S>,
     raw: R,
     max_body_bytes: usize,
     quarantine_prefix: String,
@@ -78,21 +77,19 @@ impl LiveWebhook {
         // Open the TLS connection now, not on Meta's first POST. DescribeEndpoints needs no
         // table permission; its answer does not matter.
         let _ = dynamodb.describe_endpoints().send().await;
-        let mut store = DynamoDbEventStore::new(
+        let store = live_event_store(
             dynamodb,
             &config.table_name,
             config.write_concurrency,
             raw.clone(),
+            &config.lifecycle,
+            config.assignment.as_ref(),
         );
-        store = store.with_initial_stage(config.lifecycle.initial());
-        if let Some(rules) = &config.assignment {
-            store = store.with_assignment(rules.clone());
-        }
         Self::new(&secrets, source, config, store, raw)
     }
 }
 
-impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
+impl<S: shared::ports::EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
     pub fn new(
         secrets: &WebhookSecrets,
         source: K,
@@ -109,8 +106,7 @@ impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
             secrets: source,
             refreshing: tokio::sync::Mutex::new(()),
             refresh: config.secret_refresh,
-            keywords,
-            store,
+            ingest: Ingest::new(store, keywords),
             raw,
             max_body_bytes: config.max_body_bytes,
             quarantine_prefix: config.quarantine_prefix.clone(),
@@ -216,51 +212,12 @@ impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
             emit_metrics("webhook", &[], &[("Unauthorized", 1.0, "Count")]);
             return respond(StatusCode::UNAUTHORIZED, "invalid signature");
         }
-        let batch = match parse(body) {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::warn!(reason = e.reason(), error = %e, bytes = body.len(), "signed body is not a webhook envelope");
-                return self.quarantine(body, e.reason(), &e.to_string()).await;
-            }
-        };
-        let plan = plan(&batch, &self.keywords);
-        match self.store.apply(&plan.writes).await {
-            Ok(report) => {
-                if !report.rejected.is_empty() {
-                    // Everything else is stored; the writes the store refused are named, and
-                    // the signed body is kept raw with them so nothing is lost (the fast path
-                    // keeps no per-item JSON, so the body is the faithful copy; replaying it
-                    // later re-applies only what is missing, every write being idempotent).
-                    let detail = report
-                        .rejected
-                        .iter()
-                        .map(|r| format!("write {} ({}): {}", r.index, r.kind, r.reason))
-                        .collect::<Vec<_>>()
-                        .join("; ");
-                    tracing::error!(
-                        rejected = report.rejected.len(),
-                        applied = report.applied,
-                        %detail,
-                        "store refused some writes; the rest are stored, the body is kept raw"
-                    );
+        match self.ingest.ingest(body).await {
+            Ok(Ingested::Stored { parsed, report }) if report.rejected.is_empty() => {
+                for (family, n) in parsed.by_family() {
                     emit_metrics(
                         "webhook",
-                        &[],
-                        &[("Rejected", report.rejected.len() as f64, "Count")],
-                    );
-                    return self.quarantine(body, "store_rejected", &detail).await;
-                }
-                // Events by kind (`status`, `inbound`, …), and what the POST changed.
-                let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
-                for (kind, n) in &plan.items {
-                    *by_kind
-                        .entry(kind.split('.').next().unwrap_or(kind))
-                        .or_default() += n;
-                }
-                for (kind, n) in by_kind {
-                    emit_metrics(
-                        "webhook",
-                        &[("Kind", kind)],
+                        &[("Kind", family)],
                         &[("Events", n as f64, "Count")],
                     );
                 }
@@ -270,43 +227,66 @@ impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
                     &[
                         ("Stored", report.applied as f64, "Count"),
                         ("Duplicates", report.unchanged as f64, "Count"),
-                        (
-                            "KeptRaw",
-                            plan.kept_raw.values().sum::<usize>() as f64,
-                            "Count",
-                        ),
+                        ("KeptRaw", parsed.kept_raw as f64, "Count"),
                     ],
                 );
                 tracing::info!(
-                    items = plan.item_count(),
-                    statuses = plan.status_count(),
-                    writes = plan.writes.len(),
+                    items = parsed.item_count(),
+                    statuses = parsed.statuses,
+                    writes = parsed.writes,
                     applied = report.applied,
                     unchanged = report.unchanged,
-                    kept_raw = plan.kept_raw.values().sum::<usize>(),
-                    envelope_unknown = batch.envelope_unknown_fields.len(),
+                    kept_raw = parsed.kept_raw,
+                    envelope_unknown = parsed.envelope_unknown,
                     elapsed_ms = started.elapsed().as_millis() as u64,
                     "webhook stored"
                 );
                 // Consent changes are rare and matter to operators: one line each, user masked.
-                for write in &plan.writes {
-                    if let Write::ConsentEvent(signal) = write {
-                        tracing::info!(
-                            user = %mask_phone(signal.user_key),
-                            action = signal.action.as_str(),
-                            source = signal.source.as_str(),
-                            "consent signal received (stored once, duplicates included)"
-                        );
-                    }
+                for note in &parsed.consent {
+                    tracing::info!(
+                        user = %note.user,
+                        action = note.action,
+                        source = note.source,
+                        "consent signal received (stored once, duplicates included)"
+                    );
                 }
                 respond(StatusCode::OK, "EVENT_RECEIVED")
             }
-            Err(StoreError::Rejected(detail)) => {
-                // Only for a refusal outside the per-write path (an oversized part's S3 copy).
-                tracing::error!(%detail, "store rejected the data; keeping the body raw");
-                self.quarantine(body, "store_rejected", &detail).await
+            Ok(ingested) => {
+                let failure = ingested
+                    .failure()
+                    .expect("every other outcome is a failure");
+                match &ingested {
+                    Ingested::Unparseable(f) => {
+                        tracing::warn!(reason = f.reason, error = %f.detail, bytes = body.len(), "signed body is not a webhook envelope");
+                    }
+                    Ingested::Stored { report, .. } => {
+                        // Everything else is stored; the writes the store refused are named,
+                        // and the signed body is kept raw with them so nothing is lost (the
+                        // fast path keeps no per-item JSON, so the body is the faithful copy;
+                        // a replay later re-applies only what is missing, every write being
+                        // idempotent).
+                        tracing::error!(
+                            rejected = report.rejected.len(),
+                            applied = report.applied,
+                            detail = %failure.detail,
+                            "store refused some writes; the rest are stored, the body is kept raw"
+                        );
+                        emit_metrics(
+                            "webhook",
+                            &[],
+                            &[("Rejected", report.rejected.len() as f64, "Count")],
+                        );
+                    }
+                    Ingested::Rejected { .. } => {
+                        // Only for a refusal outside the per-write path (an oversized part's
+                        // S3 copy).
+                        tracing::error!(detail = %failure.detail, "store rejected the data; keeping the body raw");
+                    }
+                }
+                self.quarantine(body, failure.reason, &failure.detail).await
             }
-            Err(StoreError::Unavailable(detail)) => {
+            Err(StoreError::Unavailable(detail) | StoreError::Rejected(detail)) => {
                 tracing::error!(%detail, "storage unavailable; Meta will retry");
                 emit_metrics("webhook", &[], &[("StorageUnavailable", 1.0, "Count")]);
                 respond(StatusCode::SERVICE_UNAVAILABLE, "storage unavailable")
@@ -318,11 +298,7 @@ impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
     /// (no date in it), so Meta's retries, even across midnight, do not pile up copies; the
     /// object's own time says when it came.
     async fn quarantine(&self, body: &[u8], reason: &str, detail: &str) -> Response<Body> {
-        let key = format!(
-            "{}{reason}/{}.json",
-            self.quarantine_prefix,
-            content_id_bytes(body)
-        );
+        let key = quarantine_key(&self.quarantine_prefix, reason, body);
         let detail: String = detail.chars().take(400).collect();
         match self
             .raw
@@ -344,18 +320,6 @@ impl<S: EventStore, R: RawStore, K: WebhookSecretSource> Webhook<S, R, K> {
             }
         }
     }
-}
-
-fn content_id_bytes(body: &[u8]) -> String {
-    match std::str::from_utf8(body) {
-        Ok(s) => content_id(s),
-        // Invalid UTF-8 still needs a stable name: hash its lossless hex form.
-        Err(_) => content_id(&hex_string(body)),
-    }
-}
-
-fn hex_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn respond(status: StatusCode, body: &str) -> Response<Body> {

@@ -21,6 +21,11 @@ const TOKEN: &str = "test-api-token-0123456789";
 const T0: i64 = 1_795_168_800;
 
 fn api(stack: &Stack) -> Leads {
+    api_over(stack, stack.dynamodb.clone())
+}
+
+/// The leads API over a given DynamoDB client (one with a request counter).
+fn api_over(stack: &Stack, client: aws_sdk_dynamodb::Client) -> Leads {
     let config = LeadsConfig {
         table_name: stack.table.clone(),
         auth: Auth::Token(Secret::new(TOKEN)),
@@ -28,10 +33,7 @@ fn api(stack: &Stack) -> Leads {
         forward_conversions: false,
         bucket_name: None,
     };
-    Leads::new(
-        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
-        config,
-    )
+    Leads::new(DynamoDbLeadStore::new(client, &stack.table), config)
 }
 
 fn request(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request {
@@ -565,6 +567,83 @@ async fn the_consent_check_answers_from_webhook_consent_and_the_service_window()
     assert_eq!(status, 400);
     let (status, _) = call(&api, "GET", "/v1/consent/check?user=1", None, Utc::now()).await;
     assert_eq!(status, 400);
+}
+
+/// The consent check reads each id's profile and consent state by key (issue 13, item 10):
+/// as the person's history grows (consent events, conversions), its requests and the items
+/// DynamoDB reads for it stay the same, and its answer follows the latest recorded event.
+#[tokio::test]
+async fn the_consent_check_reads_the_same_items_however_long_the_history() {
+    let stack = Stack::start().await;
+    let counter = shared::telemetry::RequestCounter::new();
+    let api = api_over(
+        &stack,
+        shared::adapters::aws::dynamodb_client(&stack.sdk, Some(counter.clone())),
+    );
+    let user = "5511955550001";
+    stack.post(&first_message(user, T0, "oi", None)).await;
+    let mut n = 0i64;
+    let mut last_action = "";
+    // Each round adds 12 consent events (alternating) and 6 conversions to the partition.
+    let mut grow = async || {
+        for _ in 0..12 {
+            n += 1;
+            last_action = if n % 2 == 0 { "opt_in" } else { "opt_out" };
+            let event = json!({"user": user, "phone_number_id": PHONE_NUMBER_ID, "action": last_action,
+                "categories": ["marketing"], "source": "web_form", "proof": "signup form",
+                "at": at(T0 + 60 * n).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+            let (status, body) =
+                call(&api, "POST", "/v1/consent", Some(event), at(T0 + 86_400)).await;
+            assert_eq!(status, 201, "{body}");
+            if n % 2 == 0 {
+                let sale = json!({"type": "purchase", "value": 10, "currency": "BRL",
+                    "at": "2026-11-20T10:30:00Z", "idempotency_key": format!("order-{n}")});
+                let uri = format!("/v1/leads/{user}/conversions");
+                assert_eq!(
+                    call(&api, "POST", &uri, Some(sale), at(T0 + 86_400))
+                        .await
+                        .0,
+                    201
+                );
+            }
+        }
+        last_action
+    };
+    let uri = format!(
+        "/v1/consent/check?user={user}&phone_number_id={PHONE_NUMBER_ID}&category=marketing"
+    );
+    let mut measured = Vec::new();
+    for _ in 0..2 {
+        let expected = grow().await;
+        let partition = stack
+            .scan()
+            .await
+            .iter()
+            .filter(|i| text(i, "pk") == Some(&format!("USER#{user}")))
+            .count();
+        counter.reset();
+        let (status, d) = call(&api, "GET", &uri, None, at(T0 + 86_400)).await;
+        assert_eq!(status, 200, "{d}");
+        assert_eq!(
+            d["consent"]["consent"], expected,
+            "the latest event wins: {d}"
+        );
+        measured.push((partition, counter.reads(), counter.items_read()));
+    }
+    println!("consent check (partition items, requests, items read): {measured:?}");
+    assert!(
+        measured[1].0 >= measured[0].0 + 18,
+        "the history grew: {measured:?}"
+    );
+    assert_eq!(
+        (measured[0].1, measured[0].2),
+        (measured[1].1, measured[1].2),
+        "the same requests and items read: {measured:?}"
+    );
+    assert!(
+        measured[1].2 <= 3,
+        "a profile and a state, by key: {measured:?}"
+    );
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod ingest;
 mod leads;
 mod meta_sync;
 mod openapi;
+mod replay;
 mod report_files;
 mod report_schedule;
 mod reports;

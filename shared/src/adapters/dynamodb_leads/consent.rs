@@ -20,9 +20,17 @@ impl DynamoDbLeadStore {
         ),
         LeadsError,
     > {
-        // Consent follows the person: every id of theirs is consulted.
+        // Consent follows the person: every id of theirs is consulted, but only the items
+        // the answer rests on, by key (each id's profile and its state for this number and
+        // category: one BatchGetItem, whatever the history), never whole partitions.
         let person = self.identity.person(user).await?;
-        let items = self.partitions(&person).await?;
+        let state_sk = format!("CONSENT_STATE#{phone_number_id}#{category}");
+        let keys = person
+            .ids
+            .iter()
+            .flat_map(|id| [item_key(id, "PROFILE"), item_key(id, &state_sk)])
+            .collect();
+        let items = batch_get(&self.client, &self.table, keys, true).await?;
         let profiles: Vec<&Attrs> = items
             .iter()
             .filter(|i| text(i, "sk").as_deref() == Some("PROFILE"))
@@ -50,12 +58,56 @@ impl DynamoDbLeadStore {
             .max()
             .map(|referral_at| EntryPoint {
                 referral_at,
-                first_reply_at: markers(&items, Direction::Outbound)
-                    .filter(|t| *t >= referral_at.timestamp())
-                    .min()
-                    .and_then(|t| DateTime::from_timestamp(t, 0)),
+                first_reply_at: None,
             });
+        let entry_point = match entry_point {
+            Some(mut e) => {
+                e.first_reply_at = self.first_reply(&person, e.referral_at).await?;
+                Some(e)
+            }
+            None => None,
+        };
         Ok((consent, view, last_inbound, entry_point))
+    }
+
+    /// The person's first outbound message at or after `from` (the reply to an ad click),
+    /// from their outbound markers only (`OUT#…`, time projected; not the rest of the
+    /// partition). Read only for a person with a referral.
+    async fn first_reply(
+        &self,
+        person: &Person,
+        from: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, LeadsError> {
+        let mut first: Option<i64> = None;
+        for id in &person.ids {
+            let mut start = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("pk = :pk AND begins_with(sk, :out)")
+                    .filter_expression("#at >= :from")
+                    .projection_expression("#at")
+                    .expression_attribute_names("#at", "at")
+                    .expression_attribute_values(":pk", s(format!("USER#{id}")))
+                    .expression_attribute_values(":out", s(Direction::Outbound.prefix()))
+                    .expression_attribute_values(":from", Av::N(from.timestamp().to_string()))
+                    .consistent_read(true)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for at in page.items().iter().filter_map(|i| int(i, "at")) {
+                    first = Some(first.map_or(at, |f| f.min(at)));
+                }
+                match page.last_evaluated_key {
+                    Some(k) => start = Some(k),
+                    None => break,
+                }
+            }
+        }
+        Ok(first.and_then(|t| DateTime::from_timestamp(t, 0)))
     }
 
     /// Records an opt-in or opt-out: an append-only event (its id is a hash of its content,

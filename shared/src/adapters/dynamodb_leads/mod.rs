@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashMap};
 use super::dynamodb::{
     LEAD_SHARDS, LEAD_WABAS, LEADS_INDEX, PHONE_WABA_SK, lead_list, phone_pk, user_pk,
 };
-use super::dynamodb_identity::DynamoDbIdentityStore;
+use super::dynamodb_identity::{DynamoDbIdentityStore, batch_get};
 use crate::domain::access::Access;
 use crate::domain::capi::ForwardState;
 use crate::domain::identity::{Person, consent_supersedes};
@@ -205,6 +205,14 @@ pub struct DynamoDbLeadStore {
 
 fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
     StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
+}
+
+/// The key of item `sk` in the partition of `id`.
+fn item_key(id: &str, sk: &str) -> Attrs {
+    HashMap::from([
+        ("pk".to_string(), s(format!("USER#{id}"))),
+        ("sk".to_string(), s(sk)),
+    ])
 }
 
 pub(super) fn s(v: impl Into<String>) -> Av {
