@@ -43,10 +43,18 @@ pub enum Fault {
     Drop,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Rule {
+    pass: u64,
+    fail: Option<u64>,
+    fault: Fault,
+}
+
 #[derive(Debug, Default)]
 struct State {
-    /// Per service: requests still let through before failing, and how they then fail.
-    rules: BTreeMap<Service, (u64, Fault)>,
+    /// Per service: requests still let through before failing, how many then fail (`None`:
+    /// every one until healed), and how.
+    rules: BTreeMap<Service, Rule>,
     /// Per service: requests forwarded to moto / failed.
     passed: BTreeMap<Service, u64>,
     failed: BTreeMap<Service, u64>,
@@ -101,7 +109,23 @@ impl FaultProxy {
     /// From now on, `service` lets `n` more requests through, then fails every request with
     /// `fault` until [`FaultProxy::heal`].
     pub fn fail_after(&self, service: Service, n: u64, fault: Fault) {
-        self.state().rules.insert(service, (n, fault));
+        let rule = Rule {
+            pass: n,
+            fail: None,
+            fault,
+        };
+        self.state().rules.insert(service, rule);
+    }
+
+    /// A blip: `service` lets `pass` more requests through, fails the next `fail`, then
+    /// heals by itself.
+    pub fn blip(&self, service: Service, pass: u64, fail: u64, fault: Fault) {
+        let rule = Rule {
+            pass,
+            fail: Some(fail),
+            fault,
+        };
+        self.state().rules.insert(service, rule);
     }
 
     /// `service` is down: every request fails with `fault`.
@@ -142,10 +166,20 @@ async fn forward(
     let fault = {
         let mut s = state.lock().unwrap_or_else(|e| e.into_inner());
         let fault = match s.rules.get_mut(&service) {
-            Some((0, fault)) => Some(*fault),
-            Some((left, _)) => {
-                *left -= 1;
+            Some(rule) if rule.pass > 0 => {
+                rule.pass -= 1;
                 None
+            }
+            Some(rule) => {
+                let fault = rule.fault;
+                match &mut rule.fail {
+                    Some(1) => {
+                        s.rules.remove(&service);
+                    }
+                    Some(left) => *left -= 1,
+                    None => {}
+                }
+                Some(fault)
             }
             None => None,
         };

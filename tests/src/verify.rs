@@ -297,6 +297,18 @@ pub fn item_differences(left: &[Item], right: &[Item]) -> Vec<String> {
     };
     keys.into_iter()
         .filter(|k| l.get(*k) != r.get(*k))
-        .map(|k| format!("{k:?}: {} | {}", show(l.get(k)), show(r.get(k))))
+        .map(|k| match (l.get(k), r.get(k)) {
+            // Both sides hold the item: only the attributes that differ.
+            (Some(a), Some(b)) => {
+                let names: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+                let attrs: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| a.get(*n) != b.get(*n))
+                    .map(|n| format!("{n}: {:?} | {:?}", a.get(n), b.get(n)))
+                    .collect();
+                format!("{k:?}: {}", attrs.join("; "))
+            }
+            (a, b) => format!("{k:?}: {} | {}", show(a), show(b)),
+        })
         .collect()
 }

@@ -17,6 +17,7 @@ mod report_schedule;
 mod reports;
 mod reports_openapi;
 mod signature;
+mod stream_faults;
 mod summary_browser;
 mod support;
 mod template_table;
