@@ -272,6 +272,9 @@ pub enum Fault {
     Throttle { code: i64, regain_minutes: u64 },
     /// A bare HTTP 429 without a Graph body.
     TooManyRequests,
+    /// This status (429 or 5xx) with a plain-text body and a `Retry-After: <seconds>` header
+    /// (what a proxy in front of Graph answers), no usage header.
+    RetryAfter { status: u16, seconds: u64 },
     /// HTTP 401, code 190 subcode 463: the session has expired.
     ExpiredToken,
     /// This status (500: Graph's transient JSON error; others: a plain-text proxy page).
@@ -301,6 +304,8 @@ pub struct RecordedRequest {
     pub authorized: bool,
     /// The request body (POSTs to the Conversions API).
     pub body: String,
+    /// When it arrived (retries are spaced by the client's backoff).
+    pub at: std::time::Instant,
 }
 
 impl RecordedRequest {
@@ -521,6 +526,7 @@ async fn answer(handle: &FakeGraphHandle, req: hyper::Request<hyper::body::Incom
             params: params.clone(),
             authorized,
             body: body.clone(),
+            at: std::time::Instant::now(),
         });
         (s.faults.pop_front(), authorized)
     };
@@ -619,6 +625,12 @@ fn fault_response(fault: &Fault, path: &str) -> Response {
             .status(429)
             .header("content-type", "text/plain")
             .body(Full::new(Bytes::from_static(b"Too Many Requests")))
+            .expect("valid"),
+        Fault::RetryAfter { status, seconds } => hyper::Response::builder()
+            .status(*status)
+            .header("content-type", "text/plain")
+            .header("retry-after", seconds.to_string())
+            .body(Full::new(Bytes::from_static(b"Slow down")))
             .expect("valid"),
         Fault::ExpiredToken => graph_error(
             401,

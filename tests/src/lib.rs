@@ -5,6 +5,7 @@ pub mod browser;
 pub mod corpus;
 pub mod demo_reports;
 pub mod fake_graph;
+pub mod faults;
 pub mod harness;
 pub mod loopback;
 pub mod server;

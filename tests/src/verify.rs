@@ -249,3 +249,66 @@ pub fn consent_states(items: &[Item]) -> BTreeMap<(String, String), usize> {
     }
     out
 }
+
+/// A table snapshot that compares by content: string and number sets sorted (DynamoDB keeps
+/// no order inside a set, and two tables may list the same set differently), nested maps
+/// and lists normalised the same way. Items stay in the scan's key order.
+pub fn canonical(items: &[Item]) -> Vec<Item> {
+    fn value(v: &Av) -> Av {
+        match v {
+            Av::Ss(v) => Av::Ss(sorted(v)),
+            Av::Ns(v) => Av::Ns(sorted(v)),
+            Av::M(m) => Av::M(m.iter().map(|(k, v)| (k.clone(), value(v))).collect()),
+            Av::L(l) => Av::L(l.iter().map(value).collect()),
+            other => other.clone(),
+        }
+    }
+    fn sorted(v: &[String]) -> Vec<String> {
+        let mut v = v.to_vec();
+        v.sort();
+        v
+    }
+    items
+        .iter()
+        .map(|i| i.iter().map(|(k, v)| (k.clone(), value(v))).collect())
+        .collect()
+}
+
+/// The items two snapshots disagree on, by key: `(pk, sk): left | right` (a missing side as
+/// `-`), so a failed comparison names what differs instead of printing two tables.
+pub fn item_differences(left: &[Item], right: &[Item]) -> Vec<String> {
+    let by_key = |items: &[Item]| -> BTreeMap<(String, String), Item> {
+        items
+            .iter()
+            .map(|i| {
+                let key = (
+                    s(i, "pk").unwrap_or_default().to_string(),
+                    s(i, "sk").unwrap_or_default().to_string(),
+                );
+                (key, i.clone())
+            })
+            .collect()
+    };
+    let (l, r) = (by_key(left), by_key(right));
+    let keys: std::collections::BTreeSet<_> = l.keys().chain(r.keys()).collect();
+    let show = |i: Option<&Item>| match i {
+        Some(i) => format!("{:?}", i.iter().collect::<BTreeMap<_, _>>()),
+        None => "-".to_string(),
+    };
+    keys.into_iter()
+        .filter(|k| l.get(*k) != r.get(*k))
+        .map(|k| match (l.get(k), r.get(k)) {
+            // Both sides hold the item: only the attributes that differ.
+            (Some(a), Some(b)) => {
+                let names: std::collections::BTreeSet<_> = a.keys().chain(b.keys()).collect();
+                let attrs: Vec<String> = names
+                    .into_iter()
+                    .filter(|n| a.get(*n) != b.get(*n))
+                    .map(|n| format!("{n}: {:?} | {:?}", a.get(n), b.get(n)))
+                    .collect();
+                format!("{k:?}: {}", attrs.join("; "))
+            }
+            (a, b) => format!("{k:?}: {} | {}", show(a), show(b)),
+        })
+        .collect()
+}

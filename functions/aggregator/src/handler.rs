@@ -203,18 +203,21 @@ impl Aggregator {
         Ok(out)
     }
 
-    /// Links the ids one message names and folds the person's leads into one when that
-    /// changed something: a new link, or an inbound message under an id that is not its
-    /// person's lead id (a late message by phone from someone now known by business-scoped
-    /// id). `sender` is the lead key of an inbound message, `None` for outbound.
+    /// Links the ids one message names and folds the person's leads into one: for a message
+    /// naming several ids, or an inbound message under an id that is not its person's lead id
+    /// (a late message by phone from someone now known by business-scoped id). `sender` is
+    /// the lead key of an inbound message, `None` for outbound.
     async fn link(&self, ids: BTreeSet<String>, sender: Option<&str>) -> Result<(), LeadsError> {
-        let (person, changed) = match (ids.len(), sender) {
-            (2.., _) => self.identity.link(&ids).await?,
-            (1, Some(id)) => (self.identity.person(id).await?, false),
+        let person = match (ids.len(), sender) {
+            (2.., _) => self.identity.link(&ids).await?.0,
+            (1, Some(id)) => self.identity.person(id).await?,
             _ => return Ok(()),
         };
         let stray = sender.is_some_and(|id| id != person.lead_id());
-        if person.ids.len() > 1 && (changed || stray) {
+        // Not only when the link is new: a batch that died between the link and the merge is
+        // retried with the link already recorded, and its merge must still happen. A merge
+        // that is done costs one read per other id and writes nothing.
+        if person.ids.len() > 1 && (stray || ids.len() > 1) {
             self.identity.merge(&person, stray).await?;
         }
         Ok(())

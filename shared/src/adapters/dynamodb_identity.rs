@@ -361,15 +361,18 @@ impl IdentityStore for DynamoDbIdentityStore {
         {
             return Ok((Person { ids: ids_of(&item) }, false));
         }
-        for id in ids {
+        // The first id's item is written last, so the check above never takes a link that
+        // died half-written (its batch is retried) for a finished one.
+        for id in ids.iter().filter(|id| id.as_str() != first) {
             self.add_ids(id, ids).await?;
         }
         let (all, stored) = self.closure(ids).await?;
-        for id in &all {
+        for id in all.iter().filter(|id| id.as_str() != first) {
             if stored.get(id) != Some(&all) {
                 self.add_ids(id, &all).await?;
             }
         }
+        self.add_ids(first, &all).await?;
         Ok((Person { ids: all }, true))
     }
 

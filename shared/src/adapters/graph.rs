@@ -9,7 +9,7 @@
 //! - Paging follows `paging.next` (a full URL) or, when the server never sends `next`,
 //!   `paging.cursors.after`, until the last page; every page is returned with its raw body so
 //!   the caller can keep a snapshot (Meta forgets after 90 days / 1 year).
-//! - Throttling (codes 4, 17, 32, 613, 80007, 130429, HTTP 429) and transient failures (5xx,
+//! - Throttling (codes 4, 17, 32, 613, 80004, 80007, 130429, HTTP 429) and transient failures (5xx,
 //!   codes 1/2, timeouts, connection errors) are retried with exponential backoff and jitter,
 //!   a bounded number of times; an expired or invalid token (190) stops at once with an error
 //!   naming the WABA and the fix.
@@ -35,9 +35,9 @@ use std::time::Duration;
 pub const DEFAULT_GRAPH_URL: &str = "https://graph.facebook.com";
 pub const DEFAULT_API_VERSION: &str = "v23.0";
 
-/// Graph error codes that mean "slow down": app (4), user (17), BUC (32, 80007), per-call
-/// (613) and Cloud API (130429) rate limits.
-pub const THROTTLE_CODES: [i64; 6] = [4, 17, 32, 613, 80007, 130429];
+/// Graph error codes that mean "slow down": app (4), user (17), BUC (32, 80004, 80007),
+/// per-call (613) and Cloud API (130429) rate limits.
+pub const THROTTLE_CODES: [i64; 7] = [4, 17, 32, 613, 80004, 80007, 130429];
 /// Expired, revoked or invalid access token.
 pub const AUTH_CODE: i64 = 190;
 /// "Unknown error" / "service temporarily unavailable": Meta says wait and retry.

@@ -183,7 +183,7 @@ fn journey(k: usize) -> (Person, Vec<Vec<u8>>) {
 }
 
 /// The journeys of people `0..n`: every POST body, and every id of theirs.
-fn journeys(n: usize) -> (Vec<Vec<u8>>, Vec<String>) {
+pub(crate) fn journeys(n: usize) -> (Vec<Vec<u8>>, Vec<String>) {
     let (mut traffic, mut ids) = (Vec::new(), Vec::new());
     for k in 0..n {
         let (p, posts) = journey(k);
@@ -193,7 +193,7 @@ fn journeys(n: usize) -> (Vec<Vec<u8>>, Vec<String>) {
     (traffic, ids)
 }
 
-async fn post_all(stack: &Stack, posts: &[Vec<u8>]) {
+pub(crate) async fn post_all(stack: &Stack, posts: &[Vec<u8>]) {
     for body in posts {
         let (status, text) = stack.post(body).await;
         assert_eq!(status, 200, "{text}");

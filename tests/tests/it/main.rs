@@ -20,6 +20,7 @@ mod reports;
 mod reports_openapi;
 mod security;
 mod signature;
+mod stream_faults;
 mod summary_browser;
 mod support;
 mod template_table;

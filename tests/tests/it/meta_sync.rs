@@ -29,10 +29,20 @@ fn day(s: &str) -> NaiveDate {
 }
 
 fn sync(stack: &Stack, fake: &FakeGraph, wabas: &[&str]) -> MetaSync<GraphClient, S3RawStore> {
+    sync_with_attempts(stack, fake, wabas, 3)
+}
+
+/// Like [`sync`], with `max_attempts` per Graph request.
+fn sync_with_attempts(
+    stack: &Stack,
+    fake: &FakeGraph,
+    wabas: &[&str],
+    max_attempts: u32,
+) -> MetaSync<GraphClient, S3RawStore> {
     let mut graph = GraphConfig::new(fake.url.clone(), Secret::new(FAKE_GRAPH_TOKEN));
     graph.timeout = StdDuration::from_millis(400);
     graph.retry = RetryPolicy {
-        max_attempts: 3,
+        max_attempts,
         base_delay: StdDuration::from_millis(5),
         max_delay: StdDuration::from_millis(20),
         max_regain_wait: StdDuration::from_secs(1),
@@ -359,6 +369,114 @@ async fn throttling_stops_cleanly_with_the_watermark_where_data_is_complete() {
         assert_eq!(
             stored_pricing_volume(&stack.scan().await, WABA),
             expected_pricing_volume(&fake, WABA, day("2026-10-14"), day("2026-11-21"))
+        );
+    }
+}
+
+/// A storm (Graph throttling and 5xx, many in a row, Meta's usage header asking for no wait,
+/// a `Retry-After` header asking for one second): every page is retried with backoff up to
+/// the attempt budget, then its kind stops cleanly; what was complete before the storm is
+/// kept and its watermark moved; nothing is requested past the budget; and the run after the
+/// storm completes with exactly the data of a table that never saw it.
+#[tokio::test]
+async fn a_throttling_and_5xx_storm_stops_cleanly_and_the_next_run_completes_exactly() {
+    let stack = Stack::start().await;
+    let fake = FakeGraph::standard().await.unwrap();
+    fake.handle.set_page_size(100_000);
+    let sync = sync_with_attempts(&stack, &fake, &[WABA], 8);
+    for kind in [PullKind::Pricing, PullKind::Messaging] {
+        set_watermark(&stack, WABA, kind, "2026-10-20").await;
+    }
+    // Pricing: two chunks answer (a page and the empty page ending cursor paging, each),
+    // then every attempt at the third chunk meets the storm; messaging: its first chunk does.
+    fake.handle.inject(Fault::Slow(StdDuration::ZERO), 4);
+    let storm = |codes: [i64; 5], last: Fault| {
+        let mut faults: Vec<Fault> = codes.into_iter().map(Fault::throttle).collect();
+        faults.push(Fault::RetryAfter {
+            status: 429,
+            seconds: 1,
+        });
+        faults.push(Fault::ServerError(500));
+        faults.push(last);
+        faults
+    };
+    let pricing_storm = storm([4, 17, 32, 613, 80004], Fault::ServerError(503));
+    let messaging_storm = storm([80004, 613, 32, 17, 4], Fault::throttle(80004));
+    for fault in pricing_storm.iter().chain(&messaging_storm) {
+        fake.handle.inject(fault.clone(), 1);
+    }
+    let report = sync
+        .run(&scheduled(&["pricing", "messaging"]), now())
+        .await
+        .unwrap();
+    let requests = fake.handle.requests();
+    assert_eq!(
+        requests.len(),
+        4 + pricing_storm.len() + messaging_storm.len(),
+        "every page retried up to the budget, nothing more"
+    );
+    // The client waited out the Retry-After (1 s) before the next attempt.
+    for at in [4 + 5, 4 + 8 + 5] {
+        let waited = requests[at + 1].at - requests[at].at;
+        assert!(waited >= StdDuration::from_secs(1), "waited {waited:?}");
+    }
+    let p = result(&report, WABA, "pricing");
+    assert_eq!(
+        (p.outcome, p.error_class),
+        (Outcome::Partial, Some("transient")),
+        "{p:#?}"
+    );
+    assert_eq!(p.stored_through, Some(day("2026-11-02")));
+    let m = result(&report, WABA, "messaging");
+    assert_eq!(
+        (m.outcome, m.error_class),
+        (Outcome::Failed, Some("throttled")),
+        "{m:#?}"
+    );
+    assert_eq!(
+        watermark(&stack, WABA, PullKind::Pricing).await,
+        Some(day("2026-11-02")),
+        "moved through what was complete"
+    );
+    assert_eq!(
+        watermark(&stack, WABA, PullKind::Messaging).await,
+        Some(day("2026-10-20")),
+        "unchanged"
+    );
+    let stored = stored_pricing_volume(&stack.scan().await, WABA);
+    assert_eq!(
+        stored,
+        expected_pricing_volume(&fake, WABA, day("2026-10-14"), day("2026-11-02")),
+        "the chunks before the storm, exactly"
+    );
+
+    // The storm is over: the next run completes, and the table holds what a table that never
+    // saw the storm holds after one run.
+    let report = sync
+        .run(&scheduled(&["pricing", "messaging"]), now())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Complete, "{report:#?}");
+    let calm = Stack::start().await;
+    for kind in [PullKind::Pricing, PullKind::Messaging] {
+        set_watermark(&calm, WABA, kind, "2026-10-20").await;
+    }
+    let report = sync_with_attempts(&calm, &fake, &[WABA], 8)
+        .run(&scheduled(&["pricing", "messaging"]), now())
+        .await
+        .unwrap();
+    assert_eq!(report.outcome, Outcome::Complete, "{report:#?}");
+    let after_storm = data_items(&stack.scan().await);
+    assert_eq!(after_storm, data_items(&calm.scan().await));
+    assert_eq!(
+        stored_pricing_volume(&after_storm, WABA),
+        expected_pricing_volume(&fake, WABA, day("2026-10-14"), day("2026-11-21"))
+    );
+    for kind in [PullKind::Pricing, PullKind::Messaging] {
+        assert_eq!(
+            watermark(&stack, WABA, kind).await,
+            Some(day("2026-11-20")),
+            "{kind:?}"
         );
     }
 }
