@@ -174,6 +174,15 @@ pub(crate) fn from_leads_error(e: LeadsError) -> Resp {
             "idempotency_conflict",
             format!("idempotency key {key:?} was already used with a different conversion"),
         ),
+        // Storage errors by kind; their text stays in the log, never in the answer.
+        LeadsError::Store(e @ shared::ports::StoreError::Rejected(_)) => {
+            tracing::error!(error = %e, "leads store refused a request");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the request could not be stored; it was logged for the operator",
+            )
+        }
         LeadsError::Store(e) => {
             tracing::error!(error = %e, "leads store unavailable");
             error(
@@ -550,10 +559,11 @@ impl Leads {
         };
         let mut out = Vec::new();
         if let Err(e) = export_csv(leads.iter(), &mut out) {
+            tracing::error!(error = %e, "export not written");
             return error(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "export_failed",
-                e.to_string(),
+                "the export could not be written; retry later",
             );
         }
         Response::builder()

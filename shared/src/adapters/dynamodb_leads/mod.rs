@@ -773,7 +773,9 @@ impl DynamoDbLeadStore {
             .set_expression_attribute_values(Some(values))
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .build()
-            .map_err(|e| LeadsError::Invalid(e.to_string()))?;
+            .map_err(|e| {
+                LeadsError::Store(StoreError::Rejected(format!("request not built: {e}")))
+            })?;
         let mut tx = self
             .client
             .transact_write_items()
@@ -784,7 +786,9 @@ impl DynamoDbLeadStore {
                 .set_item(Some(h))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
-                .map_err(|e| LeadsError::Invalid(e.to_string()))?;
+                .map_err(|e| {
+                    LeadsError::Store(StoreError::Rejected(format!("request not built: {e}")))
+                })?;
             tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
         }
         match tx.send().await {
