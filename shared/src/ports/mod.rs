@@ -1,6 +1,8 @@
 //! Ports: the small traits the functions depend on. Adapters implement them.
 
-use crate::adapters::graph::{GraphError, GraphPage, GraphPull};
+pub mod graph;
+
+use self::graph::{GraphError, GraphPage, GraphPull};
 use crate::domain::analytics::{
     Granularity, InsightsFlagResponse, MessageTemplatesResponse, MessagingAnalyticsResponse,
     PricingAnalyticsResponse, PricingDimension, TemplateAnalyticsResponse, TemplateMetric,
