@@ -3,10 +3,10 @@
 //! same definitions the template uses, the real webhook handler wired to them, and signed
 //! request builders.
 
+use crate::table::create_table;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use lambda_http::{Body, Request, RequestExt};
 use shared::adapters::aws::{dynamodb_client, s3_client};
-use shared::adapters::dynamodb::create_table;
 use shared::adapters::s3::create_bucket;
 use shared::config::{Secret, SecretSource, WebhookConfig};
 use shared::domain::signature::sign;

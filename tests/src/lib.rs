@@ -11,6 +11,7 @@ pub mod loopback;
 pub mod server;
 pub mod streams;
 pub mod sync_summary;
+pub mod table;
 pub mod traffic;
 pub mod verify;
 pub mod week;

@@ -6,7 +6,7 @@
 
 use crate::support::*;
 use integration_tests::harness::{LOCAL_APP_SECRET, Moto, Stack, free_port, webhook_config};
-use shared::adapters::dynamodb::create_table;
+use integration_tests::table::create_table;
 use shared::adapters::s3::create_bucket;
 use shared::domain::signature::sign;
 

@@ -1,4 +1,4 @@
-//! The table the tests and the local stack create (`shared::adapters::dynamodb::create_table`)
+//! The table the tests and the local stack create (`integration_tests::table::create_table`)
 //! is the table the SAM template deploys: same keys, attribute types, indexes and their
 //! projections, billing, stream and TTL. A change to one without the other fails here.
 

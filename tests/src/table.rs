@@ -1,0 +1,114 @@
+//! The table the tests and the local stack create, exactly as `infra/template.yaml`
+//! declares it (`it/template_table.rs` fails when they differ): test and local-stack
+//! support, not product code.
+
+use aws_sdk_dynamodb::Client;
+use shared::adapters::dynamodb::LEADS_INDEX;
+
+/// Creates the table exactly as `infra/template.yaml` declares it (keys, stream, TTL), for
+/// the local stack and tests.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
+        Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+        TimeToLiveSpecification,
+    };
+    let attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let key_el = |name: &str, kt: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kt)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let created = client
+        .create_table()
+        .table_name(table)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?)
+        .key_schema(key_el("pk", KeyType::Hash)?)
+        .key_schema(key_el("sk", KeyType::Range)?)
+        .attribute_definitions(attr("lead_list")?)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("created_at")
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(LEADS_INDEX)
+                .key_schema(key_el("lead_list", KeyType::Hash)?)
+                .key_schema(key_el("created_at", KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .attribute_definitions(attr(shared::domain::timeindex::TIME_BUCKET_ATTR)?)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("at")
+                .attribute_type(ScalarAttributeType::N)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(shared::domain::timeindex::TIME_INDEX)
+                .key_schema(key_el(
+                    shared::domain::timeindex::TIME_BUCKET_ATTR,
+                    KeyType::Hash,
+                )?)
+                .key_schema(key_el("at", KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::NewAndOldImages)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await;
+    if let Err(e) = created {
+        let exists = e
+            .as_service_error()
+            .is_some_and(|s| s.is_resource_in_use_exception());
+        if !exists {
+            return Err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string());
+        }
+    }
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expires_at")
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())?;
+    Ok(())
+}
