@@ -283,6 +283,50 @@ impl MetaSyncConfig {
     }
 }
 
+/// The leads API function.
+#[derive(Debug, Clone)]
+pub struct LeadsConfig {
+    pub table_name: String,
+    pub auth: ApiAuth,
+    pub lifecycle: crate::domain::leads::Lifecycle,
+    /// `CAPI_ENABLED=true`: new conversions are recorded `pending`, and the `conversions`
+    /// function forwards them to Meta's Conversions API (off the request path).
+    pub forward_conversions: bool,
+    /// `BUCKET_NAME`: where large imports are uploaded (`imports/`); without it
+    /// `POST /v1/leads/imports` answers 503.
+    pub bucket_name: Option<String>,
+}
+
+impl LeadsConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// `TABLE_NAME`, `AUTH_MODE` (`jwt` | `token`), `API_TOKEN` (token mode), `LIFECYCLE`.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+        let auth = ApiAuth::from_lookup(get)?;
+        let lifecycle = lifecycle(get("LIFECYCLE"))?;
+        let forward_conversions = match get("CAPI_ENABLED").as_deref() {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    name: "CAPI_ENABLED",
+                    reason: format!("{other:?}: expected true or false"),
+                });
+            }
+        };
+        Ok(Self {
+            table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
+            auth,
+            lifecycle,
+            forward_conversions,
+            bucket_name: get("BUCKET_NAME"),
+        })
+    }
+}
+
 /// The conversions function: forwards recorded conversions to Meta's Conversions API.
 #[derive(Debug, Clone)]
 pub struct ConversionsConfig {
@@ -331,15 +375,7 @@ impl LeadImportsConfig {
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let lifecycle = match get("LIFECYCLE") {
-            Some(v) => crate::domain::leads::Lifecycle::from_config(&v).map_err(|e| {
-                ConfigError::Invalid {
-                    name: "LIFECYCLE",
-                    reason: e.to_string(),
-                }
-            })?,
-            None => crate::domain::leads::Lifecycle::default(),
-        };
+        let lifecycle = lifecycle(get("LIFECYCLE"))?;
         Ok(Self {
             table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
             bucket_name: get("BUCKET_NAME").ok_or(ConfigError::Missing("BUCKET_NAME"))?,

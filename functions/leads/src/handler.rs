@@ -16,62 +16,14 @@ use shared::adapters::dynamodb_leads::{
     ConsentRecord, Conversion, DynamoDbLeadStore, LeadPatch, LeadsError,
 };
 use shared::adapters::s3_imports::S3ImportFiles;
-use shared::config::{ApiAuth, ConfigError};
 use shared::domain::access::{Access, AccessError, Caller};
 use shared::domain::capi::ForwardState;
 use shared::domain::consent_check::{CheckInput, MessageCategory, check};
 use shared::domain::leads::{
-    LeadFilter, Lifecycle, check_custom_fields, check_tags, export_csv, parse_import,
+    LeadFilter, check_custom_fields, check_tags, export_csv, parse_import,
 };
 
-#[derive(Debug, Clone)]
-pub struct LeadsConfig {
-    pub table_name: String,
-    pub auth: ApiAuth,
-    pub lifecycle: Lifecycle,
-    /// `CAPI_ENABLED=true`: new conversions are recorded `pending`, and the `conversions`
-    /// function forwards them to Meta's Conversions API (off the request path).
-    pub forward_conversions: bool,
-    /// `BUCKET_NAME`: where large imports are uploaded (`imports/`); without it
-    /// `POST /v1/leads/imports` answers 503.
-    pub bucket_name: Option<String>,
-}
-
-impl LeadsConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
-    }
-
-    /// `TABLE_NAME`, `AUTH_MODE` (`jwt` | `token`), `API_TOKEN` (token mode), `LIFECYCLE`.
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| get(k).filter(|v| !v.trim().is_empty());
-        let auth = ApiAuth::from_lookup(get)?;
-        let lifecycle = match get("LIFECYCLE") {
-            Some(v) => Lifecycle::from_config(&v).map_err(|e| ConfigError::Invalid {
-                name: "LIFECYCLE",
-                reason: e.to_string(),
-            })?,
-            None => Lifecycle::default(),
-        };
-        let forward_conversions = match get("CAPI_ENABLED").as_deref() {
-            None | Some("false") => false,
-            Some("true") => true,
-            Some(other) => {
-                return Err(ConfigError::Invalid {
-                    name: "CAPI_ENABLED",
-                    reason: format!("{other:?}: expected true or false"),
-                });
-            }
-        };
-        Ok(Self {
-            table_name: get("TABLE_NAME").ok_or(ConfigError::Missing("TABLE_NAME"))?,
-            auth,
-            lifecycle,
-            forward_conversions,
-            bucket_name: get("BUCKET_NAME"),
-        })
-    }
-}
+pub use shared::config::LeadsConfig;
 
 pub struct Leads {
     pub(crate) store: DynamoDbLeadStore,
