@@ -86,6 +86,7 @@ pub async fn graph_token(sdk: &SdkConfig, secret_id: &str) -> Result<Secret, Con
     graph_token_from_secret(secret_id, &secret_string(sdk, secret_id).await?)
 }
 
+#[cfg(feature = "graph")]
 /// The Graph client's configuration from the environment (`GraphConfig::from_lookup`), its
 /// access token from Secrets Manager when `secret_id` names one (in AWS), else from
 /// `META_ACCESS_TOKEN` (locally). The one place the token override is made.

@@ -7,7 +7,9 @@ pub mod dynamodb_analytics;
 pub mod dynamodb_identity;
 pub mod dynamodb_leads;
 pub mod dynamodb_reports;
+#[cfg(feature = "graph")]
 pub mod graph;
+#[cfg(feature = "graph")]
 pub mod graph_capi;
 pub mod s3;
 pub mod s3_imports;
