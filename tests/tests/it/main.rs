@@ -10,6 +10,7 @@ mod handshake;
 mod identity;
 mod ingest;
 mod leads;
+mod load;
 mod meta_sync;
 mod openapi;
 mod report_files;
