@@ -68,11 +68,14 @@ FUZZ_CASES ?= 200000
 fuzz:
 	PROPTEST_CASES=$(FUZZ_CASES) $(CARGO) test --release -p integration-tests --test fuzz
 
-## Benchmarks: CPU per status event (criterion) and DynamoDB requests per status event.
+## Benchmarks: CPU per status event (criterion) and DynamoDB requests per status event;
+## the webhook's handler time and load over loopback HTTP with the table in dynalite (every
+## run checked exactly against the generator's truth); reports; cold starts.
 bench: setup
 	$(CARGO) bench --workspace --bench ingest
 	$(CARGO) bench -p shared --bench report
 	$(CARGO) run --quiet -p integration-tests --bin ingest-counters
+	$(CARGO) run --release --quiet -p integration-tests --bin load
 	$(CARGO) run --release --quiet -p integration-tests --bin report-bench
 	$(CARGO) build --release -p webhook -p aggregator -p leads -p reports -p report-jobs -p conversions -p lead-imports -p meta-sync
 	$(CARGO) run --quiet -p integration-tests --bin cold-start -- 10

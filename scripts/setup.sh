@@ -5,8 +5,11 @@
 # API's OpenAPI conformance test (scripts/schemathesis.sh, tests/tests/it/openapi.rs);
 # checkov 3.3.30 in its own venv (.venv-checkov: its pins conflict with schemathesis's) for
 # the template's security checks (scripts/lint-infra.sh);
-# and Debian's chromium (/usr/bin/chromium) for the summary page's real-browser test
-# (tests/tests/it/summary_browser.rs), installed with apt-get, as root or through sudo.
+# Debian's chromium (/usr/bin/chromium) for the summary page's real-browser test
+# (tests/tests/it/summary_browser.rs), installed with apt-get, as root or through sudo;
+# and dynalite (npm, pinned by tools/dynalite/package-lock.json) into tools/dynalite/node_modules
+# with `npm ci`: the DynamoDB-compatible store of the load smoke test and `make bench`'s load
+# bench (tests/src/harness.rs: Dynalite).
 # Idempotent: does nothing when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +22,8 @@ SCHEMATHESIS_VERSION=4.32.5
 need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required but not installed" >&2; exit 1; }; }
 need "$PYTHON"
 need cargo
+need node
+need npm
 
 if [ ! -x "$VENV/bin/python" ]; then
   echo "setup: creating $VENV"
@@ -94,7 +99,27 @@ CHROMIUM_VERSION=$("$CHROMIUM" --version 2>/dev/null) || {
   exit 1
 }
 
+# dynalite: installed again only when the installed version is not the pinned one.
+DYNALITE_DIR=tools/dynalite
+dynalite_version() {
+  node -p "require('./$DYNALITE_DIR/$1').version" 2>/dev/null
+}
+DYNALITE_PINNED=$(node -p "require('./$DYNALITE_DIR/package.json').dependencies.dynalite")
+if [ "$(dynalite_version node_modules/dynalite/package.json)" != "$DYNALITE_PINNED" ]; then
+  echo "setup: installing dynalite $DYNALITE_PINNED into $DYNALITE_DIR/node_modules (npm ci)"
+  # No install scripts: the one dependency that has one (classic-level) ships prebuilt
+  # binaries, and dynalite runs in memory here anyway.
+  npm ci --prefix "$DYNALITE_DIR" --ignore-scripts --no-audit --no-fund --loglevel=error || {
+    echo "setup: cannot install dynalite: 'npm ci' in $DYNALITE_DIR failed (see above)" >&2
+    exit 1
+  }
+fi
+node "$DYNALITE_DIR/node_modules/dynalite/cli.js" --help >/dev/null || {
+  echo "setup: dynalite does not start ('node $DYNALITE_DIR/node_modules/dynalite/cli.js --help' failed)" >&2
+  exit 1
+}
+
 "$VENV/bin/moto_server" --help >/dev/null
 "$VENV/bin/cfn-lint" --version >/dev/null
 "$VENV/bin/schemathesis" --version >/dev/null
-echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version), $("$VENV/bin/schemathesis" --version), checkov $("$CHECKOV_VENV/bin/checkov" --version), $CHROMIUM_VERSION)"
+echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version), $("$VENV/bin/schemathesis" --version), checkov $("$CHECKOV_VENV/bin/checkov" --version), $CHROMIUM_VERSION, dynalite $DYNALITE_PINNED on node $(node --version))"

@@ -102,6 +102,8 @@ impl Default for SecretRefresh {
 }
 
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// `WRITE_CONCURRENCY` when unset: DynamoDB requests in flight per POST.
+pub const DEFAULT_WRITE_CONCURRENCY: usize = 32;
 
 impl WebhookConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -134,7 +136,7 @@ impl WebhookConfig {
             write_concurrency: parse_num(
                 get("WRITE_CONCURRENCY"),
                 "WRITE_CONCURRENCY",
-                32,
+                DEFAULT_WRITE_CONCURRENCY,
                 1..=256,
             )?,
             secrets,

@@ -3,7 +3,7 @@
 //! same definitions the template uses, the real webhook handler wired to them, and signed
 //! request builders.
 
-use crate::table::create_table;
+use crate::table::{create_table, create_table_and_indexes};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use lambda_http::{Body, Request, RequestExt};
 use shared::adapters::aws::{dynamodb_client, s3_client};
@@ -73,9 +73,55 @@ pub fn free_port() -> u16 {
         .expect("a free local port")
 }
 
+/// A local store's child process, killed on drop.
+struct ChildServer(Option<Child>);
+
+impl ChildServer {
+    fn spawn(mut cmd: Command, args: &[&str], what: &str) -> ChildServer {
+        let child = cmd
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {what} ({cmd:?}): {e}"));
+        ChildServer(Some(child))
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for ChildServer {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Waits up to 30 s until `request` sent to the port is answered with a status line that
+/// `ready` accepts.
+fn wait_http(port: u16, what: &str, request: &[u8], ready: impl Fn(&[u8]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(request);
+            let mut buf = [0u8; 16];
+            if s.read(&mut buf).is_ok_and(|n| n >= 12 && ready(&buf[..n])) {
+                return;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("{what} on port {port} did not become ready in 30 s");
+}
+
 /// A `moto_server` child process, killed on drop.
 pub struct Moto {
-    child: Option<Child>,
+    child: ChildServer,
     pub port: u16,
 }
 
@@ -85,58 +131,92 @@ impl Moto {
     }
 
     pub fn start_on(port: u16) -> Moto {
-        let mut cmd = moto_command();
-        let child = cmd
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("could not start moto ({cmd:?}): {e}"));
-        let moto = Moto {
-            child: Some(child),
+        let child = ChildServer::spawn(
+            moto_command(),
+            &["-H", "127.0.0.1", "-p", &port.to_string()],
+            "moto",
+        );
+        wait_http(
             port,
-        };
-        moto.wait_ready();
-        moto
+            "moto_server",
+            b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+            |status| &status[9..12] == b"200",
+        );
+        Moto { child, port }
     }
 
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
-                use std::io::{Read, Write};
-                let _ = s.write_all(b"GET /moto-api/ HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n");
-                let mut buf = [0u8; 16];
-                if s.read(&mut buf)
-                    .is_ok_and(|n| n >= 12 && &buf[9..12] == b"200")
-                {
-                    return;
-                }
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!(
-            "moto_server on port {} did not become ready in 30 s",
-            self.port
-        );
-    }
-
     /// Stops the server (storage outage); state is lost with it.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.child.stop();
     }
 }
 
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.stop();
+/// How to start dynalite: `DYNALITE` (a dynalite-compatible command), else node running the
+/// copy `scripts/setup.sh` installs into `tools/dynalite/node_modules` (pinned by its
+/// `package-lock.json`). Missing → panic with the fix, never a silent skip.
+fn dynalite_command() -> Command {
+    if let Some(p) = std::env::var_os("DYNALITE") {
+        return Command::new(p);
+    }
+    let cli = workspace_root().join("tools/dynalite/node_modules/dynalite/cli.js");
+    assert!(
+        cli.exists(),
+        "dynalite not found at {} — run `make setup` (scripts/setup.sh installs it with npm ci) or set DYNALITE",
+        cli.display()
+    );
+    let mut cmd = Command::new("node");
+    cmd.arg(cli);
+    cmd
+}
+
+/// A dynalite child process (a DynamoDB-compatible store on LevelDB, in memory here), killed
+/// on drop. It answers ingest's conditional writes far faster than moto but has no Streams
+/// and no UpdateTimeToLive: the load bench and smoke test use it for the table only (S3 stays
+/// on moto; see [`Stack::on_dynalite`]).
+pub struct Dynalite {
+    _child: ChildServer,
+    pub port: u16,
+}
+
+impl Dynalite {
+    pub fn start() -> Dynalite {
+        let port = free_port();
+        let child = ChildServer::spawn(
+            dynalite_command(),
+            &[
+                "--host",
+                "127.0.0.1",
+                "--port",
+                &port.to_string(),
+                // Tables are ACTIVE at once: nothing waits for them here (moto does the same).
+                "--createTableMs",
+                "0",
+                "--updateTableMs",
+                "0",
+                "--deleteTableMs",
+                "0",
+            ],
+            "dynalite",
+        );
+        // Any HTTP answer means it listens (it refuses a bare GET with a 400).
+        wait_http(
+            port,
+            "dynalite",
+            b"GET / HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n",
+            |status| status.starts_with(b"HTTP/1."),
+        );
+        Dynalite {
+            _child: child,
+            port,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
     }
 }
 
@@ -192,10 +272,17 @@ pub fn webhook_config(table: &str, bucket: &str) -> WebhookConfig {
 }
 
 /// The whole ingest stack against moto: table, bucket, the real handler, a request counter.
+/// With [`Stack::on_dynalite`], the table lives in dynalite and the bucket in moto.
 pub struct Stack {
     pub moto: Option<Moto>,
+    /// The table's store when it is not moto.
+    pub dynalite: Option<Dynalite>,
+    /// moto's endpoint (S3; DynamoDB and its stream too unless the table is in dynalite).
     pub endpoint: String,
+    /// S3 and secrets (and DynamoDB unless the table is in dynalite).
     pub sdk: SdkConfig,
+    /// DynamoDB.
+    pub dynamodb_sdk: SdkConfig,
     pub table: String,
     pub bucket: String,
     pub counter: RequestCounter,
@@ -239,19 +326,84 @@ impl Stack {
     ) -> Stack {
         let sdk = local_sdk_config(&endpoint).await;
         let dynamodb = dynamodb_client(&sdk, None);
-        let s3 = s3_client(&sdk);
         create_table(&dynamodb, &table).await.expect("create table");
+        Self::assemble(
+            endpoint,
+            moto,
+            None,
+            sdk.clone(),
+            sdk,
+            table,
+            bucket,
+            config,
+        )
+        .await
+    }
+
+    /// The table in a fresh dynalite, the bucket in a fresh moto: the store under load (the
+    /// load bench and smoke test; moto answers ~60 writes/s). dynalite has no Streams, so
+    /// nothing here feeds the aggregator, and no UpdateTimeToLive, so the table is created
+    /// without its TTL setting (only report records carry `expires_at`; ingest writes none).
+    pub async fn on_dynalite(config: impl FnOnce(&str, &str) -> WebhookConfig) -> Stack {
+        let dynalite = Dynalite::start();
+        Self::split(dynalite.url(), Some(dynalite), config).await
+    }
+
+    /// DynamoDB at `dynamodb_endpoint` (its process, if any, kept alive with the stack), S3 in
+    /// a fresh moto. The table is created there without TTL (see [`Stack::on_dynalite`]).
+    pub async fn split(
+        dynamodb_endpoint: String,
+        dynalite: Option<Dynalite>,
+        config: impl FnOnce(&str, &str) -> WebhookConfig,
+    ) -> Stack {
+        shared::telemetry::init_for_tests();
+        let moto = Moto::start();
+        let sdk = local_sdk_config(&moto.url()).await;
+        let dynamodb_sdk = local_sdk_config(&dynamodb_endpoint).await;
+        let table = unique_name("wa-insights");
+        create_table_and_indexes(&dynamodb_client(&dynamodb_sdk, None), &table)
+            .await
+            .expect("create table");
+        Self::assemble(
+            moto.url(),
+            Some(moto),
+            dynalite,
+            sdk,
+            dynamodb_sdk,
+            table,
+            unique_name("wa-insights-raw"),
+            config,
+        )
+        .await
+    }
+
+    /// The bucket, the real webhook handler and the clients over an existing table.
+    #[allow(clippy::too_many_arguments)]
+    async fn assemble(
+        endpoint: String,
+        moto: Option<Moto>,
+        dynalite: Option<Dynalite>,
+        sdk: SdkConfig,
+        dynamodb_sdk: SdkConfig,
+        table: String,
+        bucket: String,
+        config: impl FnOnce(&str, &str) -> WebhookConfig,
+    ) -> Stack {
+        let dynamodb = dynamodb_client(&dynamodb_sdk, None);
+        let s3 = s3_client(&sdk);
         create_bucket(&s3, &bucket).await.expect("create bucket");
         let counter = RequestCounter::new();
         let config = config(&table, &bucket);
-        let webhook = LiveWebhook::from_sdk(&config, &sdk, Some(counter.clone()))
+        let webhook = LiveWebhook::from_sdks(&config, &sdk, &dynamodb_sdk, Some(counter.clone()))
             .await
             .expect("webhook init");
         counter.reset();
         Stack {
             moto,
+            dynalite,
             endpoint,
             sdk,
+            dynamodb_sdk,
             table,
             bucket,
             counter,
@@ -484,9 +636,10 @@ pub fn load_local_env() -> Result<(), String> {
 /// Another instance of the real webhook handler over a stack's table and bucket (a stack
 /// keeps its own; this one can be moved into a server).
 pub async fn webhook_for(stack: &Stack) -> LiveWebhook {
-    LiveWebhook::from_sdk(
+    LiveWebhook::from_sdks(
         &webhook_config(&stack.table, &stack.bucket),
         &stack.sdk,
+        &stack.dynamodb_sdk,
         None,
     )
     .await

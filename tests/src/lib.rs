@@ -1,5 +1,5 @@
 //! Harness, signed-webhook builder, traffic generator, local HTTP serving, and the
-//! `local-stack`, `demo` and `ingest-counters` binaries.
+//! `local-stack`, `demo`, `ingest-counters` and `load` binaries.
 
 pub mod browser;
 pub mod corpus;
@@ -7,6 +7,7 @@ pub mod demo_reports;
 pub mod fake_graph;
 pub mod faults;
 pub mod harness;
+pub mod load;
 pub mod loopback;
 pub mod server;
 pub mod streams;

@@ -8,10 +8,30 @@ use shared::adapters::dynamodb::LEADS_INDEX;
 /// Creates the table exactly as `infra/template.yaml` declares it (keys, stream, TTL), for
 /// the local stack and tests.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
+    use aws_sdk_dynamodb::types::TimeToLiveSpecification;
+    create_table_and_indexes(client, table).await?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name("expires_at")
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())?;
+    Ok(())
+}
+
+/// The table's keys, indexes and stream, without its TTL setting (for a local store that has
+/// no UpdateTimeToLive: dynalite). Already there → Ok.
+pub async fn create_table_and_indexes(client: &Client, table: &str) -> Result<(), String> {
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType,
         Projection, ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
-        TimeToLiveSpecification,
     };
     let attr = |name: &str| {
         AttributeDefinition::builder()
@@ -97,18 +117,5 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), String> {
             return Err(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string());
         }
     }
-    client
-        .update_time_to_live()
-        .table_name(table)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name("expires_at")
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
-        .send()
-        .await
-        .map_err(|e| aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())?;
     Ok(())
 }

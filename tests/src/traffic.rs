@@ -8,7 +8,8 @@
 //!
 //! [`deliveries`] then shapes the events the way Meta delivers them: batched, duplicated
 //! (retries), shuffled (no ordering guarantee), occasionally one 1000-update body. [`sign`]
-//! produces the `X-Hub-Signature-256` value for each body.
+//! produces the `X-Hub-Signature-256` value for each body. [`broadcast`] invents one template
+//! sent to many people, and [`in_batches`] delivers its statuses in large batches.
 //!
 //! Everything is seeded; nothing reads the wall clock, so the same spec gives the same bytes.
 
@@ -770,25 +771,7 @@ fn plan_outbound(spec: &TrafficSpec, rng: &mut StdRng, mint: &mut IdMint) -> Vec
             let recipient = pick(rng, &recipients).clone();
             let sent_at = spec.base_time + rng.random_range(0..3 * DAY);
 
-            let kinds = *pick_weighted(rng, LIFECYCLES);
-            let mut ladder = Vec::with_capacity(kinds.len());
-            let mut at = sent_at;
-            for (i, &kind) in kinds.iter().enumerate() {
-                if i > 0 {
-                    // Strictly increasing along the ladder.
-                    at += match kind {
-                        Delivered => rng.random_range(1..=90),
-                        Read => rng.random_range(5..=6 * HOUR),
-                        Failed => rng.random_range(1..=600),
-                        Sent => 1,
-                    };
-                }
-                ladder.push(StatusStep {
-                    kind,
-                    at,
-                    carries_pricing: false,
-                });
-            }
+            let (kinds, mut ladder) = plan_ladder(rng, sent_at);
 
             let roll = rng.random_range(0..100);
             let pricing = if roll < 3 {
@@ -829,6 +812,101 @@ fn plan_outbound(spec: &TrafficSpec, rng: &mut StdRng, mint: &mut IdMint) -> Vec
             }
         })
         .collect()
+}
+
+/// One message's statuses from `sent_at`: a weighted lifecycle ([`LIFECYCLES`]), times strictly
+/// increasing along it.
+fn plan_ladder(rng: &mut StdRng, sent_at: i64) -> (&'static [StatusKind], Vec<StatusStep>) {
+    let kinds = *pick_weighted(rng, LIFECYCLES);
+    let mut ladder = Vec::with_capacity(kinds.len());
+    let mut at = sent_at;
+    for (i, &kind) in kinds.iter().enumerate() {
+        if i > 0 {
+            at += match kind {
+                Delivered => rng.random_range(1..=90),
+                Read => rng.random_range(5..=6 * HOUR),
+                Failed => rng.random_range(1..=600),
+                Sent => 1,
+            };
+        }
+        ladder.push(StatusStep {
+            kind,
+            at,
+            carries_pricing: false,
+        });
+    }
+    (kinds, ladder)
+}
+
+/// The sender tag of [`broadcast`]'s template (see README, *Sender tags*).
+pub const BROADCAST_TAG: &str = "template=spring_sale:en_US;campaign=spring;by=bot";
+
+/// A broadcast: one marketing template sent by a bot to `recipients` distinct people, 1,000 a
+/// second from `spec.base_time`, then Meta's statuses for each message: the usual lifecycles
+/// (see [`generate`]: most delivered, many read, some failed), per-message marketing pricing
+/// (paid) on `sent` and on one of delivered/read, [`BROADCAST_TAG`] on every status.
+/// Recipients are ~80% phone only, ~15% phone + BSUID, ~5% BSUID only. No inbound traffic.
+pub fn broadcast(spec: &TrafficSpec, recipients: usize) -> Traffic {
+    let mut rng = StdRng::seed_from_u64(spec.seed);
+    let mut mint = IdMint {
+        taken: BTreeSet::new(),
+    };
+    let outbound: Vec<OutboundPlan> = (0..recipients)
+        .map(|i| {
+            let shape = *pick_weighted(
+                &mut rng,
+                &[
+                    (IdentityShape::PhoneOnly, 80),
+                    (IdentityShape::PhoneAndBsuid, 15),
+                    (IdentityShape::BsuidOnly, 5),
+                ],
+            );
+            let recipient = mint.identity(&mut rng, shape);
+            let wamid = mint.wamid(&mut rng);
+            let (kinds, mut ladder) = plan_ladder(&mut rng, spec.base_time + (i / 1_000) as i64);
+            attach_pricing(&mut rng, &mut ladder);
+            let failure = kinds
+                .contains(&Failed)
+                .then(|| (*pick(&mut rng, FAILURES), *pick(&mut rng, ERROR_HREFS)));
+            OutboundPlan {
+                wamid,
+                recipient,
+                pricing: Some(PricingFact::PerMessage {
+                    category: "marketing",
+                    pricing_type: "regular",
+                    fep_conversation_id: None,
+                }),
+                ladder,
+                failure,
+                callback: Some(BROADCAST_TAG),
+            }
+        })
+        .collect();
+    Traffic {
+        truth: ground_truth(&outbound, &[], &[]),
+        events: render_events(spec, &outbound, &[], &[]),
+    }
+}
+
+/// One status of a synthetic bench body: `wamid.<prefix><i>` (one status per wamid), cycling
+/// sent / delivered with PMP marketing pricing / read, a second apart, one recipient.
+pub fn numbered_status(prefix: &str, i: usize) -> Value {
+    let state = ["sent", "delivered", "read"][i % 3];
+    let mut s = json!({"id": format!("wamid.{prefix}{i}"), "status": state,
+        "timestamp": (1_763_600_000 + i).to_string(), "recipient_id": "16505551234"});
+    if i % 3 == 1 {
+        s["pricing"] = json!({"billable": true, "pricing_model": "PMP", "type": "regular", "category": "marketing"});
+    }
+    s
+}
+
+/// A POST body of the default spec's number holding these statuses in one change.
+pub fn statuses_body(statuses: &[Value]) -> Vec<u8> {
+    let events: Vec<Event> = statuses.iter().cloned().map(Event::Status).collect();
+    let refs: Vec<&Event> = events.iter().collect();
+    envelope(&TrafficSpec::default(), &refs)
+        .to_string()
+        .into_bytes()
 }
 
 /// Meta's rule: pricing rides on `sent` and on exactly one of delivered/read; never on `failed`.
@@ -1461,6 +1539,37 @@ pub fn deliveries(spec: &TrafficSpec, traffic: &Traffic, opts: &DeliveryOpts) ->
         start += size;
     }
 
+    render_copies(spec, &batches, &mut rng, opts)
+}
+
+/// Status events in bodies of `size` statuses, in event (time) order — a broadcast's sents
+/// first, then its deliveries and reads — each body sent `opts.duplicate_factor` times,
+/// shuffled when `opts.shuffle`: Meta's large batches, retried and reordered. Other events
+/// are left out; `opts.big_batch` is ignored.
+pub fn in_batches(
+    spec: &TrafficSpec,
+    traffic: &Traffic,
+    size: usize,
+    opts: &DeliveryOpts,
+) -> Vec<Vec<u8>> {
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let statuses: Vec<&Event> = traffic
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::Status(_)))
+        .collect();
+    let batches: Vec<Vec<&Event>> = statuses.chunks(size.max(1)).map(<[_]>::to_vec).collect();
+    render_copies(spec, &batches, &mut rng, opts)
+}
+
+/// Each batch as a body (half of them with non-ASCII escaped, as Meta does), every body
+/// `duplicate_factor` times, shuffled when asked.
+fn render_copies(
+    spec: &TrafficSpec,
+    batches: &[Vec<&Event>],
+    rng: &mut StdRng,
+    opts: &DeliveryOpts,
+) -> Vec<Vec<u8>> {
     let bodies: Vec<Vec<u8>> = batches
         .iter()
         .map(|batch| {
@@ -1481,7 +1590,7 @@ pub fn deliveries(spec: &TrafficSpec, traffic: &Traffic, opts: &DeliveryOpts) ->
         out.extend(bodies.iter().cloned());
     }
     if opts.shuffle {
-        out.shuffle(&mut rng);
+        out.shuffle(rng);
     }
     out
 }
@@ -1989,5 +2098,56 @@ mod tests {
             ..DeliveryOpts::default()
         };
         assert!(!deliveries(&spec, &traffic, &opts).is_empty());
+    }
+
+    #[test]
+    fn traffic_broadcast_is_one_paid_template_to_distinct_people_in_large_batches() {
+        let spec = TrafficSpec::default();
+        let traffic = broadcast(&spec, 2_500);
+        assert_eq!(traffic.truth.outbound.len(), 2_500);
+        assert!(traffic.truth.users.is_empty() && traffic.truth.inbound_wamids.is_empty());
+        let statuses = status_items(&traffic);
+        let recipients: BTreeSet<String> = statuses
+            .iter()
+            .filter(|s| s["status"] == "sent")
+            .map(|s| format!("{}/{}", s["recipient_id"], s["recipient_user_id"]))
+            .collect();
+        assert_eq!(recipients.len(), 2_500, "one message per person");
+        assert!(
+            statuses
+                .iter()
+                .all(|s| s["biz_opaque_callback_data"] == BROADCAST_TAG)
+        );
+        // Sent within three seconds, paid marketing wherever pricing rode along.
+        assert!(statuses.iter().filter(|s| s["status"] == "sent").all(|s| {
+            let at: i64 = s["timestamp"].as_str().unwrap().parse().unwrap();
+            (spec.base_time..spec.base_time + 3).contains(&at)
+        }));
+        assert!(traffic.truth.outbound.values().all(|m| {
+            m.paid == Some(true) && m.pricing_category.as_deref() == Some("marketing")
+        }));
+        assert!(traffic.truth.read() > 0 && traffic.truth.failed() > 0);
+
+        let opts = DeliveryOpts {
+            seed: 2,
+            duplicate_factor: 2,
+            shuffle: true,
+            big_batch: 0,
+        };
+        let bodies = in_batches(&spec, &traffic, 1_000, &opts);
+        assert_eq!(bodies.len(), 2 * statuses.len().div_ceil(1_000));
+        let mut delivered: BTreeMap<String, usize> = BTreeMap::new();
+        for body in &bodies {
+            for (_, value) in values(&parse(body)) {
+                let batch = value["statuses"].as_array().expect("statuses");
+                assert!(batch.len() <= 1_000);
+                for status in batch {
+                    *delivered.entry(status.to_string()).or_default() += 1;
+                }
+            }
+        }
+        let expected: BTreeMap<String, usize> =
+            statuses.iter().map(|s| (s.to_string(), 2)).collect();
+        assert_eq!(delivered, expected, "every status exactly twice");
     }
 }

@@ -70,9 +70,20 @@ impl LiveWebhook {
         sdk: &aws_config::SdkConfig,
         counter: Option<RequestCounter>,
     ) -> Result<Self, ConfigError> {
+        Self::from_sdks(config, sdk, sdk, counter).await
+    }
+
+    /// Same, with DynamoDB reached through its own SDK config (`dynamodb_sdk`; `sdk` for S3
+    /// and secrets): the load bench keeps the table in a faster local store than the bucket.
+    pub async fn from_sdks(
+        config: &WebhookConfig,
+        sdk: &aws_config::SdkConfig,
+        dynamodb_sdk: &aws_config::SdkConfig,
+        counter: Option<RequestCounter>,
+    ) -> Result<Self, ConfigError> {
         let source = AwsWebhookSecrets::new(sdk, &config.secrets);
         let secrets = source.load().await?;
-        let dynamodb = dynamodb_client(sdk, counter);
+        let dynamodb = dynamodb_client(dynamodb_sdk, counter);
         let raw = S3RawStore::new(s3_client(sdk), &config.bucket_name);
         // Open the TLS connection now, not on Meta's first POST. DescribeEndpoints needs no
         // table permission; its answer does not matter.

@@ -4,26 +4,11 @@
 //! 1,000-status POST against the local stack (moto; informational, not AWS latency).
 
 use integration_tests::harness::Stack;
-use integration_tests::traffic::{DeliveryOpts, Event, TrafficSpec, deliveries, generate};
+use integration_tests::traffic::{
+    DeliveryOpts, Event, TrafficSpec, deliveries, generate, numbered_status, statuses_body,
+};
 use serde_json::json;
 use std::time::Instant;
-
-fn statuses_body(statuses: &[serde_json::Value]) -> Vec<u8> {
-    serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "changes": [{"field": "messages", "value": {
-        "messaging_product": "whatsapp", "metadata": {"display_phone_number": "15550783881", "phone_number_id": "106540352242922"},
-        "statuses": statuses}}]}]}))
-    .expect("json")
-}
-
-fn status(i: usize) -> serde_json::Value {
-    let state = ["sent", "delivered", "read"][i % 3];
-    let mut s = json!({"id": format!("wamid.bench{i}"), "status": state,
-        "timestamp": (1_763_600_000 + i).to_string(), "recipient_id": "16505551234"});
-    if i % 3 == 1 {
-        s["pricing"] = json!({"billable": true, "pricing_model": "PMP", "type": "regular", "category": "marketing"});
-    }
-    s
-}
 
 #[tokio::main]
 async fn main() {
@@ -40,12 +25,22 @@ async fn main() {
 
     let stack = Stack::start().await;
     for i in 0..300 {
-        assert_eq!(stack.post(&statuses_body(&[status(i)])).await.0, 200);
+        assert_eq!(
+            stack
+                .post(&statuses_body(&[numbered_status("bench", i)]))
+                .await
+                .0,
+            200
+        );
     }
     report("300 single-status POSTs", 300, &stack);
 
     let stack = Stack::start().await;
-    let body = statuses_body(&(0..1000).map(status).collect::<Vec<_>>());
+    let body = statuses_body(
+        &(0..1000)
+            .map(|i| numbered_status("bench", i))
+            .collect::<Vec<_>>(),
+    );
     let t = Instant::now();
     assert_eq!(stack.post(&body).await.0, 200);
     let elapsed = t.elapsed();

@@ -11,6 +11,7 @@ mod identity;
 mod imports;
 mod ingest;
 mod leads;
+mod load;
 mod meta_sync;
 mod openapi;
 mod replay;
