@@ -4,7 +4,9 @@
 # the current SDK), cfn-lint, and schemathesis 4.32.5 (+ openapi-spec-validator) for the leads
 # API's OpenAPI conformance test (scripts/schemathesis.sh, tests/tests/it/openapi.rs);
 # checkov 3.3.30 in its own venv (.venv-checkov: its pins conflict with schemathesis's) for
-# the template's security checks (scripts/lint-infra.sh);
+# the template's security checks (scripts/lint-infra.sh); AWS SAM CLI 1.170.0 in its own
+# venv too (.venv-sam: its pins conflict with cfn-lint's and checkov's) for `sam validate
+# --lint` (scripts/lint-infra.sh) and the deploy commands in the README;
 # Debian's chromium (/usr/bin/chromium) for the summary page's real-browser test
 # (tests/tests/it/summary_browser.rs), installed with apt-get, as root or through sudo;
 # and dynalite (npm, pinned by tools/dynalite/package-lock.json) into tools/dynalite/node_modules
@@ -61,6 +63,17 @@ fi
 if [ "$("$CHECKOV_VENV/bin/checkov" --version 2>/dev/null)" != "$CHECKOV_VERSION" ]; then
   echo "setup: installing checkov==$CHECKOV_VERSION into $CHECKOV_VENV"
   "$CHECKOV_VENV/bin/pip" install --quiet --disable-pip-version-check "checkov==$CHECKOV_VERSION"
+fi
+
+SAM_VENV=${SAM_VENV:-.venv-sam}
+SAM_VERSION=1.170.0
+if [ ! -x "$SAM_VENV/bin/python" ]; then
+  echo "setup: creating $SAM_VENV"
+  "$PYTHON" -m venv "$SAM_VENV"
+fi
+if [ "$(SAM_CLI_TELEMETRY=0 "$SAM_VENV/bin/sam" --version 2>/dev/null)" != "SAM CLI, version $SAM_VERSION" ]; then
+  echo "setup: installing aws-sam-cli==$SAM_VERSION into $SAM_VENV"
+  "$SAM_VENV/bin/pip" install --quiet --disable-pip-version-check "aws-sam-cli==$SAM_VERSION"
 fi
 
 CHROMIUM=/usr/bin/chromium
@@ -122,4 +135,4 @@ node "$DYNALITE_DIR/node_modules/dynalite/cli.js" --help >/dev/null || {
 "$VENV/bin/moto_server" --help >/dev/null
 "$VENV/bin/cfn-lint" --version >/dev/null
 "$VENV/bin/schemathesis" --version >/dev/null
-echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version), $("$VENV/bin/schemathesis" --version), checkov $("$CHECKOV_VENV/bin/checkov" --version), $CHROMIUM_VERSION, dynalite $DYNALITE_PINNED on node $(node --version))"
+echo "setup: ok ($("$VENV/bin/python" -c 'import moto; print("moto", moto.__version__)'), $("$VENV/bin/cfn-lint" --version), $("$VENV/bin/schemathesis" --version), checkov $("$CHECKOV_VENV/bin/checkov" --version), $(SAM_CLI_TELEMETRY=0 "$SAM_VENV/bin/sam" --version), $CHROMIUM_VERSION, dynalite $DYNALITE_PINNED on node $(node --version))"

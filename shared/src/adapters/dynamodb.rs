@@ -22,6 +22,11 @@ pub const MAX_INLINE_RAW: usize = 64 * 1024;
 
 type Attrs = HashMap<String, Av>;
 
+/// The round-robin assignment counter's key.
+const ASSIGNMENT_COUNTER: (&str, &str) = ("COUNTER#assignment", "ROUND_ROBIN");
+/// Attempts at one lead's assignment when concurrent new leads race for the same ticket.
+const ASSIGN_ATTEMPTS: usize = 25;
+
 /// One DynamoDB request, built without I/O (benchmarked as part of the ingest CPU budget).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Request {
@@ -851,9 +856,16 @@ impl<R: RawStore> DynamoDbEventStore<R> {
             .set_expression_attribute_values(Some(values))
     }
 
-    /// Sends a lead's `Lead` write and says whether it created the lead (the item had no
-    /// `created_at` before), so assignment runs exactly once per lead.
-    async fn send_lead(&self, request: Request) -> Result<(bool, bool), StoreError> {
+    /// Sends a lead's `Lead` write and says whether the lead's owner is still to be decided:
+    /// this message is the lead's creating message (the write landed, or the stored
+    /// `first_inbound_wamid` is this message's) and no owner was ever given (no
+    /// `owner_reason`: not by a rule, round robin, the API or an import). Decided from the item
+    /// (the old image, or the stored item when the condition failed, both returned by the write
+    /// itself: no read), not from "this write created it": a POST that died between the lead's
+    /// creation and its assignment is redelivered with the lead already created.
+    async fn send_lead(&self, request: Request, wamid: &str) -> Result<(bool, bool), StoreError> {
+        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+        use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
         let Request::Update {
             key,
             update,
@@ -864,33 +876,50 @@ impl<R: RawStore> DynamoDbEventStore<R> {
         else {
             return self.send(request).await.map(|changed| (changed, false));
         };
+        let unowned = |item: Option<&Attrs>| !item.is_some_and(|i| i.contains_key("owner_reason"));
         let result = self
             .update_item(key, update, condition, names, values)
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedOld)
+            .return_values(ReturnValue::AllOld)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
         match result {
-            Ok(out) => Ok((
-                true,
-                !out.attributes.is_some_and(|a| a.contains_key("created_at")),
-            )),
-            Err(e) => match classify_error(e, |s| s.is_conditional_check_failed_exception()) {
-                Outcome::ConditionFailed => Ok((false, false)),
-                Outcome::Failed(e) => Err(e),
-            },
+            Ok(out) => Ok((true, unowned(out.attributes.as_ref()))),
+            Err(e) => {
+                let stored = match e.as_service_error() {
+                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item().cloned(),
+                    _ => None,
+                };
+                match classify_error(e, |s| s.is_conditional_check_failed_exception()) {
+                    Outcome::ConditionFailed => {
+                        let creating = stored
+                            .as_ref()
+                            .and_then(|i| i.get("first_inbound_wamid"))
+                            .and_then(|v| v.as_s().ok())
+                            .is_some_and(|w| w == wamid);
+                        Ok((false, creating && unowned(stored.as_ref())))
+                    }
+                    Outcome::Failed(e) => Err(e),
+                }
+            }
         }
     }
 
-    /// Gives a just-created lead its owner: a matching rule's agent, or the next agent in
-    /// round robin. The ticket comes from one atomic counter (`ADD`), so concurrent creations
-    /// get distinct tickets and an even split; the owner is only set if none is set yet, and
-    /// the change is kept in the lead's history.
+    /// Gives a lead its owner: a matching rule's agent, or the next agent in round robin. The
+    /// owner, its history item and (round robin) the counter's move to the next ticket commit
+    /// in one transaction, conditioned on the lead having no owner yet and the counter still
+    /// holding the ticket taken: a ticket is spent exactly when a lead gets it, concurrent
+    /// deliveries of one lead assign it once, concurrent new leads get distinct tickets (a lost
+    /// race on the counter is retried), and a crash at any point leaves either all of it or
+    /// none of it, so Meta's redelivery assigns the lead then.
     async fn assign(
         &self,
         rules: &AssignmentRules,
         msg: &Inbound<'_>,
         user_key: &str,
     ) -> Result<(), StoreError> {
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
         let utm = msg.referral.as_ref().map(utm_of);
         let input = AssignmentInput {
             utm_campaign: utm.and_then(|u| u.campaign),
@@ -906,77 +935,132 @@ impl<R: RawStore> DynamoDbEventStore<R> {
                 .map(str::to_string),
             phone: msg.phone().map(str::to_string),
         };
-        let (owner, reason) = match rules.decide(&input) {
-            Assignment::Rule { rule, owner } => (owner, format!("rule:{rule}")),
+        let by_rule = match rules.decide(&input) {
+            Assignment::Rule { rule, owner } => Some((owner, format!("rule:{rule}"))),
             Assignment::Unassigned => return Ok(()),
-            Assignment::RoundRobin => {
-                let out = self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .key("pk", s("COUNTER#assignment"))
-                    .key("sk", s("ROUND_ROBIN"))
-                    .update_expression("ADD next_ticket :one SET item_kind = :kind")
-                    .expression_attribute_values(":one", Av::N("1".into()))
-                    .expression_attribute_values(":kind", s("assignment_counter"))
-                    .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        StoreError::Unavailable(
-                            aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
-                        )
-                    })?;
-                let ticket: u64 = out
-                    .attributes
-                    .as_ref()
-                    .and_then(|a| a.get("next_ticket"))
-                    .and_then(|v| v.as_n().ok())
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or(1);
-                let Some(owner) = rules.round_robin_owner(ticket - 1) else {
-                    return Ok(());
-                };
-                (owner.to_string(), "round_robin".to_string())
-            }
+            Assignment::RoundRobin => None,
         };
         // Assigned as the lead is created: at its first message's time (Meta's clock), so
         // history sorts with the lead's other events whatever the delivery delay.
         let now = msg.timestamp;
-        let set = self
+        let unavailable =
+            |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("owner assignment: {e}"));
+        for _ in 0..ASSIGN_ATTEMPTS {
+            let (owner, reason, ticket) = match &by_rule {
+                Some((owner, reason)) => (owner.clone(), reason.clone(), None),
+                None => {
+                    let ticket = self.round_robin_ticket().await?;
+                    let Some(owner) = rules.round_robin_owner(ticket) else {
+                        return Ok(());
+                    };
+                    (owner.to_string(), "round_robin".to_string(), Some(ticket))
+                }
+            };
+            let set_owner = Update::builder()
+                .table_name(&self.table)
+                .key("pk", s(user_pk(user_key)))
+                .key("sk", s("PROFILE"))
+                .update_expression("SET #owner = :owner, owner_reason = :reason, owner_at = :at")
+                .condition_expression(
+                    "attribute_exists(pk) AND attribute_not_exists(#owner) AND attribute_not_exists(owner_reason)",
+                )
+                .expression_attribute_names("#owner", "owner")
+                .expression_attribute_values(":owner", s(owner.as_str()))
+                .expression_attribute_values(":reason", s(reason.as_str()))
+                .expression_attribute_values(":at", Av::N(now.to_string()))
+                .build()
+                .map_err(|e| unavailable(&e))?;
+            let mut history = key(user_pk(user_key), format!("HIST#{now:010}#owner#assign"));
+            history.insert("item_kind".into(), s("lead_change"));
+            history.insert("change".into(), s("owner"));
+            history.insert("to_value".into(), s(owner.as_str()));
+            history.insert("by".into(), s("assignment"));
+            history.insert("reason".into(), s(reason.as_str()));
+            history.insert("at".into(), Av::N(now.to_string()));
+            let history = Put::builder()
+                .table_name(&self.table)
+                .set_item(Some(history))
+                .condition_expression("attribute_not_exists(pk)")
+                .build()
+                .map_err(|e| unavailable(&e))?;
+            let mut tx = self
+                .client
+                .transact_write_items()
+                .transact_items(TransactWriteItem::builder().update(set_owner).build())
+                .transact_items(TransactWriteItem::builder().put(history).build());
+            if let Some(ticket) = ticket {
+                let next = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(ASSIGNMENT_COUNTER.0))
+                    .key("sk", s(ASSIGNMENT_COUNTER.1))
+                    .update_expression("SET next_ticket = :next, item_kind = :kind")
+                    .condition_expression(
+                        "attribute_not_exists(next_ticket) OR next_ticket = :ticket",
+                    )
+                    .expression_attribute_values(":next", Av::N((ticket + 1).to_string()))
+                    .expression_attribute_values(":ticket", Av::N(ticket.to_string()))
+                    .expression_attribute_values(":kind", s("assignment_counter"))
+                    .build()
+                    .map_err(|e| unavailable(&e))?;
+                tx = tx.transact_items(TransactWriteItem::builder().update(next).build());
+            }
+            let err = match tx.send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                err.as_service_error()
+            else {
+                return Err(unavailable(&aws_sdk_dynamodb::error::DisplayErrorContext(
+                    &err,
+                )));
+            };
+            let code = |i: usize| {
+                cancelled
+                    .cancellation_reasons()
+                    .get(i)
+                    .and_then(|r| r.code())
+                    .unwrap_or("None")
+                    .to_string()
+            };
+            // The lead has an owner already (another delivery, a manager) or its history item
+            // exists: nothing to do. Anything else (the counter moved on, a conflicting
+            // transaction): take a fresh ticket and try again.
+            if code(0) == "ConditionalCheckFailed" || code(1) == "ConditionalCheckFailed" {
+                return Ok(());
+            }
+        }
+        Err(StoreError::Unavailable(format!(
+            "owner assignment: the round-robin counter stayed contended over {ASSIGN_ATTEMPTS} attempts"
+        )))
+    }
+
+    /// The round-robin counter's current ticket (0 before the first), read through a no-op
+    /// UpdateItem's returned values: the webhook has no read permission on the table.
+    async fn round_robin_ticket(&self) -> Result<u64, StoreError> {
+        let out = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(user_pk(user_key)))
-            .key("sk", s("PROFILE"))
-            .update_expression("SET #owner = :owner, owner_reason = :reason, owner_at = :at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#owner)")
-            .expression_attribute_names("#owner", "owner")
-            .expression_attribute_values(":owner", s(owner.as_str()))
-            .expression_attribute_values(":reason", s(reason.as_str()))
-            .expression_attribute_values(":at", Av::N(now.to_string()))
+            .key("pk", s(ASSIGNMENT_COUNTER.0))
+            .key("sk", s(ASSIGNMENT_COUNTER.1))
+            .update_expression("SET item_kind = :kind")
+            .expression_attribute_values(":kind", s("assignment_counter"))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
-            .await;
-        match set {
-            Ok(_) => {}
-            Err(e) => match classify_error(e, |s| s.is_conditional_check_failed_exception()) {
-                Outcome::ConditionFailed => return Ok(()),
-                Outcome::Failed(e) => return Err(e),
-            },
-        }
-        let mut item = key(user_pk(user_key), format!("HIST#{now:010}#owner#assign"));
-        item.insert("item_kind".into(), s("lead_change"));
-        item.insert("change".into(), s("owner"));
-        item.insert("to_value".into(), s(owner.as_str()));
-        item.insert("by".into(), s("assignment"));
-        item.insert("reason".into(), s(reason.as_str()));
-        item.insert("at".into(), Av::N(now.to_string()));
-        self.send(Request::Put {
-            item,
-            condition: "attribute_not_exists(pk)",
-        })
-        .await
-        .map(|_| ())
+            .await
+            .map_err(|e| {
+                StoreError::Unavailable(
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
+                )
+            })?;
+        Ok(out
+            .attributes
+            .as_ref()
+            .and_then(|a| a.get("next_ticket"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0))
     }
 
     pub fn client(&self) -> &Client {
@@ -1088,14 +1172,13 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
         // One write refused for its data (e.g. an item over 400 KB) does not stop the others:
         // every other person's events of the POST are stored; only an unavailable store
         // fails the whole call (503, and Meta retries: every write is idempotent).
-        // Per write: (changed, created a lead), or why not.
+        // Per write: (changed, a lead whose owner is to be decided), or why not.
         type WriteOutcome = Result<(bool, bool), StoreError>;
         let outcomes: Vec<(usize, WriteOutcome)> = stream::iter(requests)
             .map(|(i, r, lead)| async move {
-                let outcome = if lead {
-                    self.send_lead(r).await
-                } else {
-                    self.send(r).await.map(|changed| (changed, false))
+                let outcome = match (lead, &writes[i]) {
+                    (true, Write::Lead { msg, .. }) => self.send_lead(r, msg.wamid.as_ref()).await,
+                    _ => self.send(r).await.map(|changed| (changed, false)),
                 };
                 (i, outcome)
             })
@@ -1117,8 +1200,8 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
         }
         rejected.sort_by_key(|r| r.index);
         if let Some(rules) = &self.assignment {
-            for &(i, _, created) in &results {
-                if let (true, Write::Lead { msg, user_key, .. }) = (created, &writes[i]) {
+            for &(i, _, unowned) in &results {
+                if let (true, Write::Lead { msg, user_key, .. }) = (unowned, &writes[i]) {
                     self.assign(rules, msg, user_key).await?;
                 }
             }

@@ -410,15 +410,24 @@ async fn a_rotated_secret_takes_effect_and_a_revoked_one_stops_without_a_cold_st
 }
 
 /// The webhook config of the fault tests: one write at a time, so "the store dies after N
-/// requests" always cuts the same POST at the same write.
+/// requests" always cuts the same POST at the same write, and owner assignment (a rule, then
+/// round robin), so each new lead's owner, its history and the round-robin counter are part
+/// of what must come out exactly.
 fn one_write_at_a_time(table: &str, bucket: &str) -> shared::config::WebhookConfig {
     let mut c = webhook_config(table, bucket);
     c.write_concurrency = 1;
+    c.assignment = Some(
+        shared::domain::leads::AssignmentRules::from_json(
+            r#"{"rules":[{"name":"brazil","when":{"country_prefix":"55"},"assign_to":"ana"}],"round_robin":["ed","fay"]}"#,
+        )
+        .unwrap(),
+    );
     c
 }
 
 /// T16 / R1, storage killed mid-POST: a POST of generated traffic (statuses of several
-/// messages, inbound messages of new leads from ads, STOP keywords, user preferences) whose
+/// messages, inbound messages of new leads from ads, assigned an owner, STOP keywords, user
+/// preferences) whose
 /// DynamoDB writes stop after N of them succeeded, for N across the whole POST, the cut both
 /// as DynamoDB's 500 and as a connection dropped without an answer. Each time: 503 (never a
 /// 200 for a partial store), the table holds the partial state, and Meta's redelivery of the
@@ -459,6 +468,17 @@ async fn storage_killed_mid_post_then_redelivery_equals_one_clean_delivery() {
     let once = canonical(&clean.scan().await);
     let diffs = differences(&traffic.truth, &once);
     assert!(diffs.is_empty(), "one clean delivery: {diffs:?}");
+    let owners: Vec<_> = once
+        .iter()
+        .filter(|i| text(i, "item_kind") == Some("lead"))
+        .map(|i| text(i, "owner_reason"))
+        .collect();
+    assert!(
+        owners.iter().all(Option::is_some)
+            && owners.contains(&Some("rule:brazil"))
+            && owners.contains(&Some("round_robin")),
+        "every lead assigned, by the rule and by round robin: {owners:?}"
+    );
     assert!(requests >= 20, "a POST of many writes: {requests}");
 
     let cuts = [1, requests / 3, requests * 2 / 3, requests - 1];
