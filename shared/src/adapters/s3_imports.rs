@@ -6,7 +6,7 @@ use std::time::Duration;
 use aws_sdk_s3::Client;
 use aws_sdk_s3::presigning::PresigningConfig;
 
-use super::s3_reports::{credentials_expiry, link_life, now};
+use super::s3_reports::{credentials_expiry, get_bytes, link_life, now};
 use crate::ports::{ImportFiles, PresignedLink, StoreError};
 
 fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
@@ -71,20 +71,7 @@ impl ImportFiles for S3ImportFiles {
         if head.content_length().unwrap_or(0).max(0) as u64 > max_bytes {
             return Ok(None);
         }
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?
-            .into_bytes();
+        let bytes = get_bytes(&self.client, &self.bucket, key).await?;
         if bytes.len() as u64 > max_bytes {
             return Ok(None);
         }

@@ -259,21 +259,29 @@ impl ReportObjects for S3ReportObjects {
     }
 
     async fn read(&self, key: &str) -> Result<Vec<u8>, StoreError> {
-        let out = self
-            .client
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .map_err(unavailable)?;
-        let bytes = out
-            .body
-            .collect()
-            .await
-            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
-        Ok(bytes.into_bytes().to_vec())
+        get_bytes(&self.client, &self.bucket, key).await
     }
+}
+
+/// An object's whole body.
+pub(crate) async fn get_bytes(
+    client: &Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Vec<u8>, StoreError> {
+    let out = client
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(unavailable)?;
+    let bytes = out
+        .body
+        .collect()
+        .await
+        .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    Ok(bytes.into_bytes().to_vec())
 }
 
 #[cfg(test)]
