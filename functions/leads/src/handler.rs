@@ -20,7 +20,7 @@ use shared::domain::access::{Access, AccessError, Caller};
 use shared::domain::capi::ForwardState;
 use shared::domain::consent_check::{CheckInput, MessageCategory, check};
 use shared::domain::leads::{
-    LeadFilter, check_custom_fields, check_tags, export_csv, parse_import,
+    FilterError, LeadFilter, check_custom_fields, check_tags, export_csv, parse_import,
 };
 
 pub use shared::config::LeadsConfig;
@@ -48,6 +48,27 @@ pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) 
         status,
         &json!({"error": {"code": code, "message": message.into()}}),
     )
+}
+
+/// `405` with the methods the path takes in `Allow`.
+fn not_allowed(method: &Method, path: &str, allow: &'static str) -> Resp {
+    let mut r = error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("{method} is not supported on {path}"),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, header::HeaderValue::from_static(allow));
+    r
+}
+
+/// A list or export filter's error: an unknown parameter, or a bad, empty or repeated value.
+fn filter_error(e: &FilterError) -> Resp {
+    let code = match e {
+        FilterError::Unknown { .. } => "unknown_parameter",
+        _ => "invalid_parameter",
+    };
+    error(StatusCode::BAD_REQUEST, code, e.to_string())
 }
 
 /// The WABA an import files its leads under: the `waba_id` query parameter (one of the
@@ -120,7 +141,7 @@ pub(crate) fn from_leads_error(e: LeadsError) -> Resp {
             "invalid_transition",
             e.to_string(),
         ),
-        LeadsError::Invalid(m) => error(StatusCode::BAD_REQUEST, "invalid_request", m),
+        LeadsError::Invalid(m) => error(StatusCode::BAD_REQUEST, "invalid_cursor", m),
         LeadsError::IdempotencyConflict(key) => error(
             StatusCode::CONFLICT,
             "idempotency_conflict",
@@ -167,11 +188,16 @@ pub(crate) fn json_body<T: serde::de::DeserializeOwned>(req: &Request) -> Result
         )));
     }
     serde_json::from_slice(req.body().as_ref()).map_err(|e| {
-        Box::new(error(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            e.to_string(),
-        ))
+        // Not JSON at all is a syntax error (400); JSON of the wrong shape breaks the
+        // request schema (422), as the OpenAPI document says.
+        Box::new(match e.classify() {
+            serde_json::error::Category::Data => error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                e.to_string(),
+            ),
+            _ => error(StatusCode::BAD_REQUEST, "malformed_body", e.to_string()),
+        })
     })
 }
 
@@ -361,11 +387,10 @@ impl Leads {
             (Method::GET, ["v1", "leads", "imports", id]) => {
                 self.import_job(id, &query, &caller).await
             }
-            (_, ["v1", "leads", "imports"]) => error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{} is not supported on {path}", req.method()),
-            ),
+            (_, ["v1", "leads", "imports"] | ["v1", "leads", "import"]) => {
+                not_allowed(req.method(), &path, "POST")
+            }
+            (_, ["v1", "leads", "export"]) => not_allowed(req.method(), &path, "GET"),
             (Method::POST, ["v1", "leads", id, "conversions"]) if valid_id(id) => {
                 match self.hidden(id, access).await {
                     Some(r) => r,
@@ -396,19 +421,14 @@ impl Leads {
             (Method::GET, ["v1", "consent", "check"]) => {
                 self.consent_check(&query, access, now).await
             }
-            (
-                _,
-                ["v1", "leads"]
-                | ["v1", "leads", _]
-                | ["v1", "leads", _, "conversions"]
-                | ["v1", "leads", "imports", _]
-                | ["v1", "consent"]
-                | ["v1", "consent", "check"],
-            ) => error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("{} is not supported on {path}", req.method()),
-            ),
+            (_, ["v1", "leads"] | ["v1", "consent", "check"]) => {
+                not_allowed(req.method(), &path, "GET")
+            }
+            (_, ["v1", "leads", _, "conversions"] | ["v1", "consent"]) => {
+                not_allowed(req.method(), &path, "POST")
+            }
+            (_, ["v1", "leads", "imports", _]) => not_allowed(req.method(), &path, "GET"),
+            (_, ["v1", "leads", _]) => not_allowed(req.method(), &path, "GET, PATCH"),
             _ => error(
                 StatusCode::NOT_FOUND,
                 "not_found",
@@ -423,10 +443,10 @@ impl Leads {
                 access: access.clone(),
                 ..f
             },
-            Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_filter", e.to_string()),
+            Err(e) => return filter_error(&e),
         };
         if let Err(e) = filter.check_stage(&self.config.lifecycle) {
-            return error(StatusCode::BAD_REQUEST, "invalid_filter", e.to_string());
+            return filter_error(&e);
         }
         match self.store.list(&filter, now).await {
             Ok((leads, next)) => json_response(
@@ -500,10 +520,10 @@ impl Leads {
                 access: access.clone(),
                 ..f
             },
-            Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_filter", e.to_string()),
+            Err(e) => return filter_error(&e),
         };
         if let Err(e) = filter.check_stage(&self.config.lifecycle) {
-            return error(StatusCode::BAD_REQUEST, "invalid_filter", e.to_string());
+            return filter_error(&e);
         }
         let leads = match self.store.all(&filter, now).await {
             Ok(l) => l,
@@ -814,7 +834,7 @@ impl Leads {
                 other => {
                     return error(
                         StatusCode::BAD_REQUEST,
-                        "invalid_query",
+                        "unknown_parameter",
                         format!("unknown parameter {other:?}"),
                     );
                 }
@@ -822,7 +842,7 @@ impl Leads {
             if slot.replace(v.clone()).is_some() {
                 return error(
                     StatusCode::BAD_REQUEST,
-                    "invalid_query",
+                    "invalid_parameter",
                     format!("{k} given twice"),
                 );
             }
@@ -830,14 +850,14 @@ impl Leads {
         let (Some(user), Some(number), Some(category)) = (user, number, category) else {
             return error(
                 StatusCode::BAD_REQUEST,
-                "invalid_query",
+                "invalid_parameter",
                 "user, phone_number_id and category are required",
             );
         };
         if !valid_id(&user) || !valid_id(&number) {
             return error(
                 StatusCode::BAD_REQUEST,
-                "invalid_query",
+                "invalid_parameter",
                 "invalid user or phone_number_id",
             );
         }
@@ -846,13 +866,17 @@ impl Leads {
         }
         let category: MessageCategory = match category.parse() {
             Ok(c) => c,
-            Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_query", format!("{e}")),
+            Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_parameter", format!("{e}")),
         };
         let now = match at.map(|a| DateTime::parse_from_rfc3339(&a)) {
             None => now,
             Some(Ok(t)) => t.with_timezone(&Utc),
             Some(Err(e)) => {
-                return error(StatusCode::BAD_REQUEST, "invalid_query", format!("at: {e}"));
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_parameter",
+                    format!("at: {e}"),
+                );
             }
         };
         // Consent is recorded per category; service replies have none of their own.

@@ -391,7 +391,8 @@ async fn a_stale_update_gets_409_and_nothing_is_lost() {
         )
         .await
         .0,
-        400
+        422,
+        "an unknown property breaks the request schema (OpenAPI: validation_failed)"
     );
     assert_eq!(call(&api, "DELETE", uri, None, now).await.0, 405);
 }

@@ -50,7 +50,8 @@ pub enum LeadsError {
     VersionConflict { expected: u64, current: u64 },
     #[error(transparent)]
     Stage(#[from] StageError),
-    #[error("invalid request: {0}")]
+    /// A list cursor this API did not issue (the only request the store itself judges).
+    #[error("invalid cursor: {0}")]
     Invalid(String),
     #[error("idempotency key {0:?} was already used with a different conversion")]
     IdempotencyConflict(String),
@@ -907,7 +908,11 @@ impl DynamoDbLeadStore {
                     .await
                     .map_err(unavailable)?
                     .item
-                    .ok_or_else(|| LeadsError::Invalid("conversion vanished".into()))?;
+                    .ok_or_else(|| {
+                        LeadsError::Store(StoreError::Unavailable(
+                            "the conversion vanished between its write and its read".into(),
+                        ))
+                    })?;
                 if text(&existing, "fingerprint").as_deref() == Some(fingerprint.as_str()) {
                     Ok((conversion_from_item(&existing), true))
                 } else {
