@@ -10,6 +10,7 @@
 
 mod activity;
 mod consent;
+mod conversions;
 mod import;
 
 use consent::person_consent_states;
@@ -820,111 +821,6 @@ impl DynamoDbLeadStore {
         lead_from_item(&item).ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))
     }
 
-    /// Records a conversion once per idempotency key and lead. Returns it and whether this
-    /// was a replay of an identical earlier request; the same key with a different body is
-    /// an error (nothing is overwritten).
-    /// `fingerprint` identifies the request as sent (not the defaults filled in), so a retry
-    /// without `at` a second later is still the same request.
-    pub async fn record_conversion(
-        &self,
-        lead_id: &str,
-        conversion: &Conversion,
-        fingerprint: &str,
-    ) -> Result<(Conversion, bool), LeadsError> {
-        // Any id of a known person will do (its lead may live under another id). The
-        // conversion is stored under the id the request named: its idempotency key is per id.
-        if self.profile(lead_id).await?.is_none() {
-            let person = self.person(lead_id).await?;
-            if person.ids.len() < 2 || self.profile(person.lead_id()).await?.is_none() {
-                return Err(LeadsError::NotFound(lead_id.to_string()));
-            }
-        }
-        let fingerprint = fingerprint.to_string();
-        let mut item: Attrs = HashMap::from([
-            ("pk".to_string(), s(format!("USER#{lead_id}"))),
-            (
-                "sk".to_string(),
-                s(format!("CONV#{}", conversion.idempotency_key)),
-            ),
-            ("item_kind".to_string(), s("conversion")),
-            (
-                "conversion_id".to_string(),
-                s(conversion.conversion_id.as_str()),
-            ),
-            ("conversion_type".to_string(), s(conversion.kind.as_str())),
-            (
-                "at".to_string(),
-                Av::N(conversion.at.timestamp().to_string()),
-            ),
-            (
-                "idempotency_key".to_string(),
-                s(conversion.idempotency_key.as_str()),
-            ),
-            (
-                "recorded_at".to_string(),
-                Av::N(conversion.recorded_at.timestamp().to_string()),
-            ),
-            ("forwarded".to_string(), s(conversion.forwarded.as_str())),
-            ("fingerprint".to_string(), s(fingerprint.as_str())),
-            (
-                "time_bucket".to_string(),
-                s(time_bucket(
-                    conversion.at.timestamp(),
-                    &conversion.conversion_id,
-                )),
-            ),
-        ]);
-        if let Some(v) = conversion.value {
-            item.insert("conversion_value".into(), Av::N(v.to_string()));
-        }
-        if let Some(c) = &conversion.currency {
-            item.insert("currency".into(), s(c.as_str()));
-        }
-        if let Some(e) = &conversion.forward_error {
-            item.insert("forward_error".into(), s(e.as_str()));
-        }
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok((conversion.clone(), false)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                let existing = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(format!("USER#{lead_id}")))
-                    .key("sk", s(format!("CONV#{}", conversion.idempotency_key)))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(unavailable)?
-                    .item
-                    .ok_or_else(|| {
-                        LeadsError::Store(StoreError::Unavailable(
-                            "the conversion vanished between its write and its read".into(),
-                        ))
-                    })?;
-                if text(&existing, "fingerprint").as_deref() == Some(fingerprint.as_str()) {
-                    Ok((conversion_from_item(&existing), true))
-                } else {
-                    Err(LeadsError::IdempotencyConflict(
-                        conversion.idempotency_key.clone(),
-                    ))
-                }
-            }
-            Err(e) => Err(unavailable(e).into()),
-        }
-    }
-
     /// Whether `access` may see the person `id` names: any profile of any of their ids is
     /// filed under one of its WABAs. Reads nothing for a caller who sees every WABA.
     pub async fn visible(&self, id: &str, access: &Access) -> Result<bool, LeadsError> {
@@ -971,68 +867,6 @@ impl DynamoDbLeadStore {
             .await?
             .as_ref()
             .and_then(lead_from_item))
-    }
-
-    /// A conversion's forwarding state (`forwarded`), read strongly consistent; `None` when
-    /// the conversion does not exist.
-    pub async fn forward_state(
-        &self,
-        lead_id: &str,
-        idempotency_key: &str,
-    ) -> Result<Option<String>, LeadsError> {
-        Ok(self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .key("pk", s(user_pk(lead_id)))
-            .key("sk", s(format!("CONV#{idempotency_key}")))
-            .projection_expression("forwarded")
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(unavailable)?
-            .item
-            .and_then(|i| text(&i, "forwarded")))
-    }
-
-    /// Moves a conversion's forwarding from `from` to `to` (with `error` as its
-    /// `forward_error`, or none): `false` when it was not in `from` (another delivery of the
-    /// same stream record got there first, or a retry raced a send). The only writer of
-    /// `forwarded` after the conversion is recorded.
-    pub async fn transition_forward(
-        &self,
-        lead_id: &str,
-        idempotency_key: &str,
-        from: ForwardState,
-        to: ForwardState,
-        error: Option<&str>,
-    ) -> Result<bool, LeadsError> {
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(user_pk(lead_id)))
-            .key("sk", s(format!("CONV#{idempotency_key}")))
-            .condition_expression("forwarded = :from")
-            .expression_attribute_values(":from", s(from.as_str()))
-            .expression_attribute_values(":f", s(to.as_str()));
-        let expr = match error {
-            Some(e) => {
-                update = update.expression_attribute_values(":e", s(e));
-                "SET forwarded = :f, forward_error = :e"
-            }
-            None => "SET forwarded = :f REMOVE forward_error",
-        };
-        match update.update_expression(expr).send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e).into()),
-        }
     }
 
     /// Every lead matching the filter, newest first (the export).
