@@ -16,16 +16,16 @@ use shared::config::Secret;
 use shared::domain::leads::{AssignmentRules, Lifecycle};
 use std::collections::BTreeMap;
 
-const TOKEN: &str = "test-api-token-0123456789";
+pub(crate) const TOKEN: &str = "test-api-token-0123456789";
 /// 2026-11-20 10:00:00 UTC.
-const T0: i64 = 1_795_168_800;
+pub(crate) const T0: i64 = 1_795_168_800;
 
-fn api(stack: &Stack) -> Leads {
+pub(crate) fn api(stack: &Stack) -> Leads {
     api_over(stack, stack.dynamodb.clone())
 }
 
 /// The leads API over a given DynamoDB client (one with a request counter).
-fn api_over(stack: &Stack, client: aws_sdk_dynamodb::Client) -> Leads {
+pub(crate) fn api_over(stack: &Stack, client: aws_sdk_dynamodb::Client) -> Leads {
     let config = LeadsConfig {
         table_name: stack.table.clone(),
         auth: Auth::Token(Secret::new(TOKEN)),
@@ -36,7 +36,12 @@ fn api_over(stack: &Stack, client: aws_sdk_dynamodb::Client) -> Leads {
     Leads::new(DynamoDbLeadStore::new(client, &stack.table), config)
 }
 
-fn request(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) -> Request {
+pub(crate) fn request(
+    method: &str,
+    uri: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Request {
     let mut b = http::Request::builder().method(method).uri(uri);
     if let Some(t) = token {
         b = b.header("authorization", format!("Bearer {t}"));
@@ -51,7 +56,7 @@ fn request(method: &str, uri: &str, token: Option<&str>, body: Option<Value>) ->
     b.body(body).unwrap()
 }
 
-async fn call(
+pub(crate) async fn call(
     api: &Leads,
     method: &str,
     uri: &str,
@@ -71,17 +76,17 @@ async fn call(
     (status, body)
 }
 
-fn at(ts: i64) -> DateTime<Utc> {
+pub(crate) fn at(ts: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(ts, 0).unwrap()
 }
 
-fn referral(campaign: &str, ad: &str) -> Value {
+pub(crate) fn referral(campaign: &str, ad: &str) -> Value {
     json!({"source_url": format!("https://shop.example/?utm_source=facebook&utm_medium=paid&utm_campaign={campaign}"),
            "source_id": ad, "source_type": "ad", "headline": "Sale", "media_type": "image", "ctwa_clid": format!("clid-{ad}")})
 }
 
 /// A first message from `phone`, optionally from an ad.
-fn first_message(phone: &str, ts: i64, text: &str, ad: Option<(&str, &str)>) -> Vec<u8> {
+pub(crate) fn first_message(phone: &str, ts: i64, text: &str, ad: Option<(&str, &str)>) -> Vec<u8> {
     let mut m = text_message(&format!("wamid.{phone}.{ts}"), phone, ts, text);
     if let Some((campaign, ad)) = ad {
         m["referral"] = referral(campaign, ad);
@@ -498,333 +503,6 @@ async fn concurrent_new_leads_are_split_evenly_by_round_robin_and_rules_come_fir
 }
 
 #[tokio::test]
-async fn the_consent_check_answers_from_webhook_consent_and_the_service_window() {
-    let stack = Stack::start().await;
-    let api = api(&stack);
-    let user = "5511922222222";
-    stack
-        .post(&first_message(
-            user,
-            T0,
-            "quero saber",
-            Some(("spring", "44")),
-        ))
-        .await;
-    let check = |category: &str, secs: i64| {
-        let uri = format!(
-            "/v1/consent/check?user={user}&phone_number_id={PHONE_NUMBER_ID}&category={category}&at={}",
-            at(T0 + secs).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-        );
-        let api = &api;
-        async move { call(api, "GET", &uri, None, Utc::now()).await }
-    };
-    // 23h59 after the user's message a free-form reply is allowed and free; at 24h01 it
-    // cannot be sent.
-    let (status, d) = check("service", 23 * 3600 + 59 * 60).await;
-    assert_eq!(status, 200, "{d}");
-    assert_eq!(
-        (
-            d["allowed"].as_bool(),
-            d["customer_service_window"]["open"].as_bool()
-        ),
-        (Some(true), Some(true)),
-        "{d}"
-    );
-    let (_, d) = check("service", 24 * 3600 + 60).await;
-    assert_eq!(d["allowed"], false, "{d}");
-    assert_eq!(d["pricing"]["kind"], "not_sendable");
-    // Utility inside the window is free; marketing without an opt-in is refused.
-    let (_, d) = check("utility", 3600).await;
-    assert_eq!(
-        (d["allowed"].as_bool(), d["pricing"]["kind"].as_str()),
-        (Some(true), Some("free")),
-        "{d}"
-    );
-    let (_, d) = check("marketing", 3600).await;
-    assert_eq!(d["allowed"], false);
-    assert_eq!(d["reasons"][0]["code"], "no_marketing_opt_in");
-    // The user's STOP through user_preferences (the real webhook) is an opt-out.
-    let prefs = serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": WABA, "changes": [{"field": "user_preferences", "value": {
-        "messaging_product": "whatsapp", "metadata": {"phone_number_id": PHONE_NUMBER_ID},
-        "contacts": [{"wa_id": user}],
-        "user_preferences": [{"wa_id": user, "detail": "User requested to stop marketing messages", "category": "marketing_messages", "value": "stop", "timestamp": T0 + 120}]
-    }}]}]})).unwrap();
-    assert_eq!(stack.post(&prefs).await.0, 200);
-    let (_, d) = check("marketing", 3600).await;
-    assert_eq!(
-        (d["allowed"].as_bool(), d["reasons"][0]["code"].as_str()),
-        (Some(false), Some("opted_out")),
-        "{d}"
-    );
-    // Bad queries.
-    let (status, _) = call(
-        &api,
-        "GET",
-        &format!("/v1/consent/check?user={user}&phone_number_id=1&category=promo"),
-        None,
-        Utc::now(),
-    )
-    .await;
-    assert_eq!(status, 400);
-    let (status, _) = call(&api, "GET", "/v1/consent/check?user=1", None, Utc::now()).await;
-    assert_eq!(status, 400);
-}
-
-/// The consent check reads each id's profile and consent state by key (issue 13, item 10):
-/// as the person's history grows (consent events, conversions), its requests and the items
-/// DynamoDB reads for it stay the same, and its answer follows the latest recorded event.
-#[tokio::test]
-async fn the_consent_check_reads_the_same_items_however_long_the_history() {
-    let stack = Stack::start().await;
-    let counter = shared::telemetry::RequestCounter::new();
-    let api = api_over(
-        &stack,
-        shared::adapters::aws::dynamodb_client(&stack.sdk, Some(counter.clone())),
-    );
-    let user = "5511955550001";
-    stack.post(&first_message(user, T0, "oi", None)).await;
-    let mut n = 0i64;
-    let mut last_action = "";
-    // Each round adds 12 consent events (alternating) and 6 conversions to the partition.
-    let mut grow = async || {
-        for _ in 0..12 {
-            n += 1;
-            last_action = if n % 2 == 0 { "opt_in" } else { "opt_out" };
-            let event = json!({"user": user, "phone_number_id": PHONE_NUMBER_ID, "action": last_action,
-                "categories": ["marketing"], "source": "web_form", "proof": "signup form",
-                "at": at(T0 + 60 * n).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
-            let (status, body) =
-                call(&api, "POST", "/v1/consent", Some(event), at(T0 + 86_400)).await;
-            assert_eq!(status, 201, "{body}");
-            if n % 2 == 0 {
-                let sale = json!({"type": "purchase", "value": 10, "currency": "BRL",
-                    "at": "2026-11-20T10:30:00Z", "idempotency_key": format!("order-{n}")});
-                let uri = format!("/v1/leads/{user}/conversions");
-                assert_eq!(
-                    call(&api, "POST", &uri, Some(sale), at(T0 + 86_400))
-                        .await
-                        .0,
-                    201
-                );
-            }
-        }
-        last_action
-    };
-    let uri = format!(
-        "/v1/consent/check?user={user}&phone_number_id={PHONE_NUMBER_ID}&category=marketing"
-    );
-    let mut measured = Vec::new();
-    for _ in 0..2 {
-        let expected = grow().await;
-        let partition = stack
-            .scan()
-            .await
-            .iter()
-            .filter(|i| text(i, "pk") == Some(&format!("USER#{user}")))
-            .count();
-        counter.reset();
-        let (status, d) = call(&api, "GET", &uri, None, at(T0 + 86_400)).await;
-        assert_eq!(status, 200, "{d}");
-        assert_eq!(
-            d["consent"]["consent"], expected,
-            "the latest event wins: {d}"
-        );
-        measured.push((partition, counter.reads(), counter.items_read()));
-    }
-    println!("consent check (partition items, requests, items read): {measured:?}");
-    assert!(
-        measured[1].0 >= measured[0].0 + 18,
-        "the history grew: {measured:?}"
-    );
-    assert_eq!(
-        (measured[0].1, measured[0].2),
-        (measured[1].1, measured[1].2),
-        "the same requests and items read: {measured:?}"
-    );
-    assert!(
-        measured[1].2 <= 3,
-        "a profile and a state, by key: {measured:?}"
-    );
-}
-
-#[tokio::test]
-async fn consent_is_recorded_through_the_api_with_history_and_resumes() {
-    let stack = Stack::start().await;
-    let api = api(&stack);
-    let user = "5511933333333";
-    stack.post(&first_message(user, T0, "oi", None)).await;
-    let now = at(T0 + 600);
-    let opt_in = json!({"user": user, "phone_number_id": PHONE_NUMBER_ID, "action": "opt_in",
-        "categories": ["marketing"], "source": "web_form", "proof": "Checkbox 'Send me offers on WhatsApp' on /signup", "at": "2026-11-20T10:05:00Z"});
-    let (status, body) = call(&api, "POST", "/v1/consent", Some(opt_in.clone()), now).await;
-    assert_eq!(status, 201, "{body}");
-    assert_eq!(body["state"][0]["consent"], "opt_in");
-    assert_eq!(body["event"]["recorded_by"], "api-token");
-    // A retried request records once.
-    assert_eq!(
-        call(&api, "POST", "/v1/consent", Some(opt_in.clone()), now)
-            .await
-            .0,
-        201
-    );
-    let check = |secs: i64| {
-        let uri = format!(
-            "/v1/consent/check?user={user}&phone_number_id={PHONE_NUMBER_ID}&category=marketing"
-        );
-        let api = &api;
-        async move { call(api, "GET", &uri, None, at(T0 + secs)).await.1 }
-    };
-    let d = check(700).await;
-    assert_eq!(
-        (d["allowed"].as_bool(), d["pricing"]["kind"].as_str()),
-        (Some(true), Some("paid")),
-        "{d}"
-    );
-    // STOP through the webhook, then resumed through the API.
-    stack
-        .post(&first_message(user, T0 + 800, "Stop", None))
-        .await;
-    assert_eq!(check(900).await["allowed"], false);
-    let resume = json!({"user": user, "phone_number_id": PHONE_NUMBER_ID, "action": "opt_in",
-        "categories": ["marketing", "utility"], "source": "sms", "proof": "Replied YES to SMS 2026-11-20", "at": "2026-11-20T10:20:00Z"});
-    assert_eq!(
-        call(&api, "POST", "/v1/consent", Some(resume), at(T0 + 1_300))
-            .await
-            .0,
-        201
-    );
-    assert_eq!(check(1_400).await["allowed"], true);
-    let (_, one) = call(
-        &api,
-        "GET",
-        &format!("/v1/leads/{user}"),
-        None,
-        at(T0 + 1_400),
-    )
-    .await;
-    let history: Vec<(&str, &str)> = one["timeline"]["consent_history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["consent"].as_str().unwrap(),
-                e["source"].as_str().unwrap(),
-            )
-        })
-        .collect();
-    assert_eq!(
-        history,
-        [
-            ("opt_in", "web_form"),
-            ("opt_out", "keyword"),
-            ("opt_in", "sms")
-        ],
-        "append-only, once each"
-    );
-    // An older record never overrides a newer state.
-    let late = json!({"user": user, "phone_number_id": PHONE_NUMBER_ID, "action": "opt_out",
-        "categories": ["marketing"], "source": "api", "at": "2026-11-20T10:01:00Z"});
-    assert_eq!(
-        call(&api, "POST", "/v1/consent", Some(late), at(T0 + 1_500))
-            .await
-            .0,
-        201
-    );
-    assert_eq!(check(1_600).await["allowed"], true);
-    // Invalid records.
-    for bad in [
-        json!({"user": user, "phone_number_id": "1", "action": "opt_in", "categories": ["marketing"], "source": "web_form"}),
-        json!({"user": user, "phone_number_id": "1", "action": "maybe", "categories": ["marketing"], "source": "api", "proof": "x"}),
-        json!({"user": user, "phone_number_id": "1", "action": "opt_out", "categories": ["sales"], "source": "api"}),
-        json!({"user": user, "phone_number_id": "1", "action": "opt_out", "categories": ["marketing"], "source": "api", "at": "2030-01-01T00:00:00Z"}),
-    ] {
-        assert_eq!(
-            call(&api, "POST", "/v1/consent", Some(bad.clone()), now)
-                .await
-                .0,
-            422,
-            "{bad}"
-        );
-    }
-}
-
-#[tokio::test]
-async fn conversions_record_once_per_idempotency_key() {
-    let stack = Stack::start().await;
-    let api = api(&stack);
-    let user = "5511944444444";
-    stack
-        .post(&first_message(user, T0, "oi", Some(("spring", "55"))))
-        .await;
-    let now = at(T0 + 3_600);
-    let uri = format!("/v1/leads/{user}/conversions");
-    let purchase = json!({"type": "purchase", "value": 149.9, "currency": "BRL", "at": "2026-11-20T10:30:00Z", "idempotency_key": "order-1001"});
-    let (status, first) = call(&api, "POST", &uri, Some(purchase.clone()), now).await;
-    assert_eq!(status, 201, "{first}");
-    assert_eq!(first["replayed"], false);
-    // Retried concurrently: every retry is a replay of the same record.
-    let retries =
-        join_all((0..8).map(|_| call(&api, "POST", &uri, Some(purchase.clone()), now))).await;
-    assert!(
-        retries
-            .iter()
-            .all(|(s, b)| *s == 200 && b["replayed"] == true && b["conversion"]["value"] == 149.9),
-        "{retries:?}"
-    );
-    let mut changed = purchase.clone();
-    changed["value"] = json!(10);
-    let (status, e) = call(&api, "POST", &uri, Some(changed), now).await;
-    assert_eq!(
-        (status, e["error"]["code"].as_str()),
-        (409, Some("idempotency_conflict"))
-    );
-    let booking = json!({"type": "booking", "idempotency_key": "booking-7"});
-    assert_eq!(
-        call(&api, "POST", &uri, Some(booking.clone()), now).await.0,
-        201
-    );
-    let (status, replay) = call(&api, "POST", &uri, Some(booking), at(T0 + 3_605)).await;
-    assert_eq!(
-        (status, replay["replayed"].as_bool()),
-        (200, Some(true)),
-        "a retry without `at` seconds later is the same request: {replay}"
-    );
-    let (_, one) = call(&api, "GET", &format!("/v1/leads/{user}"), None, now).await;
-    let conversions = one["timeline"]["conversions"].as_array().unwrap();
-    assert_eq!(conversions.len(), 2, "{conversions:?}");
-    let items = stack
-        .scan()
-        .await
-        .into_iter()
-        .filter(|i| text(i, "item_kind") == Some("conversion"))
-        .count();
-    assert_eq!(items, 2);
-    // Validation and unknown leads.
-    for bad in [
-        json!({"type": "purchase", "value": 10}),
-        json!({"type": "refund", "idempotency_key": "k"}),
-        json!({"type": "purchase", "value": -1, "currency": "BRL", "idempotency_key": "k"}),
-        json!({"type": "purchase", "value": 1, "currency": "brl", "idempotency_key": "k"}),
-    ] {
-        assert_eq!(
-            call(&api, "POST", &uri, Some(bad.clone()), now).await.0,
-            422,
-            "{bad}"
-        );
-    }
-    let (status, _) = call(
-        &api,
-        "POST",
-        "/v1/leads/404404/conversions",
-        Some(json!({"type": "purchase", "idempotency_key": "x"})),
-        now,
-    )
-    .await;
-    assert_eq!(status, 404);
-}
-
-#[tokio::test]
 async fn csv_import_keeps_valid_rows_reports_bad_lines_and_export_round_trips() {
     let stack = Stack::start().await;
     let api = api(&stack);
@@ -928,175 +606,6 @@ async fn csv_import_keeps_valid_rows_reports_bad_lines_and_export_round_trips() 
         )
         .await;
     assert_eq!(resp.status().as_u16(), 400);
-}
-
-#[tokio::test]
-async fn conversions_are_forwarded_off_the_request_path_once_with_the_click_id() {
-    use conversions::handler::Forwarder;
-    use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph, Fault};
-    use integration_tests::streams::{StreamReader, lambda_event};
-    use shared::adapters::graph::{GraphClient, GraphConfig, RetryPolicy};
-    use shared::adapters::graph_capi::GraphConversionSink;
-    let stack = Stack::start().await;
-    let fake = FakeGraph::standard().await.unwrap();
-    let mut graph = GraphConfig::new(fake.url.clone(), Secret::new(FAKE_GRAPH_TOKEN));
-    graph.retry = RetryPolicy {
-        max_attempts: 2,
-        base_delay: std::time::Duration::from_millis(5),
-        max_delay: std::time::Duration::from_millis(10),
-        max_regain_wait: std::time::Duration::from_secs(1),
-    };
-    let api = Leads::new(
-        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
-        LeadsConfig {
-            table_name: stack.table.clone(),
-            auth: Auth::Token(Secret::new(TOKEN)),
-            lifecycle: Lifecycle::default(),
-            forward_conversions: true,
-            bucket_name: None,
-        },
-    );
-    // The conversions function, fed the table stream as its event source mapping does.
-    let forwarder = Forwarder::new(
-        DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table),
-        GraphConversionSink::new(GraphClient::new(graph).unwrap()),
-        "778899001122",
-    );
-    let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
-    let mut delivered: Vec<Value> = Vec::new();
-    let mut forward = async |again: bool| {
-        let mut records = reader.next_records().await;
-        if again {
-            // Lambda delivers a batch again after a timeout: nothing is sent twice.
-            records.extend(delivered.clone());
-        }
-        for batch in records.chunks(100) {
-            let r = forwarder.handle(lambda_event(batch)).await;
-            assert!(r.batch_item_failures.is_empty());
-        }
-        delivered.extend(records);
-    };
-    let sent_events = || -> Vec<Value> {
-        fake.handle
-            .requests()
-            .into_iter()
-            .filter(|r| r.path.ends_with("/events"))
-            .map(|r| {
-                assert_eq!(r.path, "/v23.0/778899001122/events");
-                serde_json::from_str::<Value>(&r.body).unwrap()["data"][0].clone()
-            })
-            .collect()
-    };
-    let from_ad = "5511977700001";
-    let organic = "5511977700002";
-    stack
-        .post(&first_message(from_ad, T0, "oi", Some(("spring", "77"))))
-        .await;
-    stack.post(&first_message(organic, T0, "oi", None)).await;
-    let now = at(T0 + 3_600);
-    let purchase = json!({"type": "purchase", "value": 99.5, "currency": "BRL", "at": "2026-11-20T10:40:00Z", "idempotency_key": "order-77"});
-    let uri = format!("/v1/leads/{from_ad}/conversions");
-    let (status, body) = call(&api, "POST", &uri, Some(purchase.clone()), now).await;
-    // Recorded and answered without waiting for Meta.
-    assert_eq!(
-        (status, body["conversion"]["forwarded"].as_str()),
-        (201, Some("pending")),
-        "{body}"
-    );
-    assert!(sent_events().is_empty());
-    forward(false).await;
-    let sent = sent_events();
-    assert_eq!(sent.len(), 1);
-    let e = &sent[0];
-    assert_eq!(e["event_name"], "Purchase");
-    assert_eq!(e["event_id"], format!("{from_ad}:order-77"));
-    assert_eq!(e["action_source"], "business_messaging");
-    assert_eq!(e["messaging_channel"], "whatsapp");
-    assert_eq!(e["user_data"]["ctwa_clid"], "clid-77");
-    assert_eq!(e["user_data"]["whatsapp_business_account_id"], WABA);
-    assert_eq!(
-        (
-            e["custom_data"]["value"].as_f64(),
-            e["custom_data"]["currency"].as_str()
-        ),
-        (Some(99.5), Some("BRL"))
-    );
-    assert_eq!(e["event_time"], 1_795_171_200);
-    // A retried request is a replay: recorded once, sent once, also when the stream
-    // delivers its records again.
-    let (status, replay) = call(&api, "POST", &uri, Some(purchase), now).await;
-    assert_eq!(
-        (status, replay["conversion"]["forwarded"].as_str()),
-        (200, Some("sent"))
-    );
-    forward(true).await;
-    assert_eq!(sent_events().len(), 1);
-    // No click id: nothing to attribute; no Meta event for `other`: nothing sent.
-    let organic_uri = format!("/v1/leads/{organic}/conversions");
-    call(
-        &api,
-        "POST",
-        &organic_uri,
-        Some(json!({"type": "purchase", "idempotency_key": "o-1"})),
-        now,
-    )
-    .await;
-    call(
-        &api,
-        "POST",
-        &uri,
-        Some(json!({"type": "other", "idempotency_key": "x-1"})),
-        now,
-    )
-    .await;
-    // Meta down through every retry: the conversion is kept, failed with a code (no
-    // internal text); sending it again retries it.
-    fake.handle.inject(Fault::ServerError(500), 2);
-    let lead_submitted = json!({"type": "lead_submitted", "idempotency_key": "l-1"});
-    call(&api, "POST", &uri, Some(lead_submitted.clone()), now).await;
-    forward(false).await;
-    let attempts = |key: &str| {
-        let id = format!("{from_ad}:{key}");
-        sent_events().iter().filter(|e| e["event_id"] == id).count()
-    };
-    assert_eq!(attempts("order-77"), 1);
-    assert_eq!(
-        attempts("l-1"),
-        2,
-        "the client's two attempts, both refused"
-    );
-    assert_eq!(attempts("x-1"), 0);
-    let state = async |key: &str| {
-        let (_, one) = call(&api, "GET", &format!("/v1/leads/{from_ad}"), None, now).await;
-        let c = one["timeline"]["conversions"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["idempotency_key"] == key)
-            .cloned()
-            .unwrap();
-        (
-            c["forwarded"].as_str().unwrap().to_string(),
-            c["forward_error"].clone(),
-        )
-    };
-    assert_eq!(state("x-1").await.0, "unsupported_type");
-    assert_eq!(
-        state("l-1").await,
-        ("failed".to_string(), json!("meta_unavailable"))
-    );
-    let (_, o) = call(&api, "GET", &format!("/v1/leads/{organic}"), None, now).await;
-    assert_eq!(o["timeline"]["conversions"][0]["forwarded"], "no_ctwa_clid");
-    let (status, retry) = call(&api, "POST", &uri, Some(lead_submitted), now).await;
-    assert_eq!(
-        (status, retry["conversion"]["forwarded"].as_str()),
-        (200, Some("pending"))
-    );
-    forward(false).await;
-    assert_eq!(state("l-1").await, ("sent".to_string(), Value::Null));
-    assert_eq!(attempts("l-1"), 3);
-    assert_eq!(sent_events().last().unwrap()["event_name"], "LeadSubmitted");
-    assert_eq!(sent_events().len(), 4, "nothing else was sent");
 }
 
 #[tokio::test]

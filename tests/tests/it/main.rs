@@ -4,6 +4,8 @@
 
 mod analytics_store;
 mod conformance;
+mod consent;
+mod conversions;
 mod failures;
 mod graph;
 mod handshake;
