@@ -67,45 +67,32 @@ impl DynamoDbLeadStore {
         if let Some(e) = &conversion.forward_error {
             item.insert("forward_error".into(), s(e.as_str()));
         }
-        let put = self
+        if self.put_if_absent(item).await? {
+            return Ok((conversion.clone(), false));
+        }
+        // The key was used before: the same request is a replay, another is a conflict.
+        let existing = self
             .client
-            .put_item()
+            .get_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk)")
+            .key("pk", s(user_pk(lead_id)))
+            .key("sk", s(format!("CONV#{}", conversion.idempotency_key)))
+            .consistent_read(true)
             .send()
-            .await;
-        match put {
-            Ok(_) => Ok((conversion.clone(), false)),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                let existing = self
-                    .client
-                    .get_item()
-                    .table_name(&self.table)
-                    .key("pk", s(format!("USER#{lead_id}")))
-                    .key("sk", s(format!("CONV#{}", conversion.idempotency_key)))
-                    .consistent_read(true)
-                    .send()
-                    .await
-                    .map_err(unavailable)?
-                    .item
-                    .ok_or_else(|| {
-                        LeadsError::Store(StoreError::Unavailable(
-                            "the conversion vanished between its write and its read".into(),
-                        ))
-                    })?;
-                if text(&existing, "fingerprint").as_deref() == Some(fingerprint.as_str()) {
-                    Ok((conversion_from_item(&existing), true))
-                } else {
-                    Err(LeadsError::IdempotencyConflict(
-                        conversion.idempotency_key.clone(),
-                    ))
-                }
-            }
-            Err(e) => Err(unavailable(e).into()),
+            .await
+            .map_err(unavailable)?
+            .item
+            .ok_or_else(|| {
+                LeadsError::Store(StoreError::Unavailable(
+                    "the conversion vanished between its write and its read".into(),
+                ))
+            })?;
+        if text(&existing, "fingerprint").as_deref() == Some(fingerprint.as_str()) {
+            Ok((conversion_from_item(&existing), true))
+        } else {
+            Err(LeadsError::IdempotencyConflict(
+                conversion.idempotency_key.clone(),
+            ))
         }
     }
 

@@ -245,24 +245,7 @@ fn job_from_item(item: &Attrs) -> Option<ImportJob> {
 impl DynamoDbLeadStore {
     /// Records a new import job; `false` when a job with its id exists already.
     pub async fn create_job(&self, job: &ImportJob) -> Result<bool, LeadsError> {
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(job_item(job)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e).into()),
-        }
+        self.put_if_absent(job_item(job)).await
     }
 
     /// An import job, read strongly consistent.

@@ -404,6 +404,11 @@ impl DynamoDbLeadStore {
 
     /// Writes an item once: a retry (the item exists) is not an error.
     async fn put_once(&self, item: Attrs) -> Result<(), LeadsError> {
+        self.put_if_absent(item).await.map(|_| ())
+    }
+
+    /// Writes an item unless its key exists: `true` when written, `false` when it was there.
+    pub(super) async fn put_if_absent(&self, item: Attrs) -> Result<bool, LeadsError> {
         let put = self
             .client
             .put_item()
@@ -413,14 +418,14 @@ impl DynamoDbLeadStore {
             .send()
             .await;
         match put {
+            Ok(_) => Ok(true),
             Err(e)
-                if !e
-                    .as_service_error()
+                if e.as_service_error()
                     .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
             {
-                Err(unavailable(e).into())
+                Ok(false)
             }
-            _ => Ok(()),
+            Err(e) => Err(unavailable(e).into()),
         }
     }
 
