@@ -188,9 +188,30 @@ fn lifecycle(v: Option<String>) -> Result<crate::domain::leads::Lifecycle, Confi
     }
 }
 
-/// The replay (`crate::replay`, run by the aggregator's `{"action":"replay"}` and `make
-/// replay`): where the webhook kept the bodies it could not store, and the same ingest rules
-/// as the webhook (the same variables), so a replayed body makes the webhook's writes.
+/// The aggregator: the table whose stream it folds (and whose markers and identity links
+/// its maintenance actions re-derive).
+#[derive(Debug, Clone)]
+pub struct AggregatorConfig {
+    pub table_name: String,
+}
+
+impl AggregatorConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Self {
+            table_name: get("TABLE_NAME")
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing("TABLE_NAME"))?,
+        })
+    }
+}
+
+/// The replay (`crate::replay`, run by the `replay` function and `make replay`): where the
+/// webhook kept the bodies it could not store, and the same ingest rules as the webhook (the
+/// same variables), so a replayed body makes the webhook's writes.
 #[derive(Debug, Clone)]
 pub struct ReplayConfig {
     pub table_name: String,

@@ -99,6 +99,23 @@ pub async fn create_table_and_indexes(client: &Client, table: &str) -> Result<()
                 .build()
                 .map_err(|e| e.to_string())?,
         )
+        .attribute_definitions(attr(shared::domain::timeindex::LEAD_TIME_ATTR)?)
+        .global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(shared::domain::timeindex::LEAD_INDEX)
+                .key_schema(key_el(
+                    shared::domain::timeindex::LEAD_TIME_ATTR,
+                    KeyType::Hash,
+                )?)
+                .key_schema(key_el("at", KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::KeysOnly)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
             StreamSpecification::builder()

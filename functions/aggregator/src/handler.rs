@@ -8,8 +8,8 @@
 //! records before it are not redone.
 //!
 //! It also runs the maintenance actions (`{"action": …}`, [`Aggregator::maintenance`]):
-//! `rebuild`, `link`, `redrive`, and `replay` (re-ingest the bodies the webhook kept under
-//! `quarantine/`, `shared::replay`), with the same code as the `make` commands.
+//! `rebuild`, `link` and `redrive`, with the same code as the `make` commands. Replaying the
+//! webhook's kept bodies is the `replay` function's (it needs the webhook's writes).
 
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
@@ -20,7 +20,6 @@ use shared::adapters::dynamodb_leads::{DynamoDbLeadStore, LeadsError, ScannedMes
 use shared::domain::activity::{Activity, Direction, activity_change, activity_of};
 use shared::domain::identity::{IdentityMap, Person, ids_of_message};
 use shared::ports::IdentityStore;
-use shared::replay::{LiveReplay, ReplayRequest};
 use std::collections::BTreeSet;
 
 pub struct Aggregator {
@@ -29,15 +28,10 @@ pub struct Aggregator {
     /// Tenancy facts this instance already wrote (`lead|<id>|<waba>`, `phone|<id>|<waba>`):
     /// the writes are idempotent, so this only saves repeating them on a warm instance.
     filed: std::sync::Mutex<std::collections::HashSet<String>>,
-    /// The replay of kept webhook bodies (`{"action":"replay"}`), when configured.
-    replay: Option<LiveReplay>,
 }
 
 /// Entries kept in [`Aggregator::filed`] before it starts over.
 const FILED_CAPACITY: usize = 100_000;
-
-/// Objects a replay lists in its Lambda response (the log has every one).
-const MAX_LISTED_OBJECTS: usize = 1000;
 
 /// What the link command found or did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -75,7 +69,6 @@ impl Aggregator {
             identity: store.identity().clone(),
             store,
             filed: Default::default(),
-            replay: None,
         }
     }
 
@@ -117,19 +110,11 @@ impl Aggregator {
         Ok(())
     }
 
-    /// Enables `{"action":"replay"}`.
-    pub fn with_replay(mut self, replay: LiveReplay) -> Self {
-        self.replay = Some(replay);
-        self
-    }
-
     /// A maintenance action, if `payload` names one (`None`: a stream batch):
     /// `{"action":"rebuild"}` rebuilds every marker; `{"action":"link","dry_run":bool,
     /// "start_segment":n}` links and merges the leads of people split across ids;
     /// `{"action":"redrive"}` does both after stream records were given up on (the dead-letter
-    /// queue holds their positions); `{"action":"replay","dry_run":bool,"prefix":"quarantine/…",
-    /// "since":"YYYY-MM-DD","start_after":key}` re-ingests the webhook's kept bodies. Dry runs
-    /// are the default: `"dry_run": false` writes.
+    /// queue holds their positions). Dry runs are the default: `"dry_run": false` writes.
     pub async fn maintenance(&self, payload: &Value) -> Option<Result<Value, String>> {
         let action = payload.get("action")?.as_str().unwrap_or_default();
         let dry_run = payload
@@ -170,37 +155,14 @@ impl Aggregator {
                 }),
                 Err(e) => Err(e),
             },
-            "replay" => self.replay_action(payload, dry_run).await,
+            "replay" => Err(
+                "replay is the replay function's: invoke it with {\"dry_run\": false, …}"
+                    .to_string(),
+            ),
             other => Err(format!(
-                "unknown action {other:?}: rebuild, link, redrive or replay"
+                "unknown action {other:?}: rebuild, link or redrive"
             )),
         })
-    }
-
-    async fn replay_action(&self, payload: &Value, dry_run: bool) -> Result<Value, String> {
-        let replay = self
-            .replay
-            .as_ref()
-            .ok_or("replay is not configured (BUCKET_NAME)")?;
-        let text = |k: &str| payload.get(k).and_then(Value::as_str).map(str::to_string);
-        let since = text("since")
-            .map(|d| ReplayRequest::since_day(&d))
-            .transpose()
-            .map_err(|e| e.to_string())?;
-        let request = ReplayRequest {
-            prefix: text("prefix"),
-            since,
-            start_after: text("start_after"),
-            dry_run,
-        };
-        let mut summary = replay.run(&request).await.map_err(|e| e.to_string())?;
-        // A Lambda response is at most 6 MB: the totals always, the first objects (every one
-        // is in the log).
-        let listed = summary.objects.len();
-        summary.objects.truncate(MAX_LISTED_OBJECTS);
-        let mut out = serde_json::to_value(&summary).map_err(|e| e.to_string())?;
-        out["objects_not_listed"] = json!(listed - summary.objects.len());
-        Ok(out)
     }
 
     /// Links the ids one message names and folds the person's leads into one: for a message
@@ -325,16 +287,30 @@ impl Aggregator {
 
     /// Rebuilds every lead marker (the reports' time index) from the message items: the
     /// stream keeps only 24 hours, so this is how markers lost to an outage, or written
-    /// before a marker attribute existed, are made whole. Idempotent (earliest time wins),
-    /// so it can run beside live traffic and be repeated. Returns the markers recorded.
+    /// before a marker attribute or the message counters existed, are made whole; an
+    /// outbound message's marker left under the recipient's other id (the phone, once the
+    /// message names their BSUID) is removed, as the stream does. Idempotent (earliest time
+    /// wins, a marker is counted once), so it can run beside live traffic and be repeated.
+    /// Returns the markers recorded.
     pub async fn rebuild(&self, total_segments: i32) -> Result<u64, String> {
         let mut recorded = 0u64;
         self.each_page(0, total_segments, async |messages| {
-            for a in messages.iter().filter_map(|m| m.activity.as_ref()) {
+            for m in messages {
+                let Some(a) = m.activity.as_ref() else {
+                    continue;
+                };
                 self.store
                     .record_activity(a)
                     .await
                     .map_err(|e| e.to_string())?;
+                if a.direction == Direction::Outbound {
+                    for stray in m.ids.iter().filter(|id| **id != a.user_key) {
+                        self.store
+                            .forget_activity(stray, a.direction, &a.wamid)
+                            .await
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
                 self.file_tenancy(a).await.map_err(|e| e.to_string())?;
                 recorded += 1;
             }

@@ -2,17 +2,16 @@ use aggregator::handler::Aggregator;
 use aws_lambda_events::event::dynamodb::Event;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
-use shared::config::ReplayConfig;
+use shared::config::AggregatorConfig;
 
 /// Stream batches (`Records`) are folded; `{"action": …}` payloads are maintenance actions
-/// (`Aggregator::maintenance`: rebuild, link, redrive, replay).
+/// (`Aggregator::maintenance`: rebuild, link, redrive).
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     shared::telemetry::init();
-    let config = ReplayConfig::from_env()?;
+    let config = AggregatorConfig::from_env()?;
     let sdk = shared::adapters::aws::load_sdk_config().await;
-    let aggregator = Aggregator::from_sdk(&sdk, &config.table_name)
-        .with_replay(shared::replay::live(&config, &sdk));
+    let aggregator = Aggregator::from_sdk(&sdk, &config.table_name);
     let aggregator = &aggregator;
     run(service_fn(move |event: LambdaEvent<Value>| async move {
         let (payload, context) = event.into_parts();

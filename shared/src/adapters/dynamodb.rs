@@ -83,6 +83,11 @@ pub fn message_pk(wamid: &str) -> String {
 pub fn user_pk(user_key: &str) -> String {
     format!("USER#{user_key}")
 }
+/// A user id's message counters (`USER#<id>` / [`ACTIVITY_SK`]): `inbound_count` and
+/// `outbound_count`, each raised exactly once per marker in the same transaction that
+/// flags the marker `counted` (and lowered when a counted marker is removed), so a
+/// timeline counts a person's messages without reading their markers.
+pub const ACTIVITY_SK: &str = "ACTIVITY";
 /// The lead profile's set of WABAs its person wrote to (or was filed under by an import):
 /// who may see the lead (`domain::access`).
 pub const LEAD_WABAS: &str = "waba_ids";

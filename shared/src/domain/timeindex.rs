@@ -77,6 +77,34 @@ pub fn buckets_covering(lo: i64, hi: i64) -> Vec<String> {
     out
 }
 
+/// Name of the per-person, time-ordered global secondary index (hash [`LEAD_TIME_ATTR`],
+/// range `at`, keys only): a lead's outbound markers and conversions by time, so the
+/// timeline and the consent check read the few items they need with `Limit`.
+pub const LEAD_INDEX: &str = "by_lead";
+/// The per-person index's partition-key attribute.
+pub const LEAD_TIME_ATTR: &str = "lead_time";
+
+/// What a person's time-ordered index partition holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadSeries {
+    /// One-to-one outbound message markers (`at` = the message's anchor time).
+    Outbound,
+    /// Conversions (`at` = when the conversion happened).
+    Conversions,
+}
+
+/// `lead_time` of an item of `series` in the partition of user id `user_key`.
+pub fn lead_time(user_key: &str, series: LeadSeries) -> String {
+    let suffix = match series {
+        LeadSeries::Outbound => "#OUT",
+        LeadSeries::Conversions => "#CONV",
+    };
+    let mut v = String::with_capacity(user_key.len() + suffix.len());
+    v.push_str(user_key);
+    v.push_str(suffix);
+    v
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,6 +116,16 @@ mod tests {
         assert!(time_bucket(1_795_219_200, "wamid.A").starts_with("T#2026-11-21#"));
         assert_eq!(time_bucket(5, "k"), time_bucket(5, "k"));
         assert!(shard_of("anything") < TIME_SHARDS);
+    }
+
+    #[test]
+    fn a_persons_series_are_distinct_partitions() {
+        assert_eq!(lead_time("5511", LeadSeries::Outbound), "5511#OUT");
+        assert_eq!(lead_time("5511", LeadSeries::Conversions), "5511#CONV");
+        assert_ne!(
+            lead_time("BR.x", LeadSeries::Outbound),
+            lead_time("BR.x#OUT", LeadSeries::Conversions)
+        );
     }
 
     #[test]

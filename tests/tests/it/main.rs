@@ -27,4 +27,5 @@ mod stream_faults;
 mod summary_browser;
 mod support;
 mod template_table;
+mod timeline;
 mod traffic;

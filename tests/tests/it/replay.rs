@@ -1,20 +1,19 @@
 //! Replay of the bodies the webhook kept under `quarantine/` (issue 13, item 4), through the
-//! aggregator's `{"action":"replay"}` (the same `shared::replay` as `make replay`): a body
+//! `replay` function's handler (the same `shared::replay` as `make replay`): a body
 //! quarantined by a "parser bug" is stored exactly once, as if it had been POSTed; a dry run
 //! writes nothing; a second run changes nothing; a body already stored changes nothing; a
 //! still-unparseable body stays and is reported with its reason; objects are never touched.
 
 use crate::support::*;
-use aggregator::handler::Aggregator;
 use integration_tests::harness::{Stack, webhook_config};
+use replay::handler::Replay;
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
 use shared::adapters::s3::S3RawStore;
 use shared::config::ReplayConfig;
 use shared::ingest::quarantine_key;
 use shared::ports::RawStore;
 
-fn aggregator_with_replay(stack: &Stack) -> Aggregator {
+fn replay_function(stack: &Stack) -> Replay {
     let config = ReplayConfig::from_lookup(|k| match k {
         "TABLE_NAME" => Some(stack.table.clone()),
         "BUCKET_NAME" => Some(stack.bucket.clone()),
@@ -22,15 +21,11 @@ fn aggregator_with_replay(stack: &Stack) -> Aggregator {
         _ => None,
     })
     .expect("replay config");
-    Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table))
-        .with_replay(shared::replay::live(&config, &stack.sdk))
+    Replay::new(shared::replay::live(&config, &stack.sdk))
 }
 
-async fn replay(aggregator: &Aggregator, payload: Value) -> Result<Value, String> {
-    aggregator
-        .maintenance(&payload)
-        .await
-        .expect("replay is a maintenance action")
+async fn replay(function: &Replay, payload: Value) -> Result<Value, String> {
+    function.handle(&payload).await
 }
 
 /// Each object's outcome in a replay's answer, by key.
@@ -96,13 +91,11 @@ async fn quarantined_bodies_are_replayed_once_and_failures_stay() {
         assert_eq!(truth.post(body).await.0, 200);
     }
     let before = stack.scan().await;
-    let aggregator = aggregator_with_replay(&stack);
+    let function = replay_function(&stack);
 
     // Dry run (the default): per object whether it parses now and its items by kind; nothing
     // is written.
-    let dry = replay(&aggregator, json!({"action": "replay"}))
-        .await
-        .unwrap();
+    let dry = replay(&function, json!({})).await.unwrap();
     assert_eq!(dry["dry_run"], json!(true));
     assert_eq!(
         (&dry["read"], &dry["replayed"], &dry["still_failing"]),
@@ -122,9 +115,7 @@ async fn quarantined_bodies_are_replayed_once_and_failures_stay() {
 
     // The replay: A is stored as the webhook would have stored it, C changes nothing, B is
     // still failing and reported.
-    let run = replay(&aggregator, json!({"action": "replay", "dry_run": false}))
-        .await
-        .unwrap();
+    let run = replay(&function, json!({"dry_run": false})).await.unwrap();
     assert_eq!(
         (&run["read"], &run["replayed"], &run["changed"]),
         (&json!(3), &json!(2), &json!(1)),
@@ -147,9 +138,7 @@ async fn quarantined_bodies_are_replayed_once_and_failures_stay() {
     );
 
     // Again: nothing changes.
-    let again = replay(&aggregator, json!({"action": "replay", "dry_run": false}))
-        .await
-        .unwrap();
+    let again = replay(&function, json!({"dry_run": false})).await.unwrap();
     assert_eq!(
         (&again["changed"], &again["applied"]),
         (&json!(0), &json!(0))
@@ -163,25 +152,15 @@ async fn quarantined_bodies_are_replayed_once_and_failures_stay() {
     assert_eq!(stack.object(&key_a).await, a);
 
     // Narrowing: one reason's prefix, a day after everything; and nothing outside quarantine/.
-    let one = replay(
-        &aggregator,
-        json!({"action": "replay", "prefix": "quarantine/store_rejected/"}),
-    )
-    .await
-    .unwrap();
+    let one = replay(&function, json!({"prefix": "quarantine/store_rejected/"}))
+        .await
+        .unwrap();
     assert_eq!((&one["read"], &one["replayed"]), (&json!(1), &json!(1)));
-    let later = replay(
-        &aggregator,
-        json!({"action": "replay", "since": "2999-01-01"}),
-    )
-    .await
-    .unwrap();
+    let later = replay(&function, json!({"since": "2999-01-01"}))
+        .await
+        .unwrap();
     assert_eq!((&later["read"], &later["older"]), (&json!(0), &json!(3)));
-    let outside = replay(
-        &aggregator,
-        json!({"action": "replay", "prefix": "reports/"}),
-    )
-    .await;
+    let outside = replay(&function, json!({"prefix": "reports/"})).await;
     assert!(
         outside.is_err_and(|e| e.contains("outside the quarantine")),
         "the replay reads only quarantine/"

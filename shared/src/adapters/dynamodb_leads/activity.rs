@@ -3,53 +3,212 @@
 
 use super::*;
 
+/// The marker flag set in the transaction that counts it.
+const COUNTED: &str = "counted";
+
+/// The counter of a direction on the id's [`ACTIVITY_SK`] item.
+fn counter(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Inbound => "inbound_count",
+        Direction::Outbound => "outbound_count",
+    }
+}
+
+fn is_condition_failure<E, R>(e: &aws_sdk_dynamodb::error::SdkError<E, R>) -> bool
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+{
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|c| c == "ConditionalCheckFailedException")
+}
+
+/// A transaction cancelled only because a condition did not hold (not throttling, not a
+/// conflict with another transaction, which are retried as storage errors).
+fn cancelled_by_condition<R>(
+    e: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
+    match e.as_service_error() {
+        Some(E::TransactionCanceledException(c)) => {
+            let codes: Vec<&str> = c
+                .cancellation_reasons()
+                .iter()
+                .filter_map(|r| r.code())
+                .filter(|c| *c != "None")
+                .collect();
+            !codes.is_empty() && codes.iter().all(|c| *c == "ConditionalCheckFailed")
+        }
+        _ => false,
+    }
+}
+
 impl DynamoDbLeadStore {
     /// Records one message of a lead (`USER#<key>` / `IN#<wamid>` or `OUT#<wamid>`): the
     /// marker keeps the earliest time seen, so retried and reordered stream records converge.
+    /// An outbound marker carries `lead_time` (the per-person time index). Every marker is
+    /// counted exactly once in its id's `ACTIVITY` counter: a new marker is written `counted`
+    /// in one transaction with the counter (one request, the common case); a marker already
+    /// there is updated (earliest time wins) and, if it was never counted (a table from
+    /// before the counters), flagged and counted in one transaction. A retry after a crash
+    /// between any two of these writes counts what is not counted yet, and nothing twice.
     pub async fn record_activity(&self, a: &Activity) -> Result<(), LeadsError> {
+        use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
+        let outbound = a.direction == Direction::Outbound;
+        let marker_sk = format!("{}{}", a.direction.prefix(), a.wamid);
+        let sets = format!(
+            "SET item_kind = :kind, direction = :direction, wamid = :wamid, #at = :at, \
+             time_bucket = :tb{}{}{}",
+            if a.phone_number_id.is_some() {
+                ", phone_number_id = :pnid"
+            } else {
+                ""
+            },
+            if a.waba_id.is_some() {
+                ", waba_id = :waba"
+            } else {
+                ""
+            },
+            if outbound { ", lead_time = :lt" } else { "" },
+        );
+        let mut values = HashMap::new();
+        values.insert(":kind".to_string(), s("lead_activity"));
+        values.insert(":direction".to_string(), s(a.direction.as_str()));
+        values.insert(":wamid".to_string(), s(a.wamid.as_str()));
+        values.insert(":at".to_string(), Av::N(a.at.to_string()));
+        values.insert(":tb".to_string(), s(time_bucket(a.at, &a.wamid)));
+        if let Some(p) = &a.phone_number_id {
+            values.insert(":pnid".to_string(), s(p.as_str()));
+        }
+        if let Some(w) = &a.waba_id {
+            values.insert(":waba".to_string(), s(w.as_str()));
+        }
+        if outbound {
+            values.insert(
+                ":lt".to_string(),
+                s(lead_time(&a.user_key, LeadSeries::Outbound)),
+            );
+        }
+
+        // A new marker: written and counted in one transaction.
+        let mut new_values = values.clone();
+        new_values.insert(":t".to_string(), Av::Bool(true));
+        let create = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(&a.user_key)))
+            .key("sk", s(marker_sk.as_str()))
+            .update_expression(format!("{sets}, #c = :t"))
+            .condition_expression("attribute_not_exists(pk)")
+            .expression_attribute_names("#at", "at")
+            .expression_attribute_names("#c", COUNTED)
+            .set_expression_attribute_values(Some(new_values))
+            .build()
+            .map_err(unavailable)?;
+        let created = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(create).build())
+            .transact_items(
+                TransactWriteItem::builder()
+                    .update(self.counter_change(&a.user_key, a.direction, 1)?)
+                    .build(),
+            )
+            .send()
+            .await;
+        match created {
+            Ok(_) => return Ok(()),
+            Err(e) if cancelled_by_condition(&e) => {}
+            Err(e) => return Err(unavailable(e).into()),
+        }
+
+        // The marker exists: the earliest time wins; a marker written before an index
+        // attribute existed gets it from a rebuild that finds the same (or an earlier) time.
         let result = self
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("USER#{}", a.user_key)))
-            .key("sk", s(format!("{}{}", a.direction.prefix(), a.wamid)))
-            .update_expression(format!(
-                "SET item_kind = :kind, direction = :direction, wamid = :wamid, #at = :at, \
-                 time_bucket = :tb{}{}",
-                if a.phone_number_id.is_some() { ", phone_number_id = :pnid" } else { "" },
-                if a.waba_id.is_some() { ", waba_id = :waba" } else { "" },
-            ))
-            // Earliest time wins; a marker written before the time index existed gets its
-            // `time_bucket` from a rebuild that finds the same time.
-            .condition_expression(
-                "attribute_not_exists(#at) OR #at > :at OR (#at = :at AND attribute_not_exists(time_bucket))",
-            )
+            .key("pk", s(user_pk(&a.user_key)))
+            .key("sk", s(marker_sk.as_str()))
+            .update_expression(sets)
+            .condition_expression(if outbound {
+                "attribute_not_exists(#at) OR #at > :at OR (#at = :at AND attribute_not_exists(time_bucket)) \
+                 OR (#at >= :at AND attribute_not_exists(lead_time))"
+            } else {
+                "attribute_not_exists(#at) OR #at > :at OR (#at = :at AND attribute_not_exists(time_bucket))"
+            })
             .expression_attribute_names("#at", "at")
-            .set_expression_attribute_values(Some({
-                let mut v = HashMap::new();
-                v.insert(":kind".to_string(), s("lead_activity"));
-                v.insert(":direction".to_string(), s(a.direction.as_str()));
-                v.insert(":wamid".to_string(), s(a.wamid.as_str()));
-                v.insert(":at".to_string(), Av::N(a.at.to_string()));
-                v.insert(":tb".to_string(), s(time_bucket(a.at, &a.wamid)));
-                if let Some(p) = &a.phone_number_id {
-                    v.insert(":pnid".to_string(), s(p.as_str()));
+            .set_expression_attribute_values(Some(values))
+            .return_values(ReturnValue::AllNew)
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let marker = match result {
+            Ok(out) => out.attributes.unwrap_or_default(),
+            Err(e) if is_condition_failure(&e) => match e.into_service_error() {
+                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(c) => {
+                    c.item.unwrap_or_default()
                 }
-                if let Some(w) = &a.waba_id {
-                    v.insert(":waba".to_string(), s(w.as_str()));
-                }
-                v
-            }))
+                _ => Attrs::new(),
+            },
+            Err(e) => return Err(unavailable(e).into()),
+        };
+        if marker.contains_key(COUNTED) {
+            return Ok(());
+        }
+        self.count_marker(&a.user_key, a.direction, &marker_sk)
+            .await
+    }
+
+    /// `ADD` `delta` to the counter of `direction` on the `ACTIVITY` item of `user_key`.
+    fn counter_change(
+        &self,
+        user_key: &str,
+        direction: Direction,
+        delta: i64,
+    ) -> Result<Update, LeadsError> {
+        Ok(Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(user_key)))
+            .key("sk", s(ACTIVITY_SK))
+            .update_expression("ADD #n :delta")
+            .expression_attribute_names("#n", counter(direction))
+            .expression_attribute_values(":delta", Av::N(delta.to_string()))
+            .build()
+            .map_err(unavailable)?)
+    }
+
+    /// Flags a marker `counted` and raises its id's counter, in one transaction; a marker
+    /// already counted (a concurrent or earlier run) changes nothing.
+    async fn count_marker(
+        &self,
+        user_key: &str,
+        direction: Direction,
+        marker_sk: &str,
+    ) -> Result<(), LeadsError> {
+        let flag = Update::builder()
+            .table_name(&self.table)
+            .key("pk", s(user_pk(user_key)))
+            .key("sk", s(marker_sk))
+            .update_expression("SET #c = :t")
+            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#c)")
+            .expression_attribute_names("#c", COUNTED)
+            .expression_attribute_values(":t", Av::Bool(true))
+            .build()
+            .map_err(unavailable)?;
+        let bump = self.counter_change(user_key, direction, 1)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(flag).build())
+            .transact_items(TransactWriteItem::builder().update(bump).build())
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if cancelled_by_condition(&e) => Ok(()),
             Err(e) => Err(unavailable(e).into()),
         }
     }
@@ -97,22 +256,46 @@ impl DynamoDbLeadStore {
 
     /// Removes a marker that no longer stands for its message's person: an outbound
     /// message first known by the recipient's phone and later by their business-scoped id
-    /// belongs to one person, under the id the message item now names.
+    /// belongs to one person, under the id the message item now names. A counted marker
+    /// lowers its id's counter in the same transaction.
     pub async fn forget_activity(
         &self,
         user_key: &str,
         direction: Direction,
         wamid: &str,
     ) -> Result<(), LeadsError> {
-        self.client
-            .delete_item()
+        let marker = Delete::builder()
             .table_name(&self.table)
-            .key("pk", s(format!("USER#{user_key}")))
+            .key("pk", s(user_pk(user_key)))
             .key("sk", s(format!("{}{}", direction.prefix(), wamid)))
-            .send()
-            .await
+            .condition_expression("attribute_exists(#c)")
+            .expression_attribute_names("#c", COUNTED)
+            .build()
             .map_err(unavailable)?;
-        Ok(())
+        let lower = self.counter_change(user_key, direction, -1)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().delete(marker).build())
+            .transact_items(TransactWriteItem::builder().update(lower).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Gone already, or never counted: removing it is all there is to do.
+            Err(e) if cancelled_by_condition(&e) => {
+                self.client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .key("pk", s(user_pk(user_key)))
+                    .key("sk", s(format!("{}{}", direction.prefix(), wamid)))
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                Ok(())
+            }
+            Err(e) => Err(unavailable(e).into()),
+        }
     }
 
     /// One page of a parallel Scan over the message items (`MSG#…`), as the rebuild of

@@ -70,9 +70,9 @@ impl DynamoDbLeadStore {
         Ok((consent, view, last_inbound, entry_point))
     }
 
-    /// The person's first outbound message at or after `from` (the reply to an ad click),
-    /// from their outbound markers only (`OUT#…`, time projected; not the rest of the
-    /// partition). Read only for a person with a referral.
+    /// The person's first outbound message at or after `from` (the reply to an ad click):
+    /// one `Limit 1` read of the per-person index for each of their ids. Read only for a
+    /// person with a referral.
     async fn first_reply(
         &self,
         person: &Person,
@@ -80,31 +80,11 @@ impl DynamoDbLeadStore {
     ) -> Result<Option<DateTime<Utc>>, LeadsError> {
         let mut first: Option<i64> = None;
         for id in &person.ids {
-            let mut start = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("pk = :pk AND begins_with(sk, :out)")
-                    .filter_expression("#at >= :from")
-                    .projection_expression("#at")
-                    .expression_attribute_names("#at", "at")
-                    .expression_attribute_values(":pk", s(format!("USER#{id}")))
-                    .expression_attribute_values(":out", s(Direction::Outbound.prefix()))
-                    .expression_attribute_values(":from", Av::N(from.timestamp().to_string()))
-                    .consistent_read(true)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for at in page.items().iter().filter_map(|i| int(i, "at")) {
-                    first = Some(first.map_or(at, |f| f.min(at)));
-                }
-                match page.last_evaluated_key {
-                    Some(k) => start = Some(k),
-                    None => break,
-                }
+            let found = self
+                .series(id, LeadSeries::Outbound, Some(from.timestamp()), 1)
+                .await?;
+            if let Some(at) = found.first().and_then(|i| int(i, "at")) {
+                first = Some(first.map_or(at, |f| f.min(at)));
             }
         }
         Ok(first.and_then(|t| DateTime::from_timestamp(t, 0)))
@@ -197,11 +177,13 @@ impl DynamoDbLeadStore {
                 return Err(unavailable(e).into());
             }
         }
-        let items = self.partition(&rec.user).await?;
-        let prefix = format!("CONSENT_STATE#{}#", rec.phone_number_id);
-        let states = items
+        let states = self
+            .all_with_prefix(
+                &rec.user,
+                &format!("CONSENT_STATE#{}#", rec.phone_number_id),
+            )
+            .await?
             .iter()
-            .filter(|i| text(i, "sk").is_some_and(|k| k.starts_with(&prefix)))
             .map(consent_state_from_item)
             .collect();
         Ok((

@@ -57,6 +57,10 @@ impl DynamoDbLeadStore {
                     &conversion.conversion_id,
                 )),
             ),
+            (
+                LEAD_TIME_ATTR.to_string(),
+                s(lead_time(lead_id, LeadSeries::Conversions)),
+            ),
         ]);
         if let Some(v) = conversion.value {
             item.insert("conversion_value".into(), Av::N(v.to_string()));

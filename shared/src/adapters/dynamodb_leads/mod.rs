@@ -2,8 +2,9 @@
 //!
 //! - Listing reads the sparse `leads` index (`lead_list` / `created_at`, newest first) and
 //!   applies the filter to each lead; the cursor is the key of the last lead returned.
-//! - One lead and its timeline is one Query on its partition (`USER#<id>`): the profile,
-//!   change history (`HIST#`), consent events and current consent.
+//! - One lead and its timeline (`timeline.rs`) is bounded work whatever the person's
+//!   message count: profiles and message counters by key, the latest entries of each list
+//!   with `Limit`, times from the per-person `by_lead` index.
 //! - Updates are optimistic: the profile carries `version`; an update names the version it
 //!   read and is written in one transaction with its history items only if that version is
 //!   still current. A stale update changes nothing and reports the current version.
@@ -12,6 +13,7 @@ mod activity;
 mod consent;
 mod conversions;
 mod import;
+mod timeline;
 
 use consent::person_consent_states;
 
@@ -20,17 +22,17 @@ use crate::domain::consent::ConsentAction;
 use crate::domain::consent_check::{ConsentStatus, EntryPoint};
 use crate::domain::identity::consent_state_condition;
 use crate::domain::leads::{FirstTouch, ImportRow, LeadFilter, LeadView, Lifecycle, StageError};
-use crate::domain::timeindex::time_bucket;
+use crate::domain::timeindex::{LEAD_INDEX, LEAD_TIME_ATTR, LeadSeries, lead_time, time_bucket};
 use crate::ports::StoreError;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{AttributeValue as Av, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue as Av, Delete, Put, TransactWriteItem, Update};
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 use super::dynamodb::{
-    LEAD_SHARDS, LEAD_WABAS, LEADS_INDEX, PHONE_WABA_SK, lead_list, phone_pk, user_pk,
+    ACTIVITY_SK, LEAD_SHARDS, LEAD_WABAS, LEADS_INDEX, PHONE_WABA_SK, lead_list, phone_pk, user_pk,
 };
 use super::dynamodb_identity::{DynamoDbIdentityStore, batch_get};
 use crate::domain::access::Access;
@@ -128,14 +130,6 @@ pub struct MessageActivity {
     pub outbound_note: Option<String>,
 }
 
-/// The times of a lead's message markers in one direction (written by the aggregator).
-fn markers(items: &[Attrs], direction: Direction) -> impl Iterator<Item = i64> + '_ {
-    items
-        .iter()
-        .filter(move |i| text(i, "sk").is_some_and(|k| k.starts_with(direction.prefix())))
-        .filter_map(|i| int(i, "at"))
-}
-
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Timeline {
     pub first_touch: Option<FirstTouch>,
@@ -145,7 +139,14 @@ pub struct Timeline {
     pub consent_history: Vec<ConsentEventView>,
     pub consent_state: Vec<ConsentStateView>,
     pub messages: MessageActivity,
+    /// The lists cut to their latest [`TIMELINE_ENTRIES`] entries: `history` (stage and
+    /// owner changes together), `consent_history`, `conversions`.
+    pub truncated: Vec<&'static str>,
 }
+
+/// Entries a timeline list holds at most (the latest ones); older entries are in the
+/// reports and exports.
+pub const TIMELINE_ENTRIES: usize = 100;
 
 /// An opt-in or opt-out recorded through the API or an import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -444,15 +445,6 @@ impl DynamoDbLeadStore {
         Ok(person)
     }
 
-    /// Every item of every partition of a person.
-    async fn partitions(&self, person: &Person) -> Result<Vec<Attrs>, LeadsError> {
-        let mut items = Vec::new();
-        for id in &person.ids {
-            items.extend(self.partition(id).await?);
-        }
-        Ok(items)
-    }
-
     /// Leads matching `filter`, newest first (ties by key), at most `filter.limit`, and the
     /// cursor of the next page (`None` at the end). Each index shard is read from the cursor
     /// on until it has `limit` matches (or its end), then the shards are merged; the work per
@@ -557,112 +549,6 @@ impl DynamoDbLeadStore {
     }
 
     /// Every item of a lead's partition.
-    async fn partition(&self, lead_id: &str) -> Result<Vec<Attrs>, LeadsError> {
-        let mut items = Vec::new();
-        let mut start = None;
-        loop {
-            let page = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk")
-                .expression_attribute_values(":pk", s(format!("USER#{lead_id}")))
-                .consistent_read(true)
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(unavailable)?;
-            items.extend(page.items().iter().cloned());
-            match page.last_evaluated_key {
-                Some(k) => start = Some(k),
-                None => return Ok(items),
-            }
-        }
-    }
-
-    /// A lead and its timeline.
-    pub async fn get(&self, lead_id: &str) -> Result<(LeadView, Timeline), LeadsError> {
-        let person = self.person(lead_id).await?;
-        let lead_pk = format!("USER#{}", person.lead_id());
-        let mut items = self.partitions(&person).await?;
-        // A message known under two ids (its recipient's business-scoped id came later)
-        // counts once.
-        let mut seen = std::collections::HashSet::new();
-        items.retain(|i| {
-            let sk = text(i, "sk").unwrap_or_default();
-            !(sk.starts_with("IN#") || sk.starts_with("OUT#")) || seen.insert(sk)
-        });
-        let profile_item = items.iter().find(|i| {
-            text(i, "sk").as_deref() == Some("PROFILE")
-                && text(i, "pk").as_deref() == Some(lead_pk.as_str())
-        });
-        let mut profile = profile_item
-            .and_then(lead_from_item)
-            .ok_or_else(|| LeadsError::NotFound(lead_id.to_string()))?;
-        profile.ids = person.ids.iter().cloned().collect();
-        let mut timeline = Timeline {
-            first_touch: profile.first_touch.clone(),
-            conversions: Vec::new(),
-            stage_history: Vec::new(),
-            owner_history: Vec::new(),
-            consent_history: Vec::new(),
-            consent_state: Vec::new(),
-            messages: MessageActivity {
-                inbound_count: Some(markers(&items, Direction::Inbound).count() as u64),
-                outbound_count: Some(markers(&items, Direction::Outbound).count() as u64),
-                last_outbound_at: markers(&items, Direction::Outbound)
-                    .max()
-                    .and_then(|t| DateTime::from_timestamp(t, 0)),
-                outbound_note: None,
-                first_inbound_at: profile_item
-                    .filter(|i| text(i, "origin").as_deref() != Some("import"))
-                    .and_then(|i| time(i, "created_at")),
-                last_inbound_at: profile.last_inbound_at,
-                last_referral_at: profile_item.and_then(|i| time(i, "last_referral_at")),
-            },
-        };
-        for item in &items {
-            let sk = text(item, "sk").unwrap_or_default();
-            if sk.starts_with("HIST#") {
-                let change = Change {
-                    from: text(item, "from_value"),
-                    to: text(item, "to_value"),
-                    by: text(item, "by").unwrap_or_default(),
-                    reason: text(item, "reason"),
-                    at: time(item, "at").unwrap_or_default(),
-                };
-                match text(item, "change").as_deref() {
-                    Some("stage") => timeline.stage_history.push(change),
-                    Some("owner") => timeline.owner_history.push(change),
-                    _ => {}
-                }
-            } else if sk.starts_with("CONSENT#") {
-                timeline.consent_history.push(ConsentEventView {
-                    consent: text(item, "consent").unwrap_or_default(),
-                    categories: item
-                        .get("categories")
-                        .and_then(|v| v.as_ss().ok())
-                        .cloned()
-                        .unwrap_or_default(),
-                    source: text(item, "source").unwrap_or_default(),
-                    phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
-                    at: time(item, "at").unwrap_or_default(),
-                    keyword: text(item, "keyword"),
-                    proof: text(item, "proof"),
-                    recorded_by: text(item, "recorded_by"),
-                });
-            } else if sk.starts_with("CONV#") {
-                timeline.conversions.push(conversion_from_item(item));
-            }
-        }
-        timeline.consent_state = person_consent_states(&items);
-        timeline.stage_history.sort_by_key(|c| c.at);
-        timeline.owner_history.sort_by_key(|c| c.at);
-        timeline.consent_history.sort_by_key(|c| c.at);
-        timeline.conversions.sort_by_key(|c| c.at);
-        Ok((profile, timeline))
-    }
-
     /// Applies a patch if `expected_version` is still current; history items are written in
     /// the same transaction.
     pub async fn update(
