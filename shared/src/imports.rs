@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::adapters::dynamodb_leads::{DynamoDbLeadStore, ImportCounts, LeadsError};
+use crate::adapters::dynamodb::leads::{DynamoDbLeadStore, ImportCounts, LeadsError};
 use crate::domain::access::Access;
 use crate::domain::leads::jobs::{
     ImportJob, JobStatus, MAX_KEPT_ERRORS, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, file_sha256,

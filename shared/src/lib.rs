@@ -3,6 +3,7 @@
 //! - [`domain`]: pure types and rules (no AWS/HTTP types);
 //! - [`ports`]: the traits functions depend on;
 //! - [`adapters`]: DynamoDB, S3 and Secrets Manager implementations (`<Tech><Port>`);
+//! - [`keys`]: every key of the table, built and parsed in one place;
 //! - [`config`]: one typed config per function, read from the environment once;
 //! - [`ingest`]: the ingest service (parse → plan → store), shared by the webhook and
 //!   [`replay`] (re-ingests the bodies the webhook kept raw); [`reports`]: the report service;
@@ -13,6 +14,7 @@ pub mod config;
 pub mod domain;
 pub mod imports;
 pub mod ingest;
+pub mod keys;
 pub mod ports;
 pub mod replay;
 pub mod reports;

@@ -591,8 +591,8 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
 
 /// The service over DynamoDB and S3, as the reports functions run it.
 pub type LiveReportService = ReportService<
-    crate::adapters::dynamodb_reports::DynamoDbReportSource,
-    crate::adapters::dynamodb_reports::DynamoDbReportStore,
+    crate::adapters::dynamodb::reports::DynamoDbReportSource,
+    crate::adapters::dynamodb::reports::DynamoDbReportStore,
     crate::adapters::s3_reports::S3ReportObjects,
 >;
 
@@ -603,11 +603,11 @@ pub fn live_service(
 ) -> LiveReportService {
     let dynamodb = crate::adapters::aws::dynamodb_client(sdk, None);
     ReportService {
-        source: crate::adapters::dynamodb_reports::DynamoDbReportSource::new(
+        source: crate::adapters::dynamodb::reports::DynamoDbReportSource::new(
             dynamodb.clone(),
             &config.table_name,
         ),
-        store: crate::adapters::dynamodb_reports::DynamoDbReportStore::new(
+        store: crate::adapters::dynamodb::reports::DynamoDbReportStore::new(
             dynamodb,
             &config.table_name,
         ),

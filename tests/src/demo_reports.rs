@@ -28,7 +28,7 @@ use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::config::ApiAuth as Auth;
 use shared::config::Secret;
 use shared::domain::leads::Lifecycle;

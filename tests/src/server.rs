@@ -29,8 +29,8 @@ pub struct Functions {
 
 /// The reports API over DynamoDB and S3.
 pub type LiveReportsApi = reports::handler::ReportsApi<
-    shared::adapters::dynamodb_reports::DynamoDbReportSource,
-    shared::adapters::dynamodb_reports::DynamoDbReportStore,
+    shared::adapters::dynamodb::reports::DynamoDbReportSource,
+    shared::adapters::dynamodb::reports::DynamoDbReportStore,
     shared::adapters::s3_reports::S3ReportObjects,
 >;
 

@@ -108,8 +108,8 @@ pub fn lambda_event(records: &[Value]) -> LambdaEvent<Event> {
 
 /// The report jobs function over DynamoDB and S3.
 pub type LiveReportJobs = report_jobs::handler::ReportJobs<
-    shared::adapters::dynamodb_reports::DynamoDbReportSource,
-    shared::adapters::dynamodb_reports::DynamoDbReportStore,
+    shared::adapters::dynamodb::reports::DynamoDbReportSource,
+    shared::adapters::dynamodb::reports::DynamoDbReportStore,
     shared::adapters::s3_reports::S3ReportObjects,
     shared::ports::NoAnnouncer,
 >;

@@ -3,7 +3,7 @@
 //! support, not product code.
 
 use aws_sdk_dynamodb::Client;
-use shared::adapters::dynamodb::LEADS_INDEX;
+use shared::keys::LEADS_INDEX;
 
 /// Creates the table exactly as `infra/template.yaml` declares it (keys, stream, TTL), for
 /// the local stack and tests.

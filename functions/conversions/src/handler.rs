@@ -12,7 +12,7 @@
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
-use shared::adapters::dynamodb_leads::{DynamoDbLeadStore, LeadsError};
+use shared::adapters::dynamodb::leads::{DynamoDbLeadStore, LeadsError};
 use shared::domain::capi::{
     Attribution, ForwardState, PendingConversion, Plan, failure_code, plan,
 };

@@ -1,7 +1,7 @@
 use aws_lambda_events::event::dynamodb::Event;
 use conversions::handler::Forwarder;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::adapters::graph::GraphClient;
 use shared::adapters::graph_capi::GraphConversionSink;
 use shared::config::ConversionsConfig;

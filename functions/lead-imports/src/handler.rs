@@ -6,7 +6,7 @@
 
 use chrono::Utc;
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::domain::leads::Lifecycle;
 use shared::ports::ImportFiles;
 

@@ -1,7 +1,7 @@
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use lead_imports::handler::ImportRunner;
 use serde_json::Value;
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::adapters::s3_imports::S3ImportFiles;
 use shared::config::LeadImportsConfig;
 

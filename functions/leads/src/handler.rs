@@ -12,7 +12,7 @@ use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::{
+use shared::adapters::dynamodb::leads::{
     ConsentRecord, Conversion, DynamoDbLeadStore, LeadPatch, LeadsError,
 };
 use shared::adapters::s3_imports::S3ImportFiles;

@@ -96,7 +96,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects, A: ReportAnnouncer> Repo
                 Some(serde_dynamo::AttributeValue::S(s)) => Some(s.clone()),
                 _ => None,
             };
-            if text("pk").as_deref() != Some("REPORTS")
+            if text("pk").as_deref() != Some(shared::keys::REPORTS_PK)
                 || text("status").as_deref() != Some("queued")
             {
                 continue;

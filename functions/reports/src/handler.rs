@@ -148,8 +148,8 @@ pub struct ReportsApi<S, R, O> {
 
 impl
     ReportsApi<
-        shared::adapters::dynamodb_reports::DynamoDbReportSource,
-        shared::adapters::dynamodb_reports::DynamoDbReportStore,
+        shared::adapters::dynamodb::reports::DynamoDbReportSource,
+        shared::adapters::dynamodb::reports::DynamoDbReportStore,
         shared::adapters::s3_reports::S3ReportObjects,
     >
 {
@@ -413,8 +413,8 @@ mod tests {
     /// The live API over an SDK config that points nowhere: every request these tests send
     /// is answered before storage is touched.
     fn api() -> ReportsApi<
-        shared::adapters::dynamodb_reports::DynamoDbReportSource,
-        shared::adapters::dynamodb_reports::DynamoDbReportStore,
+        shared::adapters::dynamodb::reports::DynamoDbReportSource,
+        shared::adapters::dynamodb::reports::DynamoDbReportStore,
         shared::adapters::s3_reports::S3ReportObjects,
     > {
         let config = ReportsConfig {

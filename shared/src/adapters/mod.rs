@@ -4,9 +4,6 @@
 pub mod aws;
 pub mod dynamodb;
 pub mod dynamodb_analytics;
-pub mod dynamodb_identity;
-pub mod dynamodb_leads;
-pub mod dynamodb_reports;
 #[cfg(feature = "graph")]
 pub mod graph;
 #[cfg(feature = "graph")]

@@ -24,8 +24,8 @@ impl Direction {
     /// The marker's sort-key prefix in the lead's partition.
     pub fn prefix(self) -> &'static str {
         match self {
-            Direction::Inbound => "IN#",
-            Direction::Outbound => "OUT#",
+            Direction::Inbound => crate::keys::INBOUND_MARKER,
+            Direction::Outbound => crate::keys::OUTBOUND_MARKER,
         }
     }
 }
@@ -58,7 +58,7 @@ const OUTBOUND_TIMES: [&str; 5] = [
 /// messages (their recipient is a group, not a lead).
 pub fn activity_of(attr: impl Fn(&str) -> Option<String>) -> Option<Activity> {
     let pk = attr("pk")?;
-    let wamid = pk.strip_prefix("MSG#")?.to_string();
+    let wamid = crate::keys::wamid_of(&pk)?.to_string();
     match attr("sk")?.as_str() {
         "IN" => {
             if attr("msg_type").as_deref() == Some("system") {

@@ -76,8 +76,8 @@ impl PendingConversion {
     /// A conversion item (its attributes by name, as a stream image gives them) that waits
     /// to be forwarded: `USER#<lead>` / `CONV#<key>` with `forwarded` = `pending`.
     pub fn of_item(attr: impl Fn(&str) -> Option<String>) -> Option<PendingConversion> {
-        let lead_id = attr("pk")?.strip_prefix("USER#")?.to_string();
-        let idempotency_key = attr("sk")?.strip_prefix("CONV#")?.to_string();
+        let lead_id = crate::keys::user_of(&attr("pk")?)?.to_string();
+        let idempotency_key = crate::keys::conversion_key_of(&attr("sk")?)?.to_string();
         if attr("forwarded").as_deref() != Some(ForwardState::Pending.as_str()) {
             return None;
         }

@@ -73,7 +73,7 @@ pub fn lead_id<'a, I: IntoIterator<Item = &'a str>>(ids: I) -> Option<&'a str> {
 /// messages name a group, not a person: none. Sorted, unique.
 pub fn ids_of_message(sk: &str, attr: impl Fn(&str) -> Option<String>) -> BTreeSet<String> {
     let names: &[&str] = match sk {
-        _ if sk.starts_with("CONSENT#") => &["user_key", "also_id"],
+        _ if sk.starts_with(crate::keys::CONSENT_PREFIX) => &["user_key", "also_id"],
         "IN" => &[
             "user_key",
             "from_phone",

@@ -47,7 +47,7 @@ pub fn utc_day(at: i64) -> Option<String> {
 /// `time_bucket` of an item at `at` whose stable key is `shard_key`.
 pub fn time_bucket(at: i64, shard_key: &str) -> String {
     let day = utc_day(at).unwrap_or_else(|| "0000-00-00".to_string());
-    format!("T#{day}#{}", shard_of(shard_key))
+    crate::keys::time_bucket_key(&day, shard_of(shard_key))
 }
 
 /// Every index partition holding items with `lo <= at <= hi`, in time order (day, then
@@ -67,7 +67,10 @@ pub fn buckets_covering(lo: i64, hi: i64) -> Vec<String> {
     let last = last.date_naive();
     while day <= last {
         for shard in 0..TIME_SHARDS {
-            out.push(format!("T#{}#{shard}", day.format("%Y-%m-%d")));
+            out.push(crate::keys::time_bucket_key(
+                &day.format("%Y-%m-%d").to_string(),
+                shard,
+            ));
         }
         match day.succ_opt() {
             Some(d) => day = d,
@@ -99,10 +102,7 @@ pub fn lead_time(user_key: &str, series: LeadSeries) -> String {
         LeadSeries::Outbound => "#OUT",
         LeadSeries::Conversions => "#CONV",
     };
-    let mut v = String::with_capacity(user_key.len() + suffix.len());
-    v.push_str(user_key);
-    v.push_str(suffix);
-    v
+    crate::keys::lead_time_key(user_key, suffix)
 }
 
 #[cfg(test)]

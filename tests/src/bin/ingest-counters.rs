@@ -95,7 +95,7 @@ async fn main() {
 async fn identity() {
     use aggregator::handler::Aggregator;
     use shared::adapters::aws::dynamodb_client;
-    use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+    use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
     use shared::telemetry::RequestCounter;
 
     const PEOPLE: usize = 100;
@@ -157,7 +157,7 @@ identity links: requests per inbound message, 100 people (webhook on the ingest 
 async fn broadcast() {
     use aggregator::handler::Aggregator;
     use shared::adapters::aws::dynamodb_client;
-    use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+    use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
     use shared::telemetry::RequestCounter;
     use std::collections::BTreeMap;
 

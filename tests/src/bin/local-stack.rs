@@ -131,7 +131,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let reports_server = tokio::spawn(serve(functions, reports_listener));
     // The aggregator on the table's stream, as the event source mapping runs it in AWS.
     let aggregator = aggregator::handler::Aggregator::new(
-        shared::adapters::dynamodb_leads::DynamoDbLeadStore::new(
+        shared::adapters::dynamodb::leads::DynamoDbLeadStore::new(
             shared::adapters::aws::dynamodb_client(&sdk, None),
             &table,
         ),
@@ -141,7 +141,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // lead-imports function; here new objects under imports/ are looked for every second.
     let s3 = shared::adapters::aws::s3_client(&sdk);
     let imports = lead_imports::handler::ImportRunner::new(
-        shared::adapters::dynamodb_leads::DynamoDbLeadStore::new(
+        shared::adapters::dynamodb::leads::DynamoDbLeadStore::new(
             shared::adapters::aws::dynamodb_client(&sdk, None),
             &table,
         ),

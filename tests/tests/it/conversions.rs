@@ -8,7 +8,7 @@ use futures_util::future::join_all;
 use integration_tests::harness::Stack;
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::config::ApiAuth as Auth;
 use shared::config::Secret;
 use shared::domain::leads::Lifecycle;

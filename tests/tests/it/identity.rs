@@ -11,7 +11,7 @@ use integration_tests::streams::{StreamReader, lambda_event, pump};
 use lambda_http::{Body, Request};
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::config::ApiAuth as Auth;
 use shared::config::Secret;
 use shared::domain::activity::activity_change;

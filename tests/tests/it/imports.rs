@@ -8,7 +8,7 @@ use integration_tests::harness::Stack;
 use lead_imports::handler::ImportRunner;
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::adapters::s3_imports::S3ImportFiles;
 use shared::config::ApiAuth;
 use shared::domain::leads::Lifecycle;

@@ -10,7 +10,7 @@ use integration_tests::harness::{Moto, Stack, webhook_config};
 use lambda_http::{Body, Request};
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::config::ApiAuth as Auth;
 use shared::config::Secret;
 use shared::domain::leads::{AssignmentRules, Lifecycle};

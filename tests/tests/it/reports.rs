@@ -18,7 +18,7 @@ use integration_tests::traffic::sign;
 use integration_tests::week::{KINDS, Week, WeekSpec, generate_week};
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::config::ApiAuth as Auth;
 use shared::config::Secret;
 use shared::domain::leads::Lifecycle;

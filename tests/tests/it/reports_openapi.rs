@@ -16,7 +16,7 @@ use integration_tests::streams::{StreamReader, pump};
 use integration_tests::traffic::sign;
 use lambda_http::Body;
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use std::sync::Arc;
 use std::time::Duration;
 

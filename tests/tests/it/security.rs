@@ -11,7 +11,7 @@ use integration_tests::harness::{Stack, reports_api, reports_config};
 use integration_tests::streams::{StreamReader, pump};
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::config::ApiAuth;
 use shared::domain::leads::Lifecycle;
 

@@ -12,7 +12,7 @@ use integration_tests::harness::{Moto, Stack, local_sdk_config, webhook_config};
 use integration_tests::streams::{StreamReader, lambda_event};
 use integration_tests::verify::{canonical, item_differences};
 use serde_json::Value;
-use shared::adapters::dynamodb_leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 
 /// A table fed the same traffic (the identity journeys: phone, then phone + business-scoped
 /// id, then business-scoped id only; duplicates; a reply whose status gains the second id),

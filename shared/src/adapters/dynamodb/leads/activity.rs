@@ -222,7 +222,7 @@ impl DynamoDbLeadStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(user_pk(user_key)))
-            .key("sk", s("PROFILE"))
+            .key("sk", s(PROFILE_SK))
             .update_expression("ADD #w :w")
             .expression_attribute_names("#w", LEAD_WABAS)
             .expression_attribute_values(":w", Av::Ss(vec![waba_id.to_string()]))
@@ -315,7 +315,7 @@ impl DynamoDbLeadStore {
             .segment(segment)
             .total_segments(total_segments)
             .filter_expression("begins_with(pk, :msg)")
-            .expression_attribute_values(":msg", s("MSG#"))
+            .expression_attribute_values(":msg", s(MESSAGE_PREFIX))
             .set_exclusive_start_key(start)
             .send()
             .await

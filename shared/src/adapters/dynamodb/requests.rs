@@ -1,31 +1,28 @@
-//! `DynamoDbEventStore`: the ingest writes as DynamoDB requests. Key design and access
-//! patterns: `docs/DATA_MODEL.md`. Every request is conditional or `if_not_exists`-only, so
-//! a duplicate leaves the item unchanged; a failed condition means "already applied".
+//! The ingest writes as DynamoDB requests, built without I/O (part of the ingest CPU
+//! budget). Every request is conditional or `if_not_exists`-only, so a duplicate leaves the
+//! item unchanged; a failed condition means "already applied".
 
+use super::attrs::{Attrs, key, n, s};
 use crate::domain::attribution::utm_of;
 use crate::domain::consent::ConsentAction;
 use crate::domain::identity::consent_state_condition;
 use crate::domain::ingest::{ConsentSignal, WabaEventKind, Write, content_id};
-use crate::domain::leads::{Assignment, AssignmentInput, AssignmentRules};
 use crate::domain::pricing::{classify, normalise_category};
 use crate::domain::timeindex::time_bucket;
 use crate::domain::webhook::{Event, Inbound, Status, StatusKind, TemplateChange, TemplateEvent};
-use crate::ports::{ApplyReport, EventStore, RawStore, RejectedWrite, StoreError};
-use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::SdkError;
+use crate::keys::{
+    PROFILE_SK, TEMPLATE_STATE_SK, automatic_event_sk, consent_event_sk, consent_state_sk, kept_sk,
+    lead_list, message_pk, outbound_sk, template_event_sk, template_pk, user_pk, waba_error_sk,
+    waba_event_sk, waba_pk,
+};
 use aws_sdk_dynamodb::types::AttributeValue as Av;
-use futures_util::stream::{self, StreamExt};
 use std::collections::HashMap;
+
+/// The default lifecycle's first stage.
+pub const DEFAULT_INITIAL_STAGE: &str = "new";
 
 /// Raw JSON above this size goes to S3 instead of the item (items are capped at 400 KB).
 pub const MAX_INLINE_RAW: usize = 64 * 1024;
-
-type Attrs = HashMap<String, Av>;
-
-/// The round-robin assignment counter's key.
-const ASSIGNMENT_COUNTER: (&str, &str) = ("COUNTER#assignment", "ROUND_ROBIN");
-/// Attempts at one lead's assignment when concurrent new leads race for the same ticket.
-const ASSIGN_ATTEMPTS: usize = 25;
 
 /// One DynamoDB request, built without I/O (benchmarked as part of the ingest CPU budget).
 #[derive(Debug, Clone, PartialEq)]
@@ -59,53 +56,6 @@ impl Request {
         };
         (get("pk"), get("sk"))
     }
-}
-
-fn s(v: impl Into<String>) -> Av {
-    Av::S(v.into())
-}
-fn n(v: i64) -> Av {
-    Av::N(itoa::Buffer::new().format(v).to_owned())
-}
-fn key(pk: String, sk: impl Into<String>) -> Attrs {
-    let mut k = HashMap::with_capacity(2);
-    k.insert("pk".to_string(), Av::S(pk));
-    k.insert("sk".to_string(), Av::S(sk.into()));
-    k
-}
-
-pub fn message_pk(wamid: &str) -> String {
-    let mut pk = String::with_capacity(4 + wamid.len());
-    pk.push_str("MSG#");
-    pk.push_str(wamid);
-    pk
-}
-pub fn user_pk(user_key: &str) -> String {
-    format!("USER#{user_key}")
-}
-/// A user id's message counters (`USER#<id>` / [`ACTIVITY_SK`]): `inbound_count` and
-/// `outbound_count`, each raised exactly once per marker in the same transaction that
-/// flags the marker `counted` (and lowered when a counted marker is removed), so a
-/// timeline counts a person's messages without reading their markers.
-pub const ACTIVITY_SK: &str = "ACTIVITY";
-/// The lead profile's set of WABAs its person wrote to (or was filed under by an import):
-/// who may see the lead (`domain::access`).
-pub const LEAD_WABAS: &str = "waba_ids";
-/// A business number's item: `PHONE#<phone_number_id>` / [`PHONE_WABA_SK`] names its WABA.
-pub fn phone_pk(phone_number_id: &str) -> String {
-    format!("PHONE#{phone_number_id}")
-}
-pub const PHONE_WABA_SK: &str = "WABA";
-/// Import jobs: one partition (imports are made by people, a few a day), `J#<job id>`.
-pub const IMPORTS_PK: &str = "IMPORTS";
-pub fn import_job_sk(job_id: &str) -> String {
-    format!("J#{job_id}")
-}
-pub fn template_pk(template_id: &str) -> String {
-    format!("TPL#{template_id}")
-}
-pub fn waba_pk(waba_id: &str) -> String {
-    format!("WABA#{waba_id}")
 }
 
 /// `:attr`, without `format!` machinery (this runs ~10 times per status).
@@ -309,7 +259,7 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
                 u.set("last_referral_at", n(msg.timestamp));
             }
             u.into_request(
-                key(user_pk(user_key), "PROFILE"),
+                key(user_pk(user_key), PROFILE_SK),
                 Some("attribute_not_exists(last_inbound_at) OR last_inbound_at < :last_inbound_at"),
             )
         }
@@ -328,19 +278,18 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
             u.set("number_changed_at", n(msg.timestamp));
             // Only on an existing lead, and only forward in time.
             u.into_request(
-                key(user_pk(user_key), "PROFILE"),
+                key(user_pk(user_key), PROFILE_SK),
                 Some("attribute_exists(pk) AND (attribute_not_exists(number_changed_at) OR number_changed_at < :number_changed_at)"),
             )
         }
         Write::ConsentEvent(signal) => {
             let mut item = key(
                 user_pk(signal.user_key),
-                format!(
-                    "CONSENT#{}#{:010}#{}#{}",
+                consent_event_sk(
                     signal.phone_number_id,
                     signal.at,
                     signal.source.as_str(),
-                    signal.id
+                    &signal.id,
                 ),
             );
             consent_attrs(&mut item, signal);
@@ -390,7 +339,7 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
             u.into_request(
                 key(
                     user_pk(user_key),
-                    format!("CONSENT_STATE#{}#{category}", signal.phone_number_id),
+                    consent_state_sk(signal.phone_number_id, category),
                 ),
                 Some(consent_state_condition(signal.action)),
             )
@@ -402,11 +351,10 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
         } => {
             let mut item = key(
                 template_pk(&template.template_id),
-                format!(
-                    "EVT#{:010}#{}#{}",
+                template_event_sk(
                     template.at,
                     template.change.as_str(),
-                    content_id(event.raw_json())
+                    &content_id(event.raw_json()),
                 ),
             );
             item.insert("item_kind".into(), s("template_event"));
@@ -443,7 +391,7 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
             let at = ctx.entry_time.unwrap_or(0);
             let (sk, mut item_attrs): (String, Vec<(&str, Av)>) = match kind {
                 WabaEventKind::SystemError(e) => (
-                    format!("ERR#{at:010}#{id}"),
+                    waba_error_sk(at, &id),
                     [
                         ("error_code", e.code.map(n)),
                         ("error_title", opt_s(e.title.as_deref())),
@@ -454,7 +402,7 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
                     .collect(),
                 ),
                 WabaEventKind::Account(a) => (
-                    format!("EVT#{}#{:010}#{id}", a.field, a.at),
+                    waba_event_sk(&a.field, a.at, &id),
                     opt_s(a.event.as_deref())
                         .map(|v| vec![("event", v)])
                         .unwrap_or_default(),
@@ -463,7 +411,7 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
                     let who = a.wamid.as_deref().map(str::to_string).unwrap_or(id);
                     let name = a.event_name.as_deref().unwrap_or("unknown");
                     (
-                        format!("AUTO#{who}#{name}#{}", content_id(event.raw_json())),
+                        automatic_event_sk(&who, name, &content_id(event.raw_json())),
                         [
                             ("event", opt_s(a.event_name.as_deref())),
                             ("ctwa_clid", opt_s(a.ctwa_clid.as_deref())),
@@ -501,7 +449,7 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
         } => {
             let mut item = key(
                 waba_pk(&ctx.waba_id),
-                format!("KEPT#{kind}#{}", content_id(event.raw_json())),
+                kept_sk(kind, &content_id(event.raw_json())),
             );
             item.insert("item_kind".into(), s("kept_raw"));
             item.insert("kind".into(), s(*kind));
@@ -623,10 +571,7 @@ pub fn status_request(
             }),
         );
     }
-    let sk = match &status.group_participant {
-        Some(p) => format!("OUT#{p}"),
-        None => "OUT".to_string(),
-    };
+    let sk = outbound_sk(status.group_participant.as_deref());
     u.into_request(
         key(message_pk(&status.wamid), sk),
         Some(absent(status.status)),
@@ -651,24 +596,6 @@ pub(crate) fn consent_state_values(action: ConsentAction, changed_at: i64) -> At
         v.insert(":opt_in".into(), s("opt_in"));
     }
     v
-}
-
-/// The sparse index over lead items: `lead_list` (S) / `created_at` (N), projection ALL.
-pub const LEADS_INDEX: &str = "leads";
-/// The default lifecycle's first stage.
-pub const DEFAULT_INITIAL_STAGE: &str = "new";
-/// Index partitions leads are spread over. Every change of a lead item (one per inbound
-/// message) is also an index write; eight partitions keep a broadcast's reply burst well
-/// under a partition's 1,000 writes/s (Invariant 6). Listing reads every shard and merges.
-pub const LEAD_SHARDS: u8 = 8;
-
-/// A lead's index partition, `LEAD#<0..8>`, fixed by its key.
-pub fn lead_list(user_key: &str) -> String {
-    use sha2::{Digest, Sha256};
-    format!(
-        "LEAD#{}",
-        Sha256::digest(user_key.as_bytes())[0] % LEAD_SHARDS
-    )
 }
 
 /// The lead: created on the first inbound message. `created_at`/`first_inbound_wamid`
@@ -700,7 +627,7 @@ fn lead_request(
         u.once_opt("username", c.username.as_deref());
     }
     u.into_request(
-        key(user_pk(user_key), "PROFILE"),
+        key(user_pk(user_key), PROFILE_SK),
         Some("attribute_not_exists(created_at) OR created_at > :created_at"),
     )
 }
@@ -732,7 +659,7 @@ fn first_touch_request(msg: &Inbound<'_>, user_key: &str) -> Option<Request> {
     // evaluates correctly for a missing map).
     u.set("first_touch_at", n(msg.timestamp));
     Some(u.into_request(
-        key(user_pk(user_key), "PROFILE"),
+        key(user_pk(user_key), PROFILE_SK),
         Some("attribute_not_exists(first_touch_at) OR first_touch_at > :first_touch_at"),
     ))
 }
@@ -799,425 +726,10 @@ fn template_state_request(waba_id: &str, t: &TemplateEvent<'_>) -> Request {
         }
     }
     u.set(at_attr, n(t.at));
-    u.into_request(key(template_pk(&t.template_id), "STATE"), Some(condition))
-}
-
-/// The event store over one DynamoDB table.
-#[derive(Debug, Clone)]
-pub struct DynamoDbEventStore<R> {
-    client: Client,
-    table: String,
-    concurrency: usize,
-    /// Where raw parts too large for an item go.
-    overflow: R,
-    /// Owner assignment for leads the webhook creates (none configured: leads stay unowned).
-    assignment: Option<AssignmentRules>,
-    /// The lifecycle's first stage: where new leads start.
-    initial_stage: String,
-}
-
-impl<R: RawStore> DynamoDbEventStore<R> {
-    pub fn new(client: Client, table: impl Into<String>, concurrency: usize, overflow: R) -> Self {
-        Self {
-            client,
-            table: table.into(),
-            concurrency: concurrency.max(1),
-            overflow,
-            assignment: None,
-            initial_stage: DEFAULT_INITIAL_STAGE.to_string(),
-        }
-    }
-
-    /// New leads start in this stage (the configured lifecycle's first).
-    pub fn with_initial_stage(mut self, stage: &str) -> Self {
-        self.initial_stage = stage.to_string();
-        self
-    }
-
-    /// Assigns an owner to each lead this store creates, by `rules` (first match wins, else
-    /// round robin over the configured agents).
-    pub fn with_assignment(mut self, rules: AssignmentRules) -> Self {
-        self.assignment =
-            (!rules.rules().is_empty() || !rules.agents().is_empty()).then_some(rules);
-        self
-    }
-
-    /// An UpdateItem of one planned request.
-    fn update_item(
-        &self,
-        key: Attrs,
-        update: String,
-        condition: Option<&'static str>,
-        names: Option<HashMap<String, String>>,
-        values: Attrs,
-    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .update_expression(update)
-            .set_condition_expression(condition.map(str::to_string))
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(Some(values))
-    }
-
-    /// Sends a lead's `Lead` write and says whether the lead's owner is still to be decided:
-    /// this message is the lead's creating message (the write landed, or the stored
-    /// `first_inbound_wamid` is this message's) and no owner was ever given (no
-    /// `owner_reason`: not by a rule, round robin, the API or an import). Decided from the item
-    /// (the old image, or the stored item when the condition failed, both returned by the write
-    /// itself: no read), not from "this write created it": a POST that died between the lead's
-    /// creation and its assignment is redelivered with the lead already created.
-    async fn send_lead(&self, request: Request, wamid: &str) -> Result<(bool, bool), StoreError> {
-        use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-        use aws_sdk_dynamodb::types::{ReturnValue, ReturnValuesOnConditionCheckFailure};
-        let Request::Update {
-            key,
-            update,
-            condition,
-            names,
-            values,
-        } = request
-        else {
-            return self.send(request).await.map(|changed| (changed, false));
-        };
-        let unowned = |item: Option<&Attrs>| !item.is_some_and(|i| i.contains_key("owner_reason"));
-        let result = self
-            .update_item(key, update, condition, names, values)
-            .return_values(ReturnValue::AllOld)
-            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
-            .send()
-            .await;
-        match result {
-            Ok(out) => Ok((true, unowned(out.attributes.as_ref()))),
-            Err(e) => {
-                let stored = match e.as_service_error() {
-                    Some(UpdateItemError::ConditionalCheckFailedException(c)) => c.item().cloned(),
-                    _ => None,
-                };
-                match classify_error(e, |s| s.is_conditional_check_failed_exception()) {
-                    Outcome::ConditionFailed => {
-                        let creating = stored
-                            .as_ref()
-                            .and_then(|i| i.get("first_inbound_wamid"))
-                            .and_then(|v| v.as_s().ok())
-                            .is_some_and(|w| w == wamid);
-                        Ok((false, creating && unowned(stored.as_ref())))
-                    }
-                    Outcome::Failed(e) => Err(e),
-                }
-            }
-        }
-    }
-
-    /// Gives a lead its owner: a matching rule's agent, or the next agent in round robin. The
-    /// owner, its history item and (round robin) the counter's move to the next ticket commit
-    /// in one transaction, conditioned on the lead having no owner yet and the counter still
-    /// holding the ticket taken: a ticket is spent exactly when a lead gets it, concurrent
-    /// deliveries of one lead assign it once, concurrent new leads get distinct tickets (a lost
-    /// race on the counter is retried), and a crash at any point leaves either all of it or
-    /// none of it, so Meta's redelivery assigns the lead then.
-    async fn assign(
-        &self,
-        rules: &AssignmentRules,
-        msg: &Inbound<'_>,
-        user_key: &str,
-    ) -> Result<(), StoreError> {
-        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-        use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
-        let utm = msg.referral.as_ref().map(utm_of);
-        let input = AssignmentInput {
-            utm_campaign: utm.and_then(|u| u.campaign),
-            source_id: msg
-                .referral
-                .as_ref()
-                .and_then(|r| r.source_id.as_deref())
-                .map(str::to_string),
-            // Webhooks carry no user language: the phone's country stands in for it.
-            language: msg
-                .phone()
-                .and_then(crate::domain::attribution::language_of_phone)
-                .map(str::to_string),
-            phone: msg.phone().map(str::to_string),
-        };
-        let by_rule = match rules.decide(&input) {
-            Assignment::Rule { rule, owner } => Some((owner, format!("rule:{rule}"))),
-            Assignment::Unassigned => return Ok(()),
-            Assignment::RoundRobin => None,
-        };
-        // Assigned as the lead is created: at its first message's time (Meta's clock), so
-        // history sorts with the lead's other events whatever the delivery delay.
-        let now = msg.timestamp;
-        let unavailable =
-            |e: &dyn std::fmt::Display| StoreError::Unavailable(format!("owner assignment: {e}"));
-        for _ in 0..ASSIGN_ATTEMPTS {
-            let (owner, reason, ticket) = match &by_rule {
-                Some((owner, reason)) => (owner.clone(), reason.clone(), None),
-                None => {
-                    let ticket = self.round_robin_ticket().await?;
-                    let Some(owner) = rules.round_robin_owner(ticket) else {
-                        return Ok(());
-                    };
-                    (owner.to_string(), "round_robin".to_string(), Some(ticket))
-                }
-            };
-            let set_owner = Update::builder()
-                .table_name(&self.table)
-                .key("pk", s(user_pk(user_key)))
-                .key("sk", s("PROFILE"))
-                .update_expression("SET #owner = :owner, owner_reason = :reason, owner_at = :at")
-                .condition_expression(
-                    "attribute_exists(pk) AND attribute_not_exists(#owner) AND attribute_not_exists(owner_reason)",
-                )
-                .expression_attribute_names("#owner", "owner")
-                .expression_attribute_values(":owner", s(owner.as_str()))
-                .expression_attribute_values(":reason", s(reason.as_str()))
-                .expression_attribute_values(":at", Av::N(now.to_string()))
-                .build()
-                .map_err(|e| unavailable(&e))?;
-            let mut history = key(user_pk(user_key), format!("HIST#{now:010}#owner#assign"));
-            history.insert("item_kind".into(), s("lead_change"));
-            history.insert("change".into(), s("owner"));
-            history.insert("to_value".into(), s(owner.as_str()));
-            history.insert("by".into(), s("assignment"));
-            history.insert("reason".into(), s(reason.as_str()));
-            history.insert("at".into(), Av::N(now.to_string()));
-            let history = Put::builder()
-                .table_name(&self.table)
-                .set_item(Some(history))
-                .condition_expression("attribute_not_exists(pk)")
-                .build()
-                .map_err(|e| unavailable(&e))?;
-            let mut tx = self
-                .client
-                .transact_write_items()
-                .transact_items(TransactWriteItem::builder().update(set_owner).build())
-                .transact_items(TransactWriteItem::builder().put(history).build());
-            if let Some(ticket) = ticket {
-                let next = Update::builder()
-                    .table_name(&self.table)
-                    .key("pk", s(ASSIGNMENT_COUNTER.0))
-                    .key("sk", s(ASSIGNMENT_COUNTER.1))
-                    .update_expression("SET next_ticket = :next, item_kind = :kind")
-                    .condition_expression(
-                        "attribute_not_exists(next_ticket) OR next_ticket = :ticket",
-                    )
-                    .expression_attribute_values(":next", Av::N((ticket + 1).to_string()))
-                    .expression_attribute_values(":ticket", Av::N(ticket.to_string()))
-                    .expression_attribute_values(":kind", s("assignment_counter"))
-                    .build()
-                    .map_err(|e| unavailable(&e))?;
-                tx = tx.transact_items(TransactWriteItem::builder().update(next).build());
-            }
-            let err = match tx.send().await {
-                Ok(_) => return Ok(()),
-                Err(e) => e,
-            };
-            let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                err.as_service_error()
-            else {
-                return Err(unavailable(&aws_sdk_dynamodb::error::DisplayErrorContext(
-                    &err,
-                )));
-            };
-            let code = |i: usize| {
-                cancelled
-                    .cancellation_reasons()
-                    .get(i)
-                    .and_then(|r| r.code())
-                    .unwrap_or("None")
-                    .to_string()
-            };
-            // The lead has an owner already (another delivery, a manager) or its history item
-            // exists: nothing to do. Anything else (the counter moved on, a conflicting
-            // transaction): take a fresh ticket and try again.
-            if code(0) == "ConditionalCheckFailed" || code(1) == "ConditionalCheckFailed" {
-                return Ok(());
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "owner assignment: the round-robin counter stayed contended over {ASSIGN_ATTEMPTS} attempts"
-        )))
-    }
-
-    /// The round-robin counter's current ticket (0 before the first), read through a no-op
-    /// UpdateItem's returned values: the webhook has no read permission on the table.
-    async fn round_robin_ticket(&self) -> Result<u64, StoreError> {
-        let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(ASSIGNMENT_COUNTER.0))
-            .key("sk", s(ASSIGNMENT_COUNTER.1))
-            .update_expression("SET item_kind = :kind")
-            .expression_attribute_values(":kind", s("assignment_counter"))
-            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(|e| {
-                StoreError::Unavailable(
-                    aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string(),
-                )
-            })?;
-        Ok(out
-            .attributes
-            .as_ref()
-            .and_then(|a| a.get("next_ticket"))
-            .and_then(|v| v.as_n().ok())
-            .and_then(|n| n.parse().ok())
-            .unwrap_or(0))
-    }
-
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
-    async fn send(&self, request: Request) -> Result<bool, StoreError> {
-        let result = match request {
-            Request::Update {
-                key,
-                update,
-                condition,
-                names,
-                values,
-            } => self
-                .update_item(key, update, condition, names, values)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify_error(e, |s| s.is_conditional_check_failed_exception())),
-            Request::Put { item, condition } => self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .condition_expression(condition)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| classify_error(e, |s| s.is_conditional_check_failed_exception())),
-        };
-        match result {
-            Ok(()) => Ok(true),
-            Err(Outcome::ConditionFailed) => Ok(false),
-            Err(Outcome::Failed(e)) => Err(e),
-        }
-    }
-
-    /// Oversized raw parts are written to S3 first (idempotent key), so the item can point
-    /// at them.
-    async fn offload(&self, write: &Write<'_>) -> Result<Option<String>, StoreError> {
-        let event = match write {
-            Write::Status { event, .. }
-            | Write::Inbound { event, .. }
-            | Write::TemplateEvent { event, .. }
-            | Write::WabaEvent { event, .. }
-            | Write::Kept { event, .. } => event,
-            _ => return Ok(None),
-        };
-        let always_raw = matches!(write, Write::TemplateEvent { .. } | Write::WabaEvent { .. });
-        if (!event.keeps_raw() && !always_raw) || event.raw_json().len() <= MAX_INLINE_RAW {
-            return Ok(None);
-        }
-        let key = format!("kept/{}.json", content_id(event.raw_json()));
-        self.overflow
-            .put_raw(
-                &key,
-                event.raw_json().as_bytes(),
-                &[("reason", "raw part over item size")],
-            )
-            .await?;
-        Ok(Some(key))
-    }
-}
-
-enum Outcome {
-    ConditionFailed,
-    Failed(StoreError),
-}
-
-fn classify_error<E, R>(err: SdkError<E, R>, is_condition: impl Fn(&E) -> bool) -> Outcome
-where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    if let Some(service) = err.as_service_error() {
-        if is_condition(service) {
-            return Outcome::ConditionFailed;
-        }
-        let code = service.code().unwrap_or("unknown");
-        let message = service.message().unwrap_or("");
-        // Validation errors are about the data; retrying the same POST cannot fix them.
-        if code == "ValidationException" {
-            return Outcome::Failed(StoreError::Rejected(format!("{code}: {message}")));
-        }
-        return Outcome::Failed(StoreError::Unavailable(format!("{code}: {message}")));
-    }
-    Outcome::Failed(StoreError::Unavailable(
-        aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string(),
-    ))
-}
-
-impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
-    async fn apply(&self, writes: &[Write<'_>]) -> Result<ApplyReport, StoreError> {
-        // Build every request up front (CPU only; oversized raw parts, which are rare, are
-        // moved to S3 first), then send them with bounded concurrency.
-        let mut requests = Vec::with_capacity(writes.len());
-        for (i, write) in writes.iter().enumerate() {
-            let overflow = self.offload(write).await?;
-            let req = request(write, overflow.as_deref(), &self.initial_stage);
-            // Only a lead's creation needs to be seen (for assignment), and only when rules
-            // are configured; every other write is sent as before.
-            let lead = self.assignment.is_some() && matches!(write, Write::Lead { .. });
-            requests.push((i, req, lead));
-        }
-        // One write refused for its data (e.g. an item over 400 KB) does not stop the others:
-        // every other person's events of the POST are stored; only an unavailable store
-        // fails the whole call (503, and Meta retries: every write is idempotent).
-        // Per write: (changed, a lead whose owner is to be decided), or why not.
-        type WriteOutcome = Result<(bool, bool), StoreError>;
-        let outcomes: Vec<(usize, WriteOutcome)> = stream::iter(requests)
-            .map(|(i, r, lead)| async move {
-                let outcome = match (lead, &writes[i]) {
-                    (true, Write::Lead { msg, .. }) => self.send_lead(r, msg.wamid.as_ref()).await,
-                    _ => self.send(r).await.map(|changed| (changed, false)),
-                };
-                (i, outcome)
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
-        let mut results = Vec::with_capacity(outcomes.len());
-        let mut rejected = Vec::new();
-        for (i, outcome) in outcomes {
-            match outcome {
-                Ok((changed, created)) => results.push((i, changed, created)),
-                Err(StoreError::Rejected(reason)) => rejected.push(RejectedWrite {
-                    index: i,
-                    kind: writes[i].kind(),
-                    reason,
-                }),
-                Err(e) => return Err(e),
-            }
-        }
-        rejected.sort_by_key(|r| r.index);
-        if let Some(rules) = &self.assignment {
-            for &(i, _, unowned) in &results {
-                if let (true, Write::Lead { msg, user_key, .. }) = (unowned, &writes[i]) {
-                    self.assign(rules, msg, user_key).await?;
-                }
-            }
-        }
-        let applied = results.iter().filter(|(_, changed, _)| *changed).count();
-        Ok(ApplyReport {
-            applied,
-            unchanged: results.len() - applied,
-            rejected,
-        })
-    }
+    u.into_request(
+        key(template_pk(&t.template_id), TEMPLATE_STATE_SK),
+        Some(condition),
+    )
 }
 
 #[cfg(test)]

@@ -31,16 +31,18 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-use super::dynamodb::{
-    ACTIVITY_SK, LEAD_SHARDS, LEAD_WABAS, LEADS_INDEX, PHONE_WABA_SK, lead_list, phone_pk, user_pk,
-};
-use super::dynamodb_identity::{DynamoDbIdentityStore, batch_get};
+use super::attrs::{Attrs, LEAD_WABAS, int, s, text, time, unavailable, user_item as item_key};
+use super::identity::{DynamoDbIdentityStore, batch_get};
 use crate::domain::access::Access;
 use crate::domain::capi::ForwardState;
 use crate::domain::identity::{Person, consent_supersedes};
+use crate::keys::{
+    ACTIVITY_SK, CONSENT_PREFIX, CONSENT_STATE_PREFIX, HISTORY_PREFIX, LEAD_SHARDS, LEADS_INDEX,
+    MESSAGE_PREFIX, PHONE_WABA_SK, PROFILE_SK, consent_event_sk, consent_events_of,
+    consent_number_of, consent_state_sk, consent_states_of, conversion_sk, history_sk, lead_list,
+    lead_list_shard, phone_pk, user_of, user_pk,
+};
 use crate::ports::IdentityStore;
-
-type Attrs = HashMap<String, Av>;
 
 /// Index items read per list request at most, whatever the filter matches.
 const MAX_SCANNED: usize = 5_000;
@@ -206,36 +208,6 @@ pub struct DynamoDbLeadStore {
     identity: DynamoDbIdentityStore,
 }
 
-fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
-    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
-}
-
-/// The key of item `sk` in the partition of `id`.
-fn item_key(id: &str, sk: &str) -> Attrs {
-    HashMap::from([
-        ("pk".to_string(), s(format!("USER#{id}"))),
-        ("sk".to_string(), s(sk)),
-    ])
-}
-
-pub(super) fn s(v: impl Into<String>) -> Av {
-    Av::S(v.into())
-}
-
-pub(super) fn text(item: &Attrs, k: &str) -> Option<String> {
-    item.get(k).and_then(|v| v.as_s().ok()).cloned()
-}
-
-pub(super) fn int(item: &Attrs, k: &str) -> Option<i64> {
-    item.get(k)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|n| n.parse().ok())
-}
-
-fn time(item: &Attrs, k: &str) -> Option<DateTime<Utc>> {
-    int(item, k).and_then(|t| DateTime::from_timestamp(t, 0))
-}
-
 /// A lead item as the API's view; `None` for items that are not complete leads yet.
 pub fn lead_from_item(item: &Attrs) -> Option<LeadView> {
     let lead_id = text(item, "user_key")?;
@@ -332,11 +304,8 @@ struct HistoryEntry<'a> {
 /// The history item (`USER#<lead>` / `HIST#<at>#<change>#v<version>`) of a change.
 fn history_item(e: HistoryEntry<'_>) -> Attrs {
     let mut h: Attrs = HashMap::from([
-        ("pk".to_string(), s(format!("USER#{}", e.lead_id))),
-        (
-            "sk".to_string(),
-            s(format!("HIST#{:010}#{}#v{}", e.at, e.change, e.version)),
-        ),
+        ("pk".to_string(), s(user_pk(e.lead_id))),
+        ("sk".to_string(), s(history_sk(e.at, e.change, e.version))),
         ("item_kind".to_string(), s("lead_change")),
         ("change".to_string(), s(e.change)),
         ("by".to_string(), s(e.by)),
@@ -384,7 +353,7 @@ impl Position {
             .map_err(|_| bad())?;
         let v: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         match (v["c"].as_i64(), v["pk"].as_str()) {
-            (Some(created_at), Some(pk)) if pk.starts_with("USER#") => Ok(Self {
+            (Some(created_at), Some(pk)) if user_of(pk).is_some() => Ok(Self {
                 created_at,
                 pk: pk.to_string(),
             }),
@@ -471,7 +440,7 @@ impl DynamoDbLeadStore {
                     .query()
                     .table_name(&self.table)
                     .index_name(LEADS_INDEX)
-                    .expression_attribute_values(":list", s(format!("LEAD#{shard}")))
+                    .expression_attribute_values(":list", s(lead_list_shard(shard)))
                     .scan_index_forward(false)
                     .limit(200)
                     .set_exclusive_start_key(start.take());
@@ -539,8 +508,8 @@ impl DynamoDbLeadStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(format!("USER#{lead_id}")))
-            .key("sk", s("PROFILE"))
+            .key("pk", s(user_pk(lead_id)))
+            .key("sk", s(PROFILE_SK))
             .consistent_read(true)
             .send()
             .await
@@ -659,8 +628,8 @@ impl DynamoDbLeadStore {
         }
         let update = Update::builder()
             .table_name(&self.table)
-            .key("pk", s(format!("USER#{lead_id}")))
-            .key("sk", s("PROFILE"))
+            .key("pk", s(user_pk(lead_id)))
+            .key("sk", s(PROFILE_SK))
             .update_expression(expr)
             .condition_expression(condition)
             .set_expression_attribute_values(Some(values))

@@ -24,16 +24,16 @@ impl DynamoDbLeadStore {
         // the answer rests on, by key (each id's profile and its state for this number and
         // category: one BatchGetItem, whatever the history), never whole partitions.
         let person = self.identity.person(user).await?;
-        let state_sk = format!("CONSENT_STATE#{phone_number_id}#{category}");
+        let state_sk = consent_state_sk(phone_number_id, category);
         let keys = person
             .ids
             .iter()
-            .flat_map(|id| [item_key(id, "PROFILE"), item_key(id, &state_sk)])
+            .flat_map(|id| [item_key(id, PROFILE_SK), item_key(id, &state_sk)])
             .collect();
         let items = batch_get(&self.client, &self.table, keys, true).await?;
         let profiles: Vec<&Attrs> = items
             .iter()
-            .filter(|i| text(i, "sk").as_deref() == Some("PROFILE"))
+            .filter(|i| text(i, "sk").as_deref() == Some(PROFILE_SK))
             .collect();
         let view = person_consent_states(&items)
             .into_iter()
@@ -112,16 +112,13 @@ impl DynamoDbLeadStore {
             .as_bytes(),
         );
         let id = hex::encode(&digest[..12]);
-        let pk = format!("USER#{}", rec.user);
+        let pk = user_pk(&rec.user);
         let at = rec.at.timestamp();
         let mut event: Attrs = HashMap::from([
             ("pk".to_string(), s(pk.as_str())),
             (
                 "sk".to_string(),
-                s(format!(
-                    "CONSENT#{}#{at:010}#{}#{id}",
-                    rec.phone_number_id, rec.source
-                )),
+                s(consent_event_sk(&rec.phone_number_id, at, &rec.source, &id)),
             ),
             ("item_kind".to_string(), s("consent_event")),
             ("user_key".to_string(), s(rec.user.as_str())),
@@ -155,7 +152,7 @@ impl DynamoDbLeadStore {
                 .update_item()
                 .table_name(&self.table)
                 .key("pk", s(pk.as_str()))
-                .key("sk", s(format!("CONSENT_STATE#{}#{category}", rec.phone_number_id)))
+                .key("sk", s(consent_state_sk(&rec.phone_number_id, category)))
                 .update_expression("SET item_kind = :kind, user_key = :user, phone_number_id = :pnid, category = :category, consent = :consent, #source = :source, event_id = :id, changed_at = :changed_at")
                 .condition_expression(consent_state_condition(action))
                 .set_expression_attribute_values(Some(crate::adapters::dynamodb::consent_state_values(action, at)))
@@ -178,10 +175,7 @@ impl DynamoDbLeadStore {
             }
         }
         let states = self
-            .all_with_prefix(
-                &rec.user,
-                &format!("CONSENT_STATE#{}#", rec.phone_number_id),
-            )
+            .all_with_prefix(&rec.user, &consent_states_of(&rec.phone_number_id))
             .await?
             .iter()
             .map(consent_state_from_item)
@@ -207,7 +201,7 @@ impl DynamoDbLeadStore {
 pub(super) fn person_consent_states(items: &[Attrs]) -> Vec<ConsentStateView> {
     let mut best: BTreeMap<(String, String), &Attrs> = BTreeMap::new();
     for item in items {
-        if !text(item, "sk").is_some_and(|sk| sk.starts_with("CONSENT_STATE#")) {
+        if !text(item, "sk").is_some_and(|sk| sk.starts_with(CONSENT_STATE_PREFIX)) {
             continue;
         }
         let place = (

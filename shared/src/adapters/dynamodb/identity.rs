@@ -19,12 +19,11 @@ use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use std::collections::{BTreeSet, HashMap};
 
-use super::dynamodb::{LEAD_WABAS, lead_list, user_pk};
-
-type Attrs = HashMap<String, Av>;
+use super::attrs::{Attrs, LEAD_WABAS, s, unavailable, user_item as key};
+use crate::keys::{PROFILE_SK, lead_list};
 
 /// The person item's sort key.
-pub const PERSON_SK: &str = "PERSON";
+pub use crate::keys::PERSON_SK;
 /// Concurrent BatchGets when mapping many ids.
 const READ_CONCURRENCY: usize = 4;
 
@@ -32,21 +31,6 @@ const READ_CONCURRENCY: usize = 4;
 pub struct DynamoDbIdentityStore {
     client: Client,
     table: String,
-}
-
-fn unavailable<E: std::error::Error + 'static>(e: E) -> StoreError {
-    StoreError::Unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e).to_string())
-}
-
-fn s(v: impl Into<String>) -> Av {
-    Av::S(v.into())
-}
-
-fn key(id: &str, sk: &str) -> Attrs {
-    HashMap::from([
-        ("pk".to_string(), s(user_pk(id))),
-        ("sk".to_string(), s(sk)),
-    ])
 }
 
 fn ids_of(item: &Attrs) -> BTreeSet<String> {
@@ -195,7 +179,7 @@ impl DynamoDbIdentityStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(lead, "PROFILE")))
+            .set_key(Some(key(lead, PROFILE_SK)))
             .update_expression(step.expr)
             .set_expression_attribute_values(Some(step.values))
             .set_condition_expression(step.condition.map(str::to_string));
@@ -385,7 +369,7 @@ impl IdentityStore for DynamoDbIdentityStore {
         let lead = person.lead_id().to_string();
         let mut folded = 0;
         for other in person.others() {
-            let Some(profile) = self.get(other, "PROFILE").await? else {
+            let Some(profile) = self.get(other, PROFILE_SK).await? else {
                 continue;
             };
             let merged = profile.get("merged_into").and_then(|v| v.as_s().ok()) == Some(&lead);
@@ -395,7 +379,7 @@ impl IdentityStore for DynamoDbIdentityStore {
                 self.client
                     .update_item()
                     .table_name(&self.table)
-                    .set_key(Some(key(&lead, "PROFILE")))
+                    .set_key(Some(key(&lead, PROFILE_SK)))
                     .update_expression("ADD #w :w")
                     .expression_attribute_names("#w", LEAD_WABAS)
                     .expression_attribute_values(":w", wabas.clone())
@@ -411,7 +395,7 @@ impl IdentityStore for DynamoDbIdentityStore {
                 self.client
                     .update_item()
                     .table_name(&self.table)
-                    .set_key(Some(key(other, "PROFILE")))
+                    .set_key(Some(key(other, PROFILE_SK)))
                     .update_expression("SET merged_into = :lead")
                     .condition_expression("attribute_exists(pk)")
                     .expression_attribute_values(":lead", s(lead.as_str()))

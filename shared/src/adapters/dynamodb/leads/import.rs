@@ -1,9 +1,9 @@
 //! CSV import rows applied to lead items (history for the stage and owner changes they make).
 
 use super::*;
-use crate::adapters::dynamodb::{IMPORTS_PK, import_job_sk};
 use crate::domain::leads::RowError;
 use crate::domain::leads::jobs::{ImportJob, JobStatus};
+use crate::keys::{IMPORTS_PK, import_job_sk};
 
 impl DynamoDbLeadStore {
     /// Creates or updates one lead per import row; opt-ins become consent records.
@@ -104,8 +104,8 @@ impl DynamoDbLeadStore {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key("pk", s(format!("USER#{}", row.lead_id)))
-                .key("sk", s("PROFILE"))
+                .key("pk", s(user_pk(&row.lead_id)))
+                .key("sk", s(PROFILE_SK))
                 .update_expression(format!("SET {}", sets.join(", ")))
                 .set_expression_attribute_names((!names.is_empty()).then_some(names))
                 .set_expression_attribute_values(Some(values))

@@ -10,7 +10,7 @@
 //! - leads created in the window: the `leads` index, 8 shards, `created_at BETWEEN`;
 //! - Meta's pulled days: one Query per WABA for `PRICING#` and `MSGDAY#`.
 
-use super::dynamodb_identity::{DynamoDbIdentityStore, batch_get};
+use super::identity::{DynamoDbIdentityStore, batch_get};
 use crate::domain::identity::IdentityMap;
 use crate::domain::metrics::input::{
     ConsentAction, ConsentEvt, ConsentSource, ConversionRow, InboundMsg, Inputs, LeadRow,
@@ -27,11 +27,14 @@ use chrono::NaiveDate;
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use std::collections::{BTreeSet, HashMap};
 
-use super::dynamodb::{LEAD_SHARDS, LEAD_WABAS, LEADS_INDEX, PHONE_WABA_SK, phone_pk, user_pk};
-use super::dynamodb_leads::{int, s, text};
+use super::attrs::{Attrs, LEAD_WABAS, int, n, s, text};
 use crate::domain::access::Tenancy;
-
-type Attrs = HashMap<String, Av>;
+use crate::keys::{
+    CONSENT_PREFIX, CONVERSION_PREFIX, INBOUND_MARKER, LEAD_SHARDS, LEADS_INDEX, OUTBOUND_MARKER,
+    PHONE_WABA_SK, PROFILE_SK, REPORTS_PK, lead_list_shard, message_pk, messaging_day_pk, phone_of,
+    phone_pk, pricing_pk, report_sk, template_day_pk, user_of, user_pk, waba_templates_pk,
+    wamid_of,
+};
 
 /// Concurrent Queries / BatchGets per window read.
 const READ_CONCURRENCY: usize = 16;
@@ -53,10 +56,6 @@ where
         }
         (None, _) => StoreError::Unavailable(format!("{e}")),
     }
-}
-
-fn n(v: i64) -> Av {
-    Av::N(v.to_string())
 }
 
 /// A stored decimal (`N`) scaled to an exact integer: `"12.5"` at scale 4 is `125000`.
@@ -94,7 +93,7 @@ fn scaled_attr(item: &Attrs, k: &str, scale: u32) -> Option<i64> {
 
 /// An outbound message item (`MSG#<wamid>` / `OUT`) as a metrics input.
 pub fn outbound_from_item(item: &Attrs) -> Option<OutboundMsg> {
-    let wamid = text(item, "pk")?.strip_prefix("MSG#")?.to_string();
+    let wamid = wamid_of(&text(item, "pk")?)?.to_string();
     let pricing = item.get("pricing").and_then(|p| p.as_m().ok()).map(|p| {
         let t = |k: &str| p.get(k).and_then(|v| v.as_s().ok()).cloned();
         let b = |k: &str| p.get(k).and_then(|v| v.as_bool().ok()).copied();
@@ -165,7 +164,7 @@ pub fn consent_from_item(item: &Attrs) -> Option<ConsentEvt> {
 
 fn conversion_from_item(item: &Attrs) -> Option<ConversionRow> {
     Some(ConversionRow {
-        lead_id: text(item, "pk")?.strip_prefix("USER#")?.to_string(),
+        lead_id: user_of(&text(item, "pk")?)?.to_string(),
         at: int(item, "at")?,
         conversion_type: text(item, "conversion_type").unwrap_or_default(),
         value_e4: scaled_attr(item, "conversion_value", 4),
@@ -349,7 +348,7 @@ impl DynamoDbReportSource {
             .iter()
             .map(|w| {
                 HashMap::from([
-                    ("pk".to_string(), s(format!("MSG#{w}"))),
+                    ("pk".to_string(), s(message_pk(w))),
                     ("sk".to_string(), s("OUT")),
                 ])
             })
@@ -365,7 +364,7 @@ impl DynamoDbReportSource {
                     .table_name(&self.table)
                     .index_name(LEADS_INDEX)
                     .key_condition_expression("lead_list = :l AND created_at BETWEEN :lo AND :hi")
-                    .expression_attribute_values(":l", s(format!("LEAD#{shard}")))
+                    .expression_attribute_values(":l", s(lead_list_shard(shard)))
                     .expression_attribute_values(":lo", n(lo))
                     .expression_attribute_values(":hi", n(hi))
                     .into_paginator()
@@ -437,7 +436,7 @@ impl ReportSource for DynamoDbReportSource {
         };
         let keys = lead_ids
             .iter()
-            .map(|id| key(user_pk(id), "PROFILE"))
+            .map(|id| key(user_pk(id), PROFILE_SK))
             .chain(
                 phone_number_ids
                     .iter()
@@ -447,7 +446,7 @@ impl ReportSource for DynamoDbReportSource {
         let mut tenancy = Tenancy::default();
         for item in batch_get(&self.client, &self.table, keys, false).await? {
             let pk = text(&item, "pk").unwrap_or_default();
-            if let Some(id) = pk.strip_prefix("USER#") {
+            if let Some(id) = user_of(&pk) {
                 let mut wabas: Vec<String> = item
                     .get(LEAD_WABAS)
                     .and_then(|v| v.as_ss().ok())
@@ -455,7 +454,7 @@ impl ReportSource for DynamoDbReportSource {
                     .unwrap_or_default();
                 wabas.extend(text(&item, "waba_id"));
                 tenancy.lead_wabas.insert(id.to_string(), wabas);
-            } else if let (Some(p), Some(w)) = (pk.strip_prefix("PHONE#"), text(&item, "waba_id")) {
+            } else if let (Some(p), Some(w)) = (phone_of(&pk), text(&item, "waba_id")) {
                 tenancy.phone_wabas.insert(p.to_string(), w);
             }
         }
@@ -471,16 +470,14 @@ impl ReportSource for DynamoDbReportSource {
         let mut seen_inbound = BTreeSet::new();
         for item in &indexed {
             let sk = text(item, "sk").unwrap_or_default();
-            if sk.starts_with("CONSENT#") {
+            if sk.starts_with(CONSENT_PREFIX) {
                 inputs.consent.extend(consent_from_item(item));
-            } else if sk.starts_with("CONV#") {
+            } else if sk.starts_with(CONVERSION_PREFIX) {
                 inputs.conversions.extend(conversion_from_item(item));
-            } else if let Some(wamid) = sk.strip_prefix("OUT#") {
+            } else if let Some(wamid) = sk.strip_prefix(OUTBOUND_MARKER) {
                 outbound_wamids.insert(wamid.to_string());
-                people.extend(
-                    text(item, "pk").and_then(|p| p.strip_prefix("USER#").map(str::to_string)),
-                );
-            } else if sk.starts_with("IN#")
+                people.extend(text(item, "pk").and_then(|p| user_of(&p).map(str::to_string)));
+            } else if sk.starts_with(INBOUND_MARKER)
                 && let Some(m) = inbound_from_marker(item)
             {
                 people.insert(m.person.clone());
@@ -501,8 +498,8 @@ impl ReportSource for DynamoDbReportSource {
                 .collect();
             let histories: Vec<Vec<Attrs>> = stream::iter(every_id)
                 .map(|p| async move {
-                    let mut items = self.partition(format!("USER#{p}"), "IN#").await?;
-                    items.extend(self.partition(format!("USER#{p}"), "OUT#").await?);
+                    let mut items = self.partition(user_pk(&p), INBOUND_MARKER).await?;
+                    items.extend(self.partition(user_pk(&p), OUTBOUND_MARKER).await?);
                     Ok::<_, StoreError>(items)
                 })
                 .buffer_unordered(READ_CONCURRENCY)
@@ -510,7 +507,7 @@ impl ReportSource for DynamoDbReportSource {
                 .await?;
             for item in histories.iter().flatten() {
                 let sk = text(item, "sk").unwrap_or_default();
-                if let Some(wamid) = sk.strip_prefix("OUT#") {
+                if let Some(wamid) = sk.strip_prefix(OUTBOUND_MARKER) {
                     outbound_wamids.insert(wamid.to_string());
                 } else if let Some(m) = inbound_from_marker(item)
                     && seen_inbound.insert(m.wamid.clone())
@@ -538,26 +535,24 @@ impl ReportSource for DynamoDbReportSource {
         let map = map.with(&self.identity.identity_map(&recipients).await?);
         resolve_people(&mut inputs, &map);
         for waba in &w.wabas {
-            for listing in self.partition(format!("TPLS#{waba}"), "").await? {
+            for listing in self.partition(waba_templates_pk(waba), "").await? {
                 let Some(id) = text(&listing, "template_id") else {
                     continue;
                 };
                 let days = self
-                    .days(format!("TPLDAY#{id}"), w.from_day, w.to_day)
+                    .days(template_day_pk(&id), w.from_day, w.to_day)
                     .await?;
                 inputs.templates.extend(
                     days.iter()
                         .filter_map(|d| template_day_from_item(d, &listing)),
                 );
             }
-            let pricing = self
-                .days(format!("PRICING#{waba}"), w.from_day, w.to_day)
-                .await?;
+            let pricing = self.days(pricing_pk(waba), w.from_day, w.to_day).await?;
             inputs
                 .pricing
                 .extend(pricing.iter().filter_map(pricing_from_item));
             let messaging = self
-                .days(format!("MSGDAY#{waba}"), w.from_day, w.to_day)
+                .days(messaging_day_pk(waba), w.from_day, w.to_day)
                 .await?;
             inputs
                 .messaging
@@ -568,10 +563,14 @@ impl ReportSource for DynamoDbReportSource {
 
     async fn outbound_between(&self, lo: i64, hi: i64) -> Result<Vec<OutboundMsg>, StoreError> {
         let wamids: BTreeSet<String> = self
-            .indexed(lo, hi, Some("OUT#"))
+            .indexed(lo, hi, Some(OUTBOUND_MARKER))
             .await?
             .iter()
-            .filter_map(|i| text(i, "sk")?.strip_prefix("OUT#").map(str::to_string))
+            .filter_map(|i| {
+                text(i, "sk")?
+                    .strip_prefix(OUTBOUND_MARKER)
+                    .map(str::to_string)
+            })
             .collect();
         let items = self.outbound_items(wamids.into_iter().collect()).await?;
         let mut out: Vec<OutboundMsg> = items.iter().filter_map(outbound_from_item).collect();
@@ -591,10 +590,10 @@ impl ReportSource for DynamoDbReportSource {
         hi: i64,
     ) -> Result<(Vec<ConsentEvt>, Vec<OutboundMsg>), StoreError> {
         let consent: Vec<ConsentEvt> = self
-            .indexed(lo, hi, Some("CONSENT#"))
+            .indexed(lo, hi, Some(CONSENT_PREFIX))
             .await?
             .iter()
-            .filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with("CONSENT#")))
+            .filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with(CONSENT_PREFIX)))
             .filter_map(consent_from_item)
             .collect();
         let mut consent = consent;
@@ -619,7 +618,7 @@ impl ReportSource for DynamoDbReportSource {
             })
             .collect();
         for (p, id) in pairs {
-            for item in self.partition(format!("USER#{id}"), "OUT#").await? {
+            for item in self.partition(user_pk(&id), OUTBOUND_MARKER).await? {
                 if !seen.insert(text(&item, "wamid")) {
                     continue;
                 }
@@ -658,7 +657,7 @@ impl ReportSource for DynamoDbReportSource {
             .await?
             .iter()
             .filter(|i| !i.contains_key("merged_into"))
-            .filter_map(super::dynamodb_leads::lead_from_item)
+            .filter_map(super::leads::lead_from_item)
             .collect();
         leads.sort_by(|a, b| (a.created_at, &a.lead_id).cmp(&(b.created_at, &b.lead_id)));
         Ok(leads)
@@ -690,7 +689,7 @@ fn resolve_people(inputs: &mut Inputs, map: &IdentityMap) {
 fn inbound_from_marker(item: &Attrs) -> Option<InboundMsg> {
     Some(InboundMsg {
         wamid: text(item, "wamid")?,
-        person: text(item, "pk")?.strip_prefix("USER#")?.to_string(),
+        person: user_of(&text(item, "pk")?)?.to_string(),
         waba_id: text(item, "waba_id").unwrap_or_default(),
         phone_number_id: text(item, "phone_number_id").unwrap_or_default(),
         at: int(item, "at")?,
@@ -701,14 +700,13 @@ fn inbound_from_marker(item: &Attrs) -> Option<InboundMsg> {
 // Report records
 // ---------------------------------------------------------------------------------------
 
-/// Partition of the report records: reports are created by people and schedules (a few a
-/// day), so one partition holds them all, newest first by id.
-const REPORTS_PK: &str = "REPORTS";
+// Report records live in one partition (`keys::REPORTS_PK`): reports are created by people
+// and schedules (a few a day), so one partition holds them all, newest first by id.
 
 fn report_item(r: &ReportRecord) -> Attrs {
     let mut item = HashMap::from([
         ("pk".to_string(), s(REPORTS_PK)),
-        ("sk".to_string(), s(format!("R#{}", r.id))),
+        ("sk".to_string(), s(report_sk(&r.id))),
         ("item_kind".to_string(), s("report")),
         ("report_id".to_string(), s(r.id.as_str())),
         ("kind".to_string(), s(r.kind.as_str())),
@@ -785,7 +783,7 @@ impl ReportStore for DynamoDbReportStore {
             .get_item()
             .table_name(&self.table)
             .key("pk", s(REPORTS_PK))
-            .key("sk", s(format!("R#{id}")))
+            .key("sk", s(report_sk(id)))
             .consistent_read(true)
             .send()
             .await
@@ -800,7 +798,7 @@ impl ReportStore for DynamoDbReportStore {
             .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :r)")
             .expression_attribute_values(":pk", s(REPORTS_PK))
-            .expression_attribute_values(":r", s("R#"))
+            .expression_attribute_values(":r", s(report_sk("")))
             .scan_index_forward(false)
             .limit(limit)
             .send()

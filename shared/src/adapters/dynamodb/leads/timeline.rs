@@ -101,14 +101,14 @@ impl DynamoDbLeadStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND sk BETWEEN :lo AND :hi")
                 .expression_attribute_values(":pk", s(user_pk(id)))
-                .expression_attribute_values(":lo", s("CONSENT#"))
+                .expression_attribute_values(":lo", s(CONSENT_PREFIX))
                 // Every key of number P starts `CONSENT#P#`, above `CONSENT#P` and above
                 // every key of a number that sorts before P.
                 .expression_attribute_values(
                     ":hi",
                     s(below
                         .clone()
-                        .unwrap_or_else(|| "CONSENT#\u{10FFFF}".to_string())),
+                        .unwrap_or_else(|| format!("{CONSENT_PREFIX}\u{10FFFF}"))),
                 )
                 .scan_index_forward(false)
                 .consistent_read(true);
@@ -116,21 +116,21 @@ impl DynamoDbLeadStore {
             let Some(number) = page
                 .first()
                 .and_then(|i| text(i, "sk"))
-                .and_then(|sk| Some(sk.strip_prefix("CONSENT#")?.split('#').next()?.to_string()))
+                .and_then(|sk| consent_number_of(&sk).map(str::to_string))
             else {
                 return Ok(events);
             };
-            if below.as_deref() == Some(format!("CONSENT#{number}").as_str()) {
+            if below.as_deref() == Some(consent_events_of(&number).as_str()) {
                 // A key outside the format (`CONSENT#<number>` itself): nothing lower is
                 // reachable without it, and it is not an event.
                 return Ok(events);
             }
-            let own = format!("CONSENT#{number}#");
+            let own = format!("{}#", consent_events_of(&number));
             events.extend(
                 page.into_iter()
                     .filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with(&own))),
             );
-            below = Some(format!("CONSENT#{number}"));
+            below = Some(consent_events_of(&number));
         }
     }
 
@@ -142,11 +142,11 @@ impl DynamoDbLeadStore {
         let keys = person
             .ids
             .iter()
-            .flat_map(|id| [item_key(id, "PROFILE"), item_key(id, ACTIVITY_SK)])
+            .flat_map(|id| [item_key(id, PROFILE_SK), item_key(id, ACTIVITY_SK)])
             .collect();
         let by_key = batch_get(&self.client, &self.table, keys, true).await?;
         let profile_item = by_key.iter().find(|i| {
-            text(i, "sk").as_deref() == Some("PROFILE")
+            text(i, "sk").as_deref() == Some(PROFILE_SK)
                 && text(i, "pk").as_deref() == Some(lead_pk.as_str())
         });
         let mut profile = profile_item
@@ -168,9 +168,12 @@ impl DynamoDbLeadStore {
         let mut conversion_keys = Vec::new();
         let mut last_outbound: Option<i64> = None;
         for id in &person.ids {
-            history.extend(self.latest(id, "HIST#", TIMELINE_ENTRIES + 1).await?);
+            history.extend(
+                self.latest(id, HISTORY_PREFIX, TIMELINE_ENTRIES + 1)
+                    .await?,
+            );
             consent_events.extend(self.consent_events(id, TIMELINE_ENTRIES).await?);
-            states.extend(self.all_with_prefix(id, "CONSENT_STATE#").await?);
+            states.extend(self.all_with_prefix(id, CONSENT_STATE_PREFIX).await?);
             conversion_keys.extend(
                 self.series(id, LeadSeries::Conversions, None, TIMELINE_ENTRIES + 1)
                     .await?

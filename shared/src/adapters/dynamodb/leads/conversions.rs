@@ -25,10 +25,10 @@ impl DynamoDbLeadStore {
         }
         let fingerprint = fingerprint.to_string();
         let mut item: Attrs = HashMap::from([
-            ("pk".to_string(), s(format!("USER#{lead_id}"))),
+            ("pk".to_string(), s(user_pk(lead_id))),
             (
                 "sk".to_string(),
-                s(format!("CONV#{}", conversion.idempotency_key)),
+                s(conversion_sk(&conversion.idempotency_key)),
             ),
             ("item_kind".to_string(), s("conversion")),
             (
@@ -80,7 +80,7 @@ impl DynamoDbLeadStore {
             .get_item()
             .table_name(&self.table)
             .key("pk", s(user_pk(lead_id)))
-            .key("sk", s(format!("CONV#{}", conversion.idempotency_key)))
+            .key("sk", s(conversion_sk(&conversion.idempotency_key)))
             .consistent_read(true)
             .send()
             .await
@@ -112,7 +112,7 @@ impl DynamoDbLeadStore {
             .get_item()
             .table_name(&self.table)
             .key("pk", s(user_pk(lead_id)))
-            .key("sk", s(format!("CONV#{idempotency_key}")))
+            .key("sk", s(conversion_sk(idempotency_key)))
             .projection_expression("forwarded")
             .consistent_read(true)
             .send()
@@ -139,7 +139,7 @@ impl DynamoDbLeadStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(user_pk(lead_id)))
-            .key("sk", s(format!("CONV#{idempotency_key}")))
+            .key("sk", s(conversion_sk(idempotency_key)))
             .condition_expression("forwarded = :from")
             .expression_attribute_values(":from", s(from.as_str()))
             .expression_attribute_values(":f", s(to.as_str()));
