@@ -1,4 +1,5 @@
-//! Import jobs on the leads API: a synchronous import sent with an `Idempotency-Key` is a job
+//! Import and export on the leads API: `GET /v1/leads/export` writes the matching leads as
+//! CSV; import jobs: a synchronous import sent with an `Idempotency-Key` is a job
 //! applied once; `POST /v1/leads/imports` opens an asynchronous job with a presigned upload
 //! link; `GET /v1/leads/imports/{id}` says where a job stands. The rows themselves are
 //! applied by `shared::imports` (here and in the lead-imports function).
@@ -15,7 +16,14 @@ use shared::domain::leads::jobs::{
 use shared::domain::leads::{ImportOutcome, RowError};
 use shared::ports::ImportFiles;
 
-use crate::handler::{Leads, Resp, error, from_leads_error, import_waba, json_response};
+use crate::handler::{
+    Leads, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, Resp, content_type_is, error, filter_error,
+    from_leads_error, json_response, valid_id,
+};
+use lambda_http::Body;
+use lambda_http::Response;
+use lambda_http::http::header;
+use shared::domain::leads::{LeadFilter, export_csv, parse_import};
 
 /// The `Idempotency-Key` header: absent, or 1–128 printable ASCII characters.
 pub(crate) fn idempotency_key(req: &Request) -> Result<Option<String>, Box<Resp>> {
@@ -289,5 +297,177 @@ impl Leads {
             ),
             Err(e) => from_leads_error(e),
         }
+    }
+}
+
+impl Leads {
+    pub(crate) async fn export(
+        &self,
+        query: &[(String, String)],
+        access: &Access,
+        now: DateTime<Utc>,
+    ) -> Resp {
+        if let Some((k, _)) = query.iter().find(|(k, _)| k == "limit" || k == "cursor") {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_filter",
+                format!("{k} does not apply to the export (it returns every matching lead)"),
+            );
+        }
+        let filter = match LeadFilter::from_query(query) {
+            Ok(f) => LeadFilter {
+                access: access.clone(),
+                ..f
+            },
+            Err(e) => return filter_error(&e),
+        };
+        if let Err(e) = filter.check_stage(&self.config.lifecycle) {
+            return filter_error(&e);
+        }
+        let leads = match self.store.all(&filter, now).await {
+            Ok(l) => l,
+            Err(e) => return from_leads_error(e),
+        };
+        let mut out = Vec::new();
+        if let Err(e) = export_csv(leads.iter(), &mut out) {
+            tracing::error!(error = %e, "export not written");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "export_failed",
+                "the export could not be written; retry later",
+            );
+        }
+        Response::builder()
+            .status(StatusCode::OK)
+            .header(header::CONTENT_TYPE, "text/csv; charset=utf-8")
+            .body(Body::Text(String::from_utf8_lossy(&out).into_owned()))
+            .expect("valid response")
+    }
+
+    pub(crate) async fn import(
+        &self,
+        req: &Request,
+        query: &[(String, String)],
+        caller: &Caller,
+        now: DateTime<Utc>,
+    ) -> Resp {
+        let waba = match import_waba(query, &caller.access) {
+            Ok(w) => w,
+            Err(r) => return *r,
+        };
+        if !content_type_is(req, "text/csv") {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_media_type",
+                "send the file as text/csv",
+            );
+        }
+        let bytes: &[u8] = req.body().as_ref();
+        if bytes.len() > MAX_IMPORT_BYTES {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                format!(
+                    "the file is {} bytes; an import takes at most {MAX_IMPORT_BYTES} bytes (split it)",
+                    bytes.len()
+                ),
+            );
+        }
+        let outcome = parse_import(bytes, &self.config.lifecycle, now);
+        let rows = outcome.rows.len() + outcome.errors.iter().filter(|e| e.line > 1).count();
+        if rows > MAX_IMPORT_ROWS {
+            return error(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "too_many_rows",
+                format!(
+                    "the file has {rows} rows; an import takes at most {MAX_IMPORT_ROWS} (split it); nothing was applied"
+                ),
+            );
+        }
+        if outcome.rows.is_empty()
+            && let Some(header_error) = outcome.errors.iter().find(|e| e.line <= 1)
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "invalid_header",
+                header_error.message.clone(),
+            );
+        }
+        let key = match idempotency_key(req) {
+            Ok(k) => k,
+            Err(r) => return *r,
+        };
+        match key {
+            Some(key) => {
+                self.import_once(&key, bytes, outcome, waba, caller, now)
+                    .await
+            }
+            None => match shared::imports::apply_rows(
+                &self.store,
+                &self.config.lifecycle,
+                outcome,
+                &caller.access,
+                waba.as_deref(),
+                &caller.name,
+                now,
+            )
+            .await
+            {
+                Ok((counts, errors)) => json_response(
+                    StatusCode::OK,
+                    &import_result(
+                        counts.imported as u64,
+                        counts.updated as u64,
+                        &errors,
+                        false,
+                    ),
+                ),
+                Err(e) => from_leads_error(e),
+            },
+        }
+    }
+}
+
+/// The WABA an import files its leads under: the `waba_id` query parameter (one of the
+/// caller's), else the caller's only WABA; `None` for a caller who sees every WABA and names
+/// none (the leads are then visible to such callers only). No other parameter is accepted.
+pub(crate) fn import_waba(
+    query: &[(String, String)],
+    access: &Access,
+) -> Result<Option<String>, Box<Resp>> {
+    let mut waba = None;
+    for (k, v) in query {
+        if k != "waba_id" {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "unknown_parameter",
+                format!("{k}: an import takes only the waba_id parameter"),
+            )));
+        }
+        if waba.is_some() || !valid_id(v) {
+            return Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                "waba_id is given once, as an id (letters, digits, . _ : -)",
+            )));
+        }
+        waba = Some(v.clone());
+    }
+    match (waba, access) {
+        (Some(w), a) if !a.allows(&w) => Err(Box::new(error(
+            StatusCode::FORBIDDEN,
+            "forbidden_waba",
+            format!("waba_id {w} is not one of your WABAs"),
+        ))),
+        (Some(w), _) => Ok(Some(w)),
+        (None, Access::All) => Ok(None),
+        (None, a) => match a.single() {
+            Some(w) => Ok(Some(w.to_string())),
+            None => Err(Box::new(error(
+                StatusCode::BAD_REQUEST,
+                "waba_required",
+                "you may see several WABAs: name the one to file the leads under (?waba_id=)",
+            ))),
+        },
     }
 }
