@@ -232,6 +232,20 @@ pub enum ReasonCode {
 }
 
 impl ReasonCode {
+    /// Every code, as the OpenAPI document's enum lists them.
+    pub const ALL: [ReasonCode; 10] = [
+        ReasonCode::OptedIn,
+        ReasonCode::OptedOut,
+        ReasonCode::NoMarketingOptIn,
+        ReasonCode::TransactionalWithoutOptIn,
+        ReasonCode::ReplyInsideCustomerServiceWindow,
+        ReasonCode::OutsideCustomerServiceWindow,
+        ReasonCode::FreeEntryPointWindow,
+        ReasonCode::OpensEntryPointWindow,
+        ReasonCode::FreeCustomerServiceWindow,
+        ReasonCode::ChargedTemplate,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReasonCode::OptedIn => "opted_in",
@@ -967,19 +981,7 @@ mod tests {
 
     #[test]
     fn codes_match_their_json_form() {
-        let all = [
-            ReasonCode::OptedIn,
-            ReasonCode::OptedOut,
-            ReasonCode::NoMarketingOptIn,
-            ReasonCode::TransactionalWithoutOptIn,
-            ReasonCode::ReplyInsideCustomerServiceWindow,
-            ReasonCode::OutsideCustomerServiceWindow,
-            ReasonCode::FreeEntryPointWindow,
-            ReasonCode::OpensEntryPointWindow,
-            ReasonCode::FreeCustomerServiceWindow,
-            ReasonCode::ChargedTemplate,
-        ];
-        for code in all {
+        for code in ReasonCode::ALL {
             assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
         }
         for why in [

@@ -156,3 +156,33 @@ async fn the_leads_api_conforms_to_its_openapi_document() {
     );
     println!("{stdout}");
 }
+
+/// The consent check's reason codes in `docs/openapi.yaml` are exactly the ones the code
+/// emits (`ReasonCode::ALL`), so neither can drift from the other.
+#[test]
+fn the_consent_checks_reason_codes_are_the_documents_enum() {
+    let root = workspace_root();
+    let out = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/template-json.py"))
+        .arg(root.join("docs/openapi.yaml"))
+        .output()
+        .expect("the project venv (run scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("openapi.yaml as JSON");
+    let documented: Vec<&str> = doc["components"]["schemas"]["ConsentDecision"]["properties"]
+        ["reasons"]["items"]["properties"]["code"]["enum"]
+        .as_array()
+        .expect("an enum of reason codes")
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    let emitted: Vec<&str> = shared::domain::consent_check::ReasonCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(documented, emitted);
+}
