@@ -2,10 +2,11 @@
 //! round-robin ticket comes from one counter item, and owner, history and ticket are written
 //! in one transaction.
 
+use super::history::{HistoryEntry, Version, history_item};
 use super::*;
 use crate::domain::attribution::utm_of;
 use crate::domain::webhook::Inbound;
-use crate::keys::{ASSIGNMENT_COUNTER, PROFILE_SK, assignment_history_sk, user_pk};
+use crate::keys::{ASSIGNMENT_COUNTER, PROFILE_SK, user_pk};
 
 /// Attempts at one lead's assignment when concurrent new leads race for the same ticket.
 const ASSIGN_ATTEMPTS: usize = 25;
@@ -76,13 +77,16 @@ impl<R: RawStore> DynamoDbEventStore<R> {
                 .expression_attribute_values(":at", Av::N(now.to_string()))
                 .build()
                 .map_err(|e| unavailable(&e))?;
-            let mut history = key(user_pk(user_key), assignment_history_sk(now));
-            history.insert("item_kind".into(), s("lead_change"));
-            history.insert("change".into(), s("owner"));
-            history.insert("to_value".into(), s(owner.as_str()));
-            history.insert("by".into(), s("assignment"));
-            history.insert("reason".into(), s(reason.as_str()));
-            history.insert("at".into(), Av::N(now.to_string()));
+            let history = history_item(HistoryEntry {
+                lead_id: user_key,
+                at: now,
+                change: "owner",
+                version: Version::Assignment,
+                by: "assignment",
+                reason: reason.as_str(),
+                from: None,
+                to: Some(owner.as_str()),
+            });
             let history = Put::builder()
                 .table_name(&self.table)
                 .set_item(Some(history))

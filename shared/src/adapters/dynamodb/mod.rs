@@ -10,6 +10,7 @@
 mod assignment;
 pub(crate) mod attrs;
 mod events;
+mod history;
 pub mod identity;
 pub mod leads;
 pub mod reports;
@@ -23,7 +24,7 @@ pub use requests::{DEFAULT_INITIAL_STAGE, MAX_INLINE_RAW, Request, request, stat
 use crate::domain::ingest::Write;
 use crate::domain::leads::{Assignment, AssignmentInput, AssignmentRules};
 use crate::ports::{ApplyReport, EventStore, RawStore, RejectedWrite, StoreError};
-use attrs::{Attrs, key, s};
+use attrs::{Attrs, s};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue as Av;

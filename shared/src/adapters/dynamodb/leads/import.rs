@@ -130,7 +130,7 @@ impl DynamoDbLeadStore {
                         lead_id: &row.lead_id,
                         at: now.timestamp(),
                         change,
-                        version,
+                        version: Version::After(version),
                         by: actor,
                         reason: "import",
                         from: from.as_deref(),

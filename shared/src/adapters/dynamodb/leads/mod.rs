@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
 use super::attrs::{Attrs, LEAD_WABAS, int, s, text, time, unavailable, user_item as item_key};
+use super::history::{HistoryEntry, Version, history_item};
 use super::identity::{DynamoDbIdentityStore, batch_get};
 use crate::domain::access::Access;
 use crate::domain::capi::ForwardState;
@@ -39,7 +40,7 @@ use crate::domain::identity::{Person, consent_supersedes};
 use crate::keys::{
     ACTIVITY_SK, CONSENT_PREFIX, CONSENT_STATE_PREFIX, HISTORY_PREFIX, LEAD_SHARDS, LEADS_INDEX,
     MESSAGE_PREFIX, PHONE_WABA_SK, PROFILE_SK, consent_event_sk, consent_events_of,
-    consent_number_of, consent_state_sk, consent_states_of, conversion_sk, history_sk, lead_list,
+    consent_number_of, consent_state_sk, consent_states_of, conversion_sk, lead_list,
     lead_list_shard, phone_pk, user_of, user_pk,
 };
 use crate::ports::IdentityStore;
@@ -287,40 +288,6 @@ pub fn lead_from_item(item: &Attrs) -> Option<LeadView> {
     })
 }
 
-/// One change of a lead's stage or owner, as its history keeps it.
-struct HistoryEntry<'a> {
-    lead_id: &'a str,
-    at: i64,
-    change: &'a str,
-    /// The lead's version after the change (one change per kind and version).
-    version: u64,
-    by: &'a str,
-    /// `api` (PATCH) or `import`.
-    reason: &'a str,
-    from: Option<&'a str>,
-    to: Option<&'a str>,
-}
-
-/// The history item (`USER#<lead>` / `HIST#<at>#<change>#v<version>`) of a change.
-fn history_item(e: HistoryEntry<'_>) -> Attrs {
-    let mut h: Attrs = HashMap::from([
-        ("pk".to_string(), s(user_pk(e.lead_id))),
-        ("sk".to_string(), s(history_sk(e.at, e.change, e.version))),
-        ("item_kind".to_string(), s("lead_change")),
-        ("change".to_string(), s(e.change)),
-        ("by".to_string(), s(e.by)),
-        ("reason".to_string(), s(e.reason)),
-        ("at".to_string(), Av::N(e.at.to_string())),
-    ]);
-    if let Some(f) = e.from {
-        h.insert("from_value".into(), s(f));
-    }
-    if let Some(t) = e.to {
-        h.insert("to_value".into(), s(t));
-    }
-    h
-}
-
 /// A place in the listing order: newest first, then by key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Position {
@@ -563,7 +530,7 @@ impl DynamoDbLeadStore {
                 lead_id,
                 at: now.timestamp(),
                 change,
-                version: patch.expected_version + 1,
+                version: Version::After(patch.expected_version + 1),
                 by: actor,
                 reason: "api",
                 from,
