@@ -9,6 +9,7 @@
 
 mod assignment;
 pub(crate) mod attrs;
+pub(crate) mod consent;
 mod events;
 mod history;
 pub mod identity;
@@ -18,7 +19,6 @@ mod requests;
 
 pub use attrs::LEAD_WABAS;
 pub use events::DynamoDbEventStore;
-pub(crate) use requests::consent_state_values;
 pub use requests::{DEFAULT_INITIAL_STAGE, MAX_INLINE_RAW, Request, request, status_request};
 
 use crate::domain::ingest::Write;

@@ -3,17 +3,17 @@
 //! item unchanged; a failed condition means "already applied".
 
 use super::attrs::{Attrs, key, n, s};
+use super::consent::{
+    ConsentEventBase, ConsentStateChange, consent_event_item, consent_state_request,
+};
 use crate::domain::attribution::utm_of;
 use crate::domain::consent::ConsentAction;
-use crate::domain::identity::consent_state_condition;
-use crate::domain::ingest::{ConsentSignal, WabaEventKind, Write, content_id};
+use crate::domain::ingest::{WabaEventKind, Write, content_id};
 use crate::domain::pricing::{classify, normalise_category};
-use crate::domain::timeindex::time_bucket;
 use crate::domain::webhook::{Event, Inbound, Status, StatusKind, TemplateChange, TemplateEvent};
 use crate::keys::{
-    PROFILE_SK, TEMPLATE_STATE_SK, automatic_event_sk, consent_event_sk, consent_state_sk, kept_sk,
-    lead_list, message_pk, outbound_sk, template_event_sk, template_pk, user_pk, waba_error_sk,
-    waba_event_sk, waba_pk,
+    PROFILE_SK, TEMPLATE_STATE_SK, automatic_event_sk, kept_sk, lead_list, message_pk, outbound_sk,
+    template_event_sk, template_pk, user_pk, waba_error_sk, waba_event_sk, waba_pk,
 };
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use std::collections::HashMap;
@@ -69,14 +69,14 @@ fn placeholder(attr: &str) -> String {
 /// Builds `SET a = if_not_exists(a, :a), …` expressions with their values. Names without
 /// an underscore are aliased (`#pricing`): DynamoDB reserves hundreds of plain words
 /// (`source`, `language`, …) but none containing `_`.
-struct UpdateBuilder {
+pub(super) struct UpdateBuilder {
     expr: String,
-    values: Attrs,
+    pub(super) values: Attrs,
     names: HashMap<String, String>,
 }
 
 impl UpdateBuilder {
-    fn new(capacity: usize) -> Self {
+    pub(super) fn new(capacity: usize) -> Self {
         let mut expr = String::with_capacity(64 + capacity * 48);
         expr.push_str("SET ");
         Self {
@@ -101,7 +101,7 @@ impl UpdateBuilder {
         }
     }
     /// `attr = :attr`
-    fn set(&mut self, attr: &str, value: Av) {
+    pub(super) fn set(&mut self, attr: &str, value: Av) {
         self.sep();
         self.name(attr);
         self.expr.push_str(" = :");
@@ -133,7 +133,7 @@ impl UpdateBuilder {
         self.values.insert(format!(":{}", &placeholder[1..]), value);
         self.names.insert(placeholder.to_string(), attr.to_string());
     }
-    fn into_request(self, key: Attrs, condition: Option<&'static str>) -> Request {
+    pub(super) fn into_request(self, key: Attrs, condition: Option<&'static str>) -> Request {
         let names = (!self.names.is_empty()).then_some(self.names);
         Request::Update {
             key,
@@ -283,33 +283,20 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
             )
         }
         Write::ConsentEvent(signal) => {
-            let mut item = key(
-                user_pk(signal.user_key),
-                consent_event_sk(
-                    signal.phone_number_id,
-                    signal.at,
-                    signal.source.as_str(),
-                    &signal.id,
-                ),
-            );
-            consent_attrs(&mut item, signal);
-            item.insert("item_kind".into(), s("consent_event"));
+            let mut item = consent_event_item(&ConsentEventBase {
+                user_key: signal.user_key,
+                phone_number_id: signal.phone_number_id,
+                action: signal.action,
+                source: signal.source.as_str(),
+                id: &signal.id,
+                at: signal.at,
+                categories: signal.categories.iter().map(|c| c.to_string()).collect(),
+            });
             // The person's other id the item carried (`user_preferences` with `wa_id` and
             // `user_id`): the aggregator links the two from the stream.
             if let Some(other) = signal.other_ids.first() {
                 item.insert("also_id".into(), s(*other));
             }
-            item.insert(
-                "time_bucket".into(),
-                s(time_bucket(
-                    signal.at,
-                    &format!("{}|{}", signal.user_key, signal.id),
-                )),
-            );
-            item.insert(
-                "categories".into(),
-                Av::Ss(signal.categories.iter().map(|c| c.to_string()).collect()),
-            );
             if let Some(k) = &signal.keyword {
                 item.insert("keyword".into(), s(k.as_str()));
             }
@@ -322,28 +309,15 @@ pub fn request(write: &Write<'_>, overflow: Option<&str>, initial_stage: &str) -
             signal,
             category,
             user_key,
-        } => {
-            let mut u = UpdateBuilder::new(8);
-            u.set("item_kind", s("consent_state"));
-            u.set("user_key", s(*user_key));
-            u.set("phone_number_id", s(signal.phone_number_id));
-            u.set("category", s(*category));
-            u.set("consent", s(signal.action.as_str()));
-            u.set("source", s(signal.source.as_str()));
-            u.set("event_id", s(signal.id.as_str()));
-            u.set("changed_at", n(signal.at));
-            // Current state only moves forward in time (an opt-out wins a same-second tie);
-            // history keeps every signal.
-            u.values
-                .extend(consent_state_values(signal.action, signal.at));
-            u.into_request(
-                key(
-                    user_pk(user_key),
-                    consent_state_sk(signal.phone_number_id, category),
-                ),
-                Some(consent_state_condition(signal.action)),
-            )
-        }
+        } => consent_state_request(&ConsentStateChange {
+            user_key,
+            phone_number_id: signal.phone_number_id,
+            category,
+            action: signal.action,
+            source: signal.source.as_str(),
+            event_id: &signal.id,
+            at: signal.at,
+        }),
         Write::TemplateEvent {
             ctx,
             event,
@@ -662,14 +636,6 @@ fn first_touch_request(msg: &Inbound<'_>, user_key: &str) -> Option<Request> {
         key(user_pk(user_key), PROFILE_SK),
         Some("attribute_not_exists(first_touch_at) OR first_touch_at > :first_touch_at"),
     ))
-}
-
-fn consent_attrs(item: &mut Attrs, signal: &ConsentSignal<'_>) {
-    item.insert("user_key".into(), s(signal.user_key));
-    item.insert("phone_number_id".into(), s(signal.phone_number_id));
-    item.insert("consent".into(), s(signal.action.as_str()));
-    item.insert("source".into(), s(signal.source.as_str()));
-    item.insert("at".into(), n(signal.at));
 }
 
 /// Current template state; each aspect (status, quality, category) moves forward in time

@@ -2,6 +2,9 @@
 //! consent check reads, for every id of the person.
 
 use super::*;
+use crate::adapters::dynamodb::consent::{
+    ConsentEventBase, ConsentStateChange, consent_event_item, send_state_change,
+};
 
 impl DynamoDbLeadStore {
     /// What the consent check needs about a user on a number: the current consent for the
@@ -112,67 +115,42 @@ impl DynamoDbLeadStore {
             .as_bytes(),
         );
         let id = hex::encode(&digest[..12]);
-        let pk = user_pk(&rec.user);
         let at = rec.at.timestamp();
-        let mut event: Attrs = HashMap::from([
-            ("pk".to_string(), s(pk.as_str())),
-            (
-                "sk".to_string(),
-                s(consent_event_sk(&rec.phone_number_id, at, &rec.source, &id)),
-            ),
-            ("item_kind".to_string(), s("consent_event")),
-            ("user_key".to_string(), s(rec.user.as_str())),
-            (
-                "phone_number_id".to_string(),
-                s(rec.phone_number_id.as_str()),
-            ),
-            ("consent".to_string(), s(rec.action.as_str())),
-            ("source".to_string(), s(rec.source.as_str())),
-            ("at".to_string(), Av::N(at.to_string())),
-            ("categories".to_string(), Av::Ss(rec.categories.clone())),
-            ("recorded_by".to_string(), s(rec.recorded_by.as_str())),
-            ("recorded_via".to_string(), s(rec.via)),
-            (
-                "time_bucket".to_string(),
-                s(time_bucket(at, &format!("{}|{id}", rec.user))),
-            ),
-        ]);
-        if let Some(p) = &rec.proof {
-            event.insert("proof".into(), s(p.as_str()));
-        }
-        self.put_once(event).await?;
         let action = if rec.action == "opt_out" {
             ConsentAction::OptOut
         } else {
             ConsentAction::OptIn
         };
+        let mut event = consent_event_item(&ConsentEventBase {
+            user_key: &rec.user,
+            phone_number_id: &rec.phone_number_id,
+            action,
+            source: &rec.source,
+            id: &id,
+            at,
+            categories: rec.categories.clone(),
+        });
+        event.insert("recorded_by".into(), s(rec.recorded_by.as_str()));
+        event.insert("recorded_via".into(), s(rec.via));
+        if let Some(p) = &rec.proof {
+            event.insert("proof".into(), s(p.as_str()));
+        }
+        self.put_once(event).await?;
         for category in &rec.categories {
-            let result = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .key("pk", s(pk.as_str()))
-                .key("sk", s(consent_state_sk(&rec.phone_number_id, category)))
-                .update_expression("SET item_kind = :kind, user_key = :user, phone_number_id = :pnid, category = :category, consent = :consent, #source = :source, event_id = :id, changed_at = :changed_at")
-                .condition_expression(consent_state_condition(action))
-                .set_expression_attribute_values(Some(crate::adapters::dynamodb::consent_state_values(action, at)))
-                .expression_attribute_names("#source", "source")
-                .expression_attribute_values(":kind", s("consent_state"))
-                .expression_attribute_values(":user", s(rec.user.as_str()))
-                .expression_attribute_values(":pnid", s(rec.phone_number_id.as_str()))
-                .expression_attribute_values(":category", s(category.as_str()))
-                .expression_attribute_values(":consent", s(rec.action.as_str()))
-                .expression_attribute_values(":source", s(rec.source.as_str()))
-                .expression_attribute_values(":id", s(id.as_str()))
-                .send()
-                .await;
-            if let Err(e) = result
-                && !e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception())
-            {
-                return Err(unavailable(e).into());
-            }
+            send_state_change(
+                &self.client,
+                &self.table,
+                &ConsentStateChange {
+                    user_key: &rec.user,
+                    phone_number_id: &rec.phone_number_id,
+                    category,
+                    action,
+                    source: &rec.source,
+                    event_id: &id,
+                    at,
+                },
+            )
+            .await?;
         }
         let states = self
             .all_with_prefix(&rec.user, &consent_states_of(&rec.phone_number_id))

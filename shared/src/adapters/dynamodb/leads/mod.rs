@@ -20,7 +20,6 @@ use consent::person_consent_states;
 use crate::domain::activity::{Activity, Direction};
 use crate::domain::consent::ConsentAction;
 use crate::domain::consent_check::{ConsentStatus, EntryPoint};
-use crate::domain::identity::consent_state_condition;
 use crate::domain::leads::{FirstTouch, ImportRow, LeadFilter, LeadView, Lifecycle, StageError};
 use crate::domain::timeindex::{LEAD_INDEX, LEAD_TIME_ATTR, LeadSeries, lead_time, time_bucket};
 use crate::ports::StoreError;
@@ -39,9 +38,9 @@ use crate::domain::capi::ForwardState;
 use crate::domain::identity::{Person, consent_supersedes};
 use crate::keys::{
     ACTIVITY_SK, CONSENT_PREFIX, CONSENT_STATE_PREFIX, HISTORY_PREFIX, LEAD_SHARDS, LEADS_INDEX,
-    MESSAGE_PREFIX, PHONE_WABA_SK, PROFILE_SK, consent_event_sk, consent_events_of,
-    consent_number_of, consent_state_sk, consent_states_of, conversion_sk, lead_list,
-    lead_list_shard, phone_pk, user_of, user_pk,
+    MESSAGE_PREFIX, PHONE_WABA_SK, PROFILE_SK, consent_events_of, consent_number_of,
+    consent_state_sk, consent_states_of, conversion_sk, lead_list, lead_list_shard, phone_pk,
+    user_of, user_pk,
 };
 use crate::ports::IdentityStore;
 
