@@ -8,10 +8,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 
-// ---------------------------------------------------------------------------------------
-// Parser
-// ---------------------------------------------------------------------------------------
-
 /// The pseudo-field of the change that keeps unmodelled envelope-level keys.
 pub const ENVELOPE_FIELD: &str = "<envelope>";
 

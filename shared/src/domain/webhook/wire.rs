@@ -7,10 +7,6 @@ use crate::domain::lenient::{Text, Timestamp};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-// ---------------------------------------------------------------------------------------
-// Wire structs (what Meta sends), parsed leniently.
-// ---------------------------------------------------------------------------------------
-
 #[derive(Deserialize)]
 pub(super) struct WireEnvelope<'a> {
     #[serde(borrow, default)]
