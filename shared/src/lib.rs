@@ -5,15 +5,18 @@
 //! - [`adapters`]: DynamoDB, S3 and Secrets Manager implementations (`<Tech><Port>`);
 //! - [`config`]: one typed config per function, read from the environment once;
 //! - [`ingest`]: the ingest service (parse → plan → store), shared by the webhook and
-//!   [`replay`] (re-ingests the bodies the webhook kept raw); [`reports`]: the report service;
+//!   [`replay`] (re-ingests the bodies the webhook kept raw); `reports`: the report service,
+//!   and `imports`: CSV lead imports (both with the `csv` feature);
 //! - [`telemetry`]: logging, masking, SDK request counting.
 
 pub mod adapters;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "csv")]
 pub mod imports;
 pub mod ingest;
 pub mod ports;
 pub mod replay;
+#[cfg(feature = "csv")]
 pub mod reports;
 pub mod telemetry;

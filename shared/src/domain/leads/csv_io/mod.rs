@@ -19,13 +19,18 @@
 //! - `import`: reading a file: header, cells, per-row rules;
 //! - `export`: writing leads, formula cells guarded.
 
+#[cfg(feature = "csv")]
 mod export;
+#[cfg(feature = "csv")]
 mod import;
 mod row;
 
+#[cfg(feature = "csv")]
 pub use export::{EXPORT_COLUMNS, export_csv};
+#[cfg(feature = "csv")]
 pub use import::parse_import;
 pub use row::{ImportOutcome, ImportRow, OPT_IN_CATEGORIES, OptIn, OptInSource, RowError};
 
 /// Cells starting with these are formulas to a spreadsheet (OWASP "CSV injection").
+#[cfg(feature = "csv")]
 const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
