@@ -2,6 +2,11 @@
 
 use super::facts::*;
 use super::*;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
 
 /// How [`deliveries`] shapes the traffic into POST bodies.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,6 +2,11 @@
 //! tables they are drawn from and the seeded random helpers.
 
 use super::*;
+use rand::Rng;
+use rand::rngs::StdRng;
+use rand::seq::index;
+use serde_json::{Map, Value, json};
+use std::collections::BTreeSet;
 
 #[derive(Debug, Clone)]
 pub(super) struct Identity {

@@ -4,6 +4,10 @@ use super::deliver::*;
 use super::facts::*;
 use super::render::*;
 use super::*;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Generates the traffic described by `spec`, deterministically from `spec.seed`.
 ///

@@ -30,10 +30,7 @@ pub use generate::{BROADCAST_TAG, broadcast, generate, numbered_status, statuses
 use std::collections::{BTreeMap, BTreeSet};
 
 use hmac::{Hmac, KeyInit, Mac};
-use rand::rngs::StdRng;
-use rand::seq::{SliceRandom, index};
-use rand::{Rng, SeedableRng};
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 use sha2::Sha256;
 
 // ---------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 use super::facts::*;
 use super::*;
+use serde_json::{Map, Value, json};
 
 pub(super) fn render_events(
     spec: &TrafficSpec,

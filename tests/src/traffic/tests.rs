@@ -3,6 +3,8 @@
 use super::deliver::*;
 use super::facts::*;
 use super::*;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn status_items(traffic: &Traffic) -> Vec<&Value> {
     traffic
