@@ -7,7 +7,8 @@
 //! - [`ingest`]: the ingest service (parse → plan → store), shared by the webhook and
 //!   [`replay`] (re-ingests the bodies the webhook kept raw); `reports`: the report service,
 //!   and `imports`: CSV lead imports (both with the `csv` feature);
-//! - [`telemetry`]: logging, masking, SDK request counting.
+//! - [`telemetry`]: logging, masking, SDK request counting;
+//! - `memory` (feature `test-util`): the ports in memory, for handler tests.
 
 pub mod adapters;
 pub mod config;
@@ -15,6 +16,10 @@ pub mod domain;
 #[cfg(feature = "csv")]
 pub mod imports;
 pub mod ingest;
+/// In-memory implementations of the ports (`memory::events::MemoryEventStore`, …) for fast
+/// handler tests without moto; the `test-util` feature, as a dev-dependency only.
+#[cfg(any(test, feature = "test-util"))]
+pub mod memory;
 pub mod ports;
 pub mod replay;
 #[cfg(feature = "csv")]
