@@ -60,7 +60,7 @@ redrive:
 ## <reason>/ and SINCE=YYYY-MM-DD narrow it; START_AFTER=<key> resumes). Idempotent; objects
 ## are never changed or deleted.
 replay:
-	DRY_RUN='$(DRY_RUN)' PREFIX='$(PREFIX)' SINCE='$(SINCE)' START_AFTER='$(START_AFTER)' $(CARGO) run --quiet -p integration-tests --bin replay
+	DRY_RUN='$(DRY_RUN)' PREFIX='$(PREFIX)' SINCE='$(SINCE)' START_AFTER='$(START_AFTER)' $(CARGO) run --quiet -p integration-tests --bin replay-quarantined
 
 ## Property-based fuzzing of the webhook's POST path and the API parsers, long (make test runs
 ## the same properties over 256 cases each). FUZZ_CASES=n to choose.

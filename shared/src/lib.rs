@@ -6,16 +6,24 @@
 //! - [`keys`]: every key of the table, built and parsed in one place;
 //! - [`config`]: one typed config per function, read from the environment once;
 //! - [`ingest`]: the ingest service (parse → plan → store), shared by the webhook and
-//!   [`replay`] (re-ingests the bodies the webhook kept raw); [`reports`]: the report service;
-//! - [`telemetry`]: logging, masking, SDK request counting.
+//!   [`replay`] (re-ingests the bodies the webhook kept raw); `reports`: the report service,
+//!   and `imports`: CSV lead imports (both with the `csv` feature);
+//! - [`telemetry`]: logging, masking, SDK request counting;
+//! - `memory` (feature `test-util`): the ports in memory, for handler tests.
 
 pub mod adapters;
 pub mod config;
 pub mod domain;
+#[cfg(feature = "csv")]
 pub mod imports;
 pub mod ingest;
 pub mod keys;
+/// In-memory implementations of the ports (`memory::events::MemoryEventStore`, …) for fast
+/// handler tests without moto; the `test-util` feature, as a dev-dependency only.
+#[cfg(any(test, feature = "test-util"))]
+pub mod memory;
 pub mod ports;
 pub mod replay;
+#[cfg(feature = "csv")]
 pub mod reports;
 pub mod telemetry;

@@ -13,10 +13,9 @@ pub use assignment::{
     Assignment, AssignmentError, AssignmentInput, AssignmentRule, AssignmentRules, Condition,
     WHEN_KEYS,
 };
-pub use csv_io::{
-    EXPORT_COLUMNS, ImportOutcome, ImportRow, OPT_IN_CATEGORIES, OptIn, OptInSource, RowError,
-    export_csv, parse_import,
-};
+#[cfg(feature = "csv")]
+pub use csv_io::{EXPORT_COLUMNS, export_csv, parse_import};
+pub use csv_io::{ImportOutcome, ImportRow, OPT_IN_CATEGORIES, OptIn, OptInSource, RowError};
 pub use filter::{
     DEFAULT_LIMIT, FILTER_PARAMS, FilterError, LeadFilter, MAX_LIMIT, OwnerFilter, TimeRange,
 };

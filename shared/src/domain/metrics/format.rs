@@ -10,6 +10,7 @@ pub trait CsvRow {
 }
 
 /// Renders rows as RFC 4180 CSV (UTF-8, CRLF, header row always), in memory.
+#[cfg(feature = "csv")]
 pub fn to_csv<R: CsvRow>(rows: &[R]) -> Result<Vec<u8>, csv::Error> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)

@@ -52,7 +52,9 @@ pub use self::consent::{ConsentRow, consent};
 pub use self::conversations::{ConversationRow, conversations};
 pub use self::export::{MessageRow, message_row, messages, opt_out_attribution};
 pub use self::failures::{FailureRow, failures};
-pub use self::format::{CsvRow, safe_cell, to_csv};
+#[cfg(feature = "csv")]
+pub use self::format::to_csv;
+pub use self::format::{CsvRow, safe_cell};
 pub use self::input::{
     ConsentAction, ConsentEvt, ConsentSource, ConversionRow, InboundMsg, Inputs, LeadRow,
     MessagingDay, MsgPricing, OutboundMsg, PricingDay, TemplateDay, Times,

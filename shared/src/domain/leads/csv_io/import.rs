@@ -1,56 +1,13 @@
-//! Leads in and out as CSV.
-//!
-//! Import: a header row is required; column names are case-insensitive, in any order. An
-//! unknown, duplicate or empty column name rejects the whole file (reported on the header's
-//! line, zero rows), because a misspelt column would silently drop data. Each data row is then
-//! kept or reported on its own: a bad row gives one [`RowError`] per problem, with its 1-based
-//! physical line (the line the record starts on, so quoted fields with embedded newlines keep
-//! later line numbers right). A UTF-8 BOM, CRLF line endings and blank lines are fine.
-//! Cells are trimmed; an empty cell is absent.
-//!
-//! Export: one row per lead, [`EXPORT_COLUMNS`]. Against CSV/formula injection a cell starting
-//! with `=`, `+`, `-`, `@`, tab or CR gets a leading `'` so spreadsheets show it as text
-//! (phones are digits only, so they are never touched). Import strips that `'` again, so an
-//! exported file re-imports to the same values. The export-only columns (`created_at`,
-//! `last_inbound_at`, `version`) are accepted and ignored on import; `lead_id`, when present,
-//! must be the row's user_id or phone.
+//! Reading a lead import: the header, each row's cells, and the rules a row must meet.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Utc};
 
-use super::{
-    FirstTouch, LeadView, Lifecycle, NO_OWNER, TIME_FORMATS, TimeInput, normalize_phone,
-    normalize_tags,
+use super::*;
+use crate::domain::leads::{
+    FirstTouch, Lifecycle, NO_OWNER, TIME_FORMATS, TimeInput, normalize_phone, normalize_tags,
 };
-
-/// Consent categories an import may record an opt-in for.
-pub const OPT_IN_CATEGORIES: &[&str] = &["marketing", "utility"];
-
-/// Export header, in order.
-pub const EXPORT_COLUMNS: [&str; 18] = [
-    "lead_id",
-    "phone",
-    "user_id",
-    "name",
-    "stage",
-    "owner",
-    "tags",
-    "created_at",
-    "last_inbound_at",
-    "source_type",
-    "source_id",
-    "ctwa_clid",
-    "utm_source",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    "version",
-];
 
 /// Import columns besides `custom.<field>`.
 const IMPORT_COLUMNS: &[&str] = &[
@@ -79,100 +36,8 @@ const IMPORT_COLUMNS: &[&str] = &[
     "version",
 ];
 
-/// Cells starting with these are formulas to a spreadsheet (OWASP "CSV injection").
-const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
-
 /// Separators inside `tags` and `opt_in_categories` cells.
 const LIST_SEPARATORS: [char; 2] = [';', '|'];
-
-/// Where the user agreed to receive messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OptInSource {
-    WebForm,
-    Qr,
-    InApp,
-    Sms,
-    Store,
-    Other,
-}
-
-impl OptInSource {
-    pub const ALL: [OptInSource; 6] = [
-        OptInSource::WebForm,
-        OptInSource::Qr,
-        OptInSource::InApp,
-        OptInSource::Sms,
-        OptInSource::Store,
-        OptInSource::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OptInSource::WebForm => "web_form",
-            OptInSource::Qr => "qr",
-            OptInSource::InApp => "in_app",
-            OptInSource::Sms => "sms",
-            OptInSource::Store => "store",
-            OptInSource::Other => "other",
-        }
-    }
-
-    /// Case-insensitive.
-    pub fn parse(s: &str) -> Option<OptInSource> {
-        let s = s.trim();
-        OptInSource::ALL
-            .into_iter()
-            .find(|x| x.as_str().eq_ignore_ascii_case(s))
-    }
-}
-
-/// Proof of an opt-in collected outside WhatsApp, for one business number.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OptIn {
-    /// Sorted, unique, from [`OPT_IN_CATEGORIES`].
-    pub categories: Vec<String>,
-    pub source: OptInSource,
-    pub proof: String,
-    pub at: DateTime<Utc>,
-    pub phone_number_id: String,
-}
-
-/// A valid import row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImportRow {
-    /// Physical line the row starts on.
-    pub line: u64,
-    /// `user_id` if present, else the normalised phone (or the `lead_id` column, which must be
-    /// one of the two).
-    pub lead_id: String,
-    pub phone: Option<String>,
-    pub user_id: Option<String>,
-    pub name: Option<String>,
-    /// A configured stage; `None` when the cell is empty or the column absent: an existing
-    /// lead keeps its stage, a new one starts in the lifecycle's initial stage.
-    pub stage: Option<String>,
-    pub owner: Option<String>,
-    pub tags: Vec<String>,
-    /// From the `utm_*`, `source_id`, `source_type`, `ctwa_clid` columns; `None` when all are
-    /// empty.
-    pub first_touch: Option<FirstTouch>,
-    pub custom_fields: BTreeMap<String, String>,
-    pub opt_in: Option<OptIn>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RowError {
-    /// 1-based physical line; the header is line 1.
-    pub line: u64,
-    pub message: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ImportOutcome {
-    pub rows: Vec<ImportRow>,
-    pub errors: Vec<RowError>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Column {
@@ -227,7 +92,7 @@ fn parse_header(fields: &[&str]) -> Result<Vec<Column>, Vec<String>> {
                 problems.push(format!(
                     "column {name:?} needs a field name after \"custom.\""
                 ));
-            } else if !super::valid_field_name(field) {
+            } else if !crate::domain::leads::valid_field_name(field) {
                 problems.push(format!(
                     "column {name:?}: a custom field name is 1 to 64 letters, digits, '_' or '-'"
                 ));
@@ -244,10 +109,10 @@ fn parse_header(fields: &[&str]) -> Result<Vec<Column>, Vec<String>> {
         .iter()
         .filter(|c| matches!(c, Column::Custom(_)))
         .count();
-    if custom > super::MAX_FIELDS {
+    if custom > crate::domain::leads::MAX_FIELDS {
         problems.push(format!(
             "{custom} custom.<field> columns; a lead has at most {} custom fields",
-            super::MAX_FIELDS
+            crate::domain::leads::MAX_FIELDS
         ));
     }
     if !unknown.is_empty() {
@@ -481,17 +346,17 @@ fn build_row(
         .get("tags")
         .map(|t| normalize_tags(t.split(LIST_SEPARATORS)))
         .unwrap_or_default();
-    if let Err(e) = super::check_tags(&tags) {
+    if let Err(e) = crate::domain::leads::check_tags(&tags) {
         problems.push(e);
     }
-    if let Err(e) = super::check_custom_fields(&cells.custom) {
+    if let Err(e) = crate::domain::leads::check_custom_fields(&cells.custom) {
         problems.push(e);
     }
     for (column, v) in &cells.known {
         let max = match *column {
             "opt_in_proof" => 2000,
             "tags" | "opt_in_categories" => usize::MAX,
-            _ => super::MAX_TEXT_CHARS,
+            _ => crate::domain::leads::MAX_TEXT_CHARS,
         };
         if v.chars().count() > max {
             problems.push(format!("{column}: at most {max} characters"));
@@ -643,69 +508,8 @@ fn parse_opt_in(
     })
 }
 
-/// `'`-prefixes a cell a spreadsheet would run as a formula.
-fn guard(cell: &str) -> Cow<'_, str> {
-    if cell.starts_with(FORMULA_TRIGGERS) {
-        Cow::Owned(format!("'{cell}"))
-    } else {
-        Cow::Borrowed(cell)
-    }
-}
-
-fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::AutoSi, true)
-}
-
-/// Writes a header and one row per lead ([`EXPORT_COLUMNS`]); tags joined with `;`.
-pub fn export_csv<'a, W: Write>(
-    leads: impl Iterator<Item = &'a LeadView>,
-    w: W,
-) -> csv::Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(EXPORT_COLUMNS)?;
-    for lead in leads {
-        let touch = |field: fn(&FirstTouch) -> &Option<String>| {
-            lead.first_touch
-                .as_ref()
-                .and_then(|t| field(t).as_deref())
-                .unwrap_or("")
-        };
-        let tags = lead.tags.join(";");
-        let created_at = rfc3339(lead.created_at);
-        let last_inbound_at = lead.last_inbound_at.map(rfc3339).unwrap_or_default();
-        let version = lead.version.to_string();
-        let cells: [&str; 18] = [
-            &lead.lead_id,
-            lead.phone.as_deref().unwrap_or(""),
-            lead.user_id.as_deref().unwrap_or(""),
-            lead.profile_name.as_deref().unwrap_or(""),
-            &lead.stage,
-            lead.owner.as_deref().unwrap_or(""),
-            &tags,
-            &created_at,
-            &last_inbound_at,
-            touch(|t| &t.source_type),
-            touch(|t| &t.source_id),
-            touch(|t| &t.ctwa_clid),
-            touch(|t| &t.utm_source),
-            touch(|t| &t.utm_medium),
-            touch(|t| &t.utm_campaign),
-            touch(|t| &t.utm_content),
-            touch(|t| &t.utm_term),
-            &version,
-        ];
-        for cell in cells {
-            out.write_field(guard(cell).as_bytes())?;
-        }
-        out.write_record(std::iter::empty::<&[u8]>())?;
-    }
-    out.flush()?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
-    use super::super::ORIGIN_WHATSAPP;
     use super::*;
 
     fn ts(s: &str) -> DateTime<Utc> {
@@ -1072,127 +876,5 @@ mod tests {
                 (9, "opt_in_categories \";\" names no category"),
             ]
         );
-    }
-
-    fn lead(id: &str) -> LeadView {
-        LeadView {
-            lead_id: id.into(),
-            waba_id: Some("1001".into()),
-            phone_number_id: Some("1029384756".into()),
-            phone: Some(id.into()),
-            user_id: None,
-            profile_name: Some("Dewi".into()),
-            stage: "new".into(),
-            owner: None,
-            tags: vec![],
-            custom_fields: BTreeMap::new(),
-            created_at: ts("2024-05-01T10:00:00Z"),
-            last_inbound_at: None,
-            first_touch: None,
-            version: 1,
-            origin: ORIGIN_WHATSAPP.into(),
-            ids: vec![],
-            waba_ids: vec![],
-        }
-    }
-
-    fn export(leads: &[LeadView]) -> String {
-        let mut buf = Vec::new();
-        export_csv(leads.iter(), &mut buf).unwrap();
-        String::from_utf8(buf).unwrap()
-    }
-
-    #[test]
-    fn export_writes_header_and_rows() {
-        let mut l = lead("6281234567");
-        l.tags = vec!["b2b".into(), "vip".into()];
-        l.owner = Some("alice".into());
-        l.last_inbound_at = Some(ts("2024-05-02T08:30:00.5Z"));
-        l.version = 7;
-        l.first_touch = Some(FirstTouch {
-            source_type: Some("ad".into()),
-            source_id: Some("120201234".into()),
-            ctwa_clid: Some("ARAk".into()),
-            utm_campaign: Some("spring, sale".into()),
-            ..FirstTouch::default()
-        });
-        assert_eq!(
-            export(&[l]),
-            "lead_id,phone,user_id,name,stage,owner,tags,created_at,last_inbound_at,source_type,source_id,ctwa_clid,utm_source,utm_medium,utm_campaign,utm_content,utm_term,version\n\
-             6281234567,6281234567,,Dewi,new,alice,b2b;vip,2024-05-01T10:00:00Z,2024-05-02T08:30:00.500Z,ad,120201234,ARAk,,,\"spring, sale\",,,7\n"
-        );
-        assert_eq!(export(&[]).lines().count(), 1);
-    }
-
-    #[test]
-    fn export_escapes_formula_cells() {
-        let mut l = lead("6281234567");
-        l.profile_name = Some("=HYPERLINK(\"http://x\")".into());
-        l.owner = Some("@bob".into());
-        l.tags = vec!["-vip".into()];
-        l.first_touch = Some(FirstTouch {
-            utm_source: Some("+ads".into()),
-            utm_term: Some("\tshoes".into()),
-            utm_content: Some("\rx".into()),
-            utm_medium: Some("cpc-2".into()),
-            ..FirstTouch::default()
-        });
-        let text = export(&[l]);
-        let mut reader = csv::Reader::from_reader(text.as_bytes());
-        let row = reader.records().next().unwrap().unwrap();
-        assert_eq!(&row[1], "6281234567", "digits-only phones are untouched");
-        assert_eq!(&row[3], "'=HYPERLINK(\"http://x\")");
-        assert_eq!(&row[5], "'@bob");
-        assert_eq!(&row[6], "'-vip");
-        assert_eq!(&row[12], "'+ads");
-        assert_eq!(&row[13], "cpc-2", "only the first character matters");
-        assert_eq!(&row[15], "'\rx");
-        assert_eq!(&row[16], "'\tshoes");
-    }
-
-    #[test]
-    fn export_then_import_round_trips() {
-        let mut a = lead("6281234567");
-        a.stage = "qualified".into();
-        a.owner = Some("@alice".into());
-        a.tags = vec!["-cold".into(), "b2b".into(), "vip".into()];
-        a.profile_name = Some("Dewi \"D\"\nSari".into());
-        a.first_touch = Some(FirstTouch {
-            source_id: Some("120201234".into()),
-            source_type: Some("ad".into()),
-            ctwa_clid: Some("ARAk".into()),
-            utm_source: Some("facebook".into()),
-            utm_medium: Some("cpc".into()),
-            utm_campaign: Some("=spring_sale".into()),
-            utm_content: Some("video,1".into()),
-            utm_term: Some("+shoes".into()),
-            ..FirstTouch::default()
-        });
-        let mut b = lead("US.555");
-        b.phone = Some("5511987654321".into());
-        b.user_id = Some("US.555".into());
-        b.stage = "won".into();
-        b.last_inbound_at = Some(ts("2024-05-20T10:00:00Z"));
-        let mut c = lead("6281234568");
-        c.user_id = Some("US.777".into()); // keyed by phone although a BSUID is known
-        c.profile_name = None;
-
-        let text = export(&[a.clone(), b.clone(), c.clone()]);
-        let o = parse_import(text.as_bytes(), &Lifecycle::default(), now());
-        assert!(o.errors.is_empty(), "{:?}", o.errors);
-        assert_eq!(o.rows.len(), 3);
-        for (row, lead) in o.rows.iter().zip([&a, &b, &c]) {
-            assert_eq!(row.lead_id, lead.lead_id);
-            assert_eq!(row.phone, lead.phone);
-            assert_eq!(row.user_id, lead.user_id);
-            assert_eq!(row.name, lead.profile_name);
-            assert_eq!(row.stage.as_deref(), Some(lead.stage.as_str()));
-            assert_eq!(row.owner, lead.owner);
-            assert_eq!(row.tags, lead.tags);
-            assert_eq!(row.first_touch, lead.first_touch);
-            assert_eq!(row.opt_in, None);
-        }
-        // The multi-line name shifts physical lines: b starts on line 4.
-        assert_eq!(o.rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 4, 5]);
     }
 }
