@@ -6,6 +6,7 @@
 //! - [`config`]: one typed config per function, read from the environment once;
 //! - [`ingest`]: the ingest service (parse → plan → store), shared by the webhook and
 //!   [`replay`] (re-ingests the bodies the webhook kept raw); [`reports`]: the report service;
+//!   [`sync`]: the sync service (meta-sync's Graph pulls);
 //! - [`telemetry`]: logging, masking, SDK request counting.
 
 pub mod adapters;
@@ -16,4 +17,5 @@ pub mod ingest;
 pub mod ports;
 pub mod replay;
 pub mod reports;
+pub mod sync;
 pub mod telemetry;
