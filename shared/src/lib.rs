@@ -7,6 +7,7 @@
 //! - [`ingest`]: the ingest service (parse → plan → store), shared by the webhook and
 //!   [`replay`] (re-ingests the bodies the webhook kept raw); [`reports`]: the report service;
 //!   [`sync`]: the sync service (meta-sync's Graph pulls);
+//! - `memory` (feature `test-util`): in-memory ports for fast tests;
 //! - [`telemetry`]: logging, masking, SDK request counting.
 
 pub mod adapters;
@@ -14,6 +15,8 @@ pub mod config;
 pub mod domain;
 pub mod imports;
 pub mod ingest;
+#[cfg(feature = "test-util")]
+pub mod memory;
 pub mod ports;
 pub mod replay;
 pub mod reports;
