@@ -1,7 +1,12 @@
 //! The meta-sync function: an EventBridge Scheduler event (or a hand-made backfill payload)
 //! → one run of the sync service (`shared::sync`: windows → Graph source → store →
-//! watermark → run report) → the report (how each pull went is in it), or an error for a
-//! payload it cannot read.
+//! watermark → run report) → the report, or an error Lambda sees.
+//!
+//! A run that needs a person (the access token was rejected or lacks a permission) or
+//! crashed (storage failed, a failure no retry fixes) returns `Err`, after everything that
+//! completed was kept: Lambda counts it in `Errors` (the `MetaSyncFailures` alarm) and sends
+//! the invocation to the on-failure destination. A run that stopped cleanly on throttling or
+//! Meta's outage is `Ok`: the next scheduled run resumes from the watermarks.
 
 use chrono::{DateTime, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
@@ -11,7 +16,7 @@ use shared::sync::SyncService;
 
 pub use shared::domain::sync::{Outcome, SyncKind};
 pub use shared::sync::{
-    Days, FailureClass, KindReport, SyncError, SyncReport, SyncRequest, SyncSettings,
+    Days, FailureClass, KindReport, RunVerdict, SyncError, SyncReport, SyncRequest, SyncSettings,
 };
 
 /// The deployed shape.
@@ -22,7 +27,7 @@ pub type LiveMetaSync = MetaSync<
 >;
 
 /// What Lambda gets back when an invocation fails: the service's error, with its kind as
-/// `errorType` (`InvalidRequest`).
+/// `errorType` (`InvalidRequest`, `NeedsPerson`, `Crashed`).
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
 pub struct MetaSyncError(#[from] pub SyncError);
@@ -77,7 +82,8 @@ impl<G: GraphSource, R: RawStore, S: AnalyticsStore> MetaSync<G, R, S> {
         self.handle(event.payload, (self.clock)()).await
     }
 
-    /// Reads the payload, runs, logs and counts the outcome, and answers the report.
+    /// Reads the payload, runs, logs and counts the outcome, and answers the report or, for
+    /// a run that needs a person or crashed, the error carrying it.
     pub async fn handle(
         &self,
         payload: serde_json::Value,
@@ -86,10 +92,10 @@ impl<G: GraphSource, R: RawStore, S: AnalyticsStore> MetaSync<G, R, S> {
         let request = SyncRequest::from_payload(&payload)?;
         let report = self.run(&request, now).await?;
         log(&report);
-        Ok(report)
+        Ok(report.into_result()?)
     }
 
-    /// One run of the service; how it went is in the report.
+    /// One run of the service; how it went is in the report (and its verdict).
     pub async fn run(
         &self,
         request: &SyncRequest,
@@ -127,5 +133,11 @@ fn log(report: &SyncReport) {
                 watermark = ?r.watermark_after, reason, "meta-sync pull"
             ),
         }
+    }
+    if report.verdict != RunVerdict::Ok {
+        tracing::error!(
+            run_id = %report.run_id, verdict = report.verdict.as_str(),
+            "meta-sync run returns an error to Lambda; what completed is kept"
+        );
     }
 }

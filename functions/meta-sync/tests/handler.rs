@@ -7,16 +7,18 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use meta_sync::handler::{
-    FailureClass, MetaSync, MetaSyncError, Outcome, SyncError, SyncKind, SyncReport, SyncSettings,
+    FailureClass, MetaSync, MetaSyncError, Outcome, RunVerdict, SyncError, SyncKind, SyncReport,
+    SyncSettings,
 };
 use serde_json::{Value, json};
 use shared::domain::sync::PullKind;
-use shared::memory::analytics::MemoryAnalyticsStore;
+use shared::memory::analytics::{AnalyticsOp, MemoryAnalyticsStore};
 use shared::memory::graph::{GraphFault, MemoryGraph};
 use shared::ports::{RawStore, StoreError};
 use std::sync::{Arc, Mutex};
 
 const WABA: &str = "1001";
+const OTHER_WABA: &str = "2002";
 
 fn now() -> DateTime<Utc> {
     "2026-11-21T10:00:00Z".parse().unwrap()
@@ -93,6 +95,12 @@ fn result<'a>(
         .unwrap_or_else(|| panic!("no {kind} result for {waba}: {report:#?}"))
 }
 
+/// The report an error carries, and the error as Lambda sees it.
+fn failed_run(err: MetaSyncError) -> (SyncReport, Diagnostic) {
+    let report = err.0.report().expect("the run's report").clone();
+    (report, Diagnostic::from(err))
+}
+
 #[tokio::test]
 async fn a_scheduled_run_completes_stores_every_kind_and_moves_the_watermarks() {
     // GIVEN one WABA synced through 2026-11-17
@@ -104,8 +112,11 @@ async fn a_scheduled_run_completes_stores_every_kind_and_moves_the_watermarks() 
         "region": "eu-west-1", "resources": [], "detail": {}
     });
     let report = invoke(&g, scheduler_event).await.expect("Ok to Lambda");
-    // THEN every kind completed
-    assert_eq!(report.outcome, Outcome::Complete);
+    // THEN every kind completed and the run says nobody needs to act
+    assert_eq!(
+        (report.outcome, report.verdict),
+        (Outcome::Complete, RunVerdict::Ok)
+    );
     assert_eq!(report.results.len(), 4);
     assert_eq!(report.started_at, now());
     // 2026-11-11..2026-11-21: 7 days re-pulled before the watermark through today; today is
@@ -148,12 +159,13 @@ async fn a_throttled_run_stops_cleanly_at_complete_data_and_is_not_an_error() {
     let report = invoke(&g, json!({"mode": "scheduled", "kinds": ["pricing"]}))
         .await
         .expect("a clean stop is Ok to Lambda");
-    // THEN the kind is partial and the watermark is where data is complete
+    // THEN the kind is partial, the watermark is where data is complete, and the run says so
     let p = result(&report, WABA, "pricing");
     assert_eq!(
         (p.outcome, p.error_class),
         (Outcome::Partial, Some(FailureClass::Throttled))
     );
+    assert_eq!(report.verdict, RunVerdict::Ok);
     assert_eq!(p.stored_through, Some(day("2026-11-09")));
     assert_eq!(p.watermark_after, Some(day("2026-11-09")));
     assert_eq!(
@@ -170,6 +182,145 @@ async fn a_throttled_run_stops_cleanly_at_complete_data_and_is_not_an_error() {
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Complete, "{report:#?}");
+    assert_eq!(
+        g.store.watermark_of(WABA, PullKind::Pricing),
+        Some(day("2026-11-20"))
+    );
+}
+
+#[tokio::test]
+async fn an_expired_token_is_an_error_for_a_person_and_keeps_what_completed() {
+    // GIVEN two WABAs; the token is rejected on the first one's first request
+    let g = given(&[WABA, OTHER_WABA], "2026-11-17", 30);
+    g.graph.fail(GraphFault::ExpiredToken, 1);
+    // WHEN the scheduled run is invoked
+    let err = invoke(&g, json!({"mode": "scheduled"}))
+        .await
+        .expect_err("a rejected token is an error to Lambda");
+    let (report, diagnostic) = failed_run(err);
+    // THEN Lambda sees NeedsPerson, naming the WABA and the fix
+    assert_eq!(diagnostic.error_type, "MetaSync.NeedsPerson");
+    assert!(
+        diagnostic.error_message.contains(WABA)
+            && diagnostic
+                .error_message
+                .contains("refresh or replace the access token"),
+        "{}",
+        diagnostic.error_message
+    );
+    assert_eq!(report.verdict, RunVerdict::NeedsPerson);
+    let cat = result(&report, WABA, "catalogue");
+    assert_eq!(
+        (cat.outcome, cat.error_class),
+        (Outcome::Failed, Some(FailureClass::Auth))
+    );
+    for kind in PullKind::ALL {
+        assert_eq!(
+            result(&report, WABA, kind.as_str()).outcome,
+            Outcome::Skipped
+        );
+        assert_eq!(
+            g.store.watermark_of(WABA, kind),
+            Some(day("2026-11-17")),
+            "{kind:?} unchanged"
+        );
+    }
+    assert_eq!(
+        g.store.last_run(WABA, SyncKind::Catalogue).unwrap().outcome,
+        Outcome::Failed
+    );
+    // AND the other WABA's pulls completed and their watermarks stay advanced
+    for kind in PullKind::ALL {
+        assert_eq!(
+            result(&report, OTHER_WABA, kind.as_str()).outcome,
+            Outcome::Complete
+        );
+        assert_eq!(
+            g.store.watermark_of(OTHER_WABA, kind),
+            Some(day("2026-11-20"))
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_missing_permission_is_an_error_for_a_person_after_the_kinds_that_completed() {
+    // GIVEN pricing answers (one chunk), then messaging lacks a permission (code 200)
+    let g = given(&[WABA], "2026-11-17", 30);
+    g.graph.answer(1);
+    g.graph.fail(GraphFault::MissingPermission, 1);
+    let err = invoke(
+        &g,
+        json!({"mode": "scheduled", "kinds": ["pricing", "messaging"]}),
+    )
+    .await
+    .expect_err("a missing permission is an error to Lambda");
+    let (report, diagnostic) = failed_run(err);
+    assert_eq!(diagnostic.error_type, "MetaSync.NeedsPerson");
+    assert_eq!(
+        result(&report, WABA, "messaging").error_class,
+        Some(FailureClass::Permission)
+    );
+    // THEN pricing's watermark stays advanced; messaging's did not move
+    assert_eq!(
+        g.store.watermark_of(WABA, PullKind::Pricing),
+        Some(day("2026-11-20"))
+    );
+    assert_eq!(
+        g.store.watermark_of(WABA, PullKind::Messaging),
+        Some(day("2026-11-17"))
+    );
+}
+
+#[tokio::test]
+async fn a_storage_failure_crashes_the_run_after_the_kinds_that_completed() {
+    // GIVEN the table fails when messaging rows are written
+    let g = given(&[WABA], "2026-11-17", 30);
+    g.store.fail(AnalyticsOp::PutMessaging, 1);
+    let err = invoke(
+        &g,
+        json!({"mode": "scheduled", "kinds": ["pricing", "messaging"]}),
+    )
+    .await
+    .expect_err("a storage failure is an error to Lambda");
+    let (report, diagnostic) = failed_run(err);
+    // THEN Lambda sees Crashed; pricing was kept, messaging's watermark did not move
+    assert_eq!(diagnostic.error_type, "MetaSync.Crashed");
+    assert!(
+        diagnostic.error_message.contains("storage unavailable"),
+        "{}",
+        diagnostic.error_message
+    );
+    let m = result(&report, WABA, "messaging");
+    assert_eq!(
+        (m.outcome, m.error_class),
+        (Outcome::Failed, Some(FailureClass::Storage))
+    );
+    assert_eq!(result(&report, WABA, "pricing").outcome, Outcome::Complete);
+    assert_eq!(
+        g.store.watermark_of(WABA, PullKind::Pricing),
+        Some(day("2026-11-20"))
+    );
+    assert_eq!(
+        g.store.watermark_of(WABA, PullKind::Messaging),
+        Some(day("2026-11-17"))
+    );
+}
+
+#[tokio::test]
+async fn a_run_outcome_that_cannot_be_recorded_crashes_the_run() {
+    let g = given(&[WABA], "2026-11-17", 30);
+    g.store.fail(AnalyticsOp::RecordRun, 1);
+    let err = invoke(&g, json!({"mode": "scheduled", "kinds": ["pricing"]}))
+        .await
+        .expect_err("storage failing is an error to Lambda");
+    let (report, diagnostic) = failed_run(err);
+    assert_eq!(diagnostic.error_type, "MetaSync.Crashed");
+    assert_eq!(
+        report.outcome,
+        Outcome::Complete,
+        "the pull itself completed"
+    );
+    assert!(result(&report, WABA, "pricing").notes[0].contains("could not record the run outcome"));
     assert_eq!(
         g.store.watermark_of(WABA, PullKind::Pricing),
         Some(day("2026-11-20"))

@@ -13,13 +13,16 @@
 //!   5xx and timeouts are retried by the client, then fail the kind. Nothing that failed
 //!   advances a watermark.
 //! - The result says, per WABA and kind, what was pulled, stored, skipped and why. It is also
-//!   kept on the `SYNC#<waba>` items (`last_outcome`, `last_reason`).
+//!   kept on the `SYNC#<waba>` items (`last_outcome`, `last_reason`). Its [`RunVerdict`]
+//!   says whether the invoker must see an error ([`SyncReport::into_result`]): a run that
+//!   needs a person (token rejected or lacking a permission) or crashed (storage, a failure
+//!   no retry fixes) is one; a run that stopped cleanly on throttling is not.
 
 mod pulls;
 mod report;
 mod request;
 
-pub use report::{Days, FailureClass, KindReport, SyncError, SyncReport};
+pub use report::{Days, FailureClass, KindReport, RunVerdict, SyncError, SyncReport};
 pub use request::{SyncMode, SyncRequest};
 
 use crate::config::MetaSyncConfig;
@@ -92,7 +95,7 @@ impl<G: GraphSource, R: RawStore, S: AnalyticsStore> SyncService<G, R, S> {
 
     /// One run over every configured (or requested) WABA, one WABA after another so one
     /// access token's rate limits are not hit in parallel. `Err` only for a request that is
-    /// refused before any pull; how the pulls went is in the report.
+    /// refused before any pull; how the pulls went is in the report (and its verdict).
     pub async fn run(
         &self,
         request: &SyncRequest,
@@ -130,8 +133,13 @@ impl<G: GraphSource, R: RawStore, S: AnalyticsStore> SyncService<G, R, S> {
             today: now.date_naive(),
         };
         let mut results = Vec::new();
+        let mut verdict = RunVerdict::Ok;
         for waba in &wabas {
-            results.extend(self.sync_waba(waba, request, kinds, &run).await);
+            let (reports, recorded) = self.sync_waba(waba, request, kinds, &run).await;
+            if !recorded {
+                verdict = RunVerdict::Crashed;
+            }
+            results.extend(reports);
         }
         let outcome = if results.iter().any(|r| r.outcome == Outcome::Failed) {
             Outcome::Failed
@@ -140,24 +148,30 @@ impl<G: GraphSource, R: RawStore, S: AnalyticsStore> SyncService<G, R, S> {
         } else {
             Outcome::Complete
         };
+        let verdict = results
+            .iter()
+            .filter_map(|r| r.error_class.map(FailureClass::verdict))
+            .fold(verdict, Ord::max);
         Ok(SyncReport {
             run_id: run.id,
             mode: request.mode(),
             started_at: now,
             today: run.today,
             outcome,
+            verdict,
             results,
         })
     }
 
-    /// Every asked-for kind of one WABA, then each kind's outcome recorded.
+    /// Every asked-for kind of one WABA, then each kind's outcome recorded. The flag is
+    /// false when an outcome could not be recorded (the storage failed).
     async fn sync_waba(
         &self,
         waba: &str,
         request: &SyncRequest,
         kinds: Kinds,
         run: &Run,
-    ) -> Vec<KindReport> {
+    ) -> (Vec<KindReport>, bool) {
         let mut out = Vec::new();
         let mut template_ids = None;
         // The catalogue gives template analytics its template ids.
@@ -186,6 +200,7 @@ impl<G: GraphSource, R: RawStore, S: AnalyticsStore> SyncService<G, R, S> {
                     .await,
             );
         }
+        let mut recorded = true;
         for r in &mut out {
             let record = RunRecord {
                 run_id: &run.id,
@@ -194,11 +209,12 @@ impl<G: GraphSource, R: RawStore, S: AnalyticsStore> SyncService<G, R, S> {
                 reason: r.reason.as_deref(),
             };
             if let Err(e) = self.store.record_run(waba, r.kind, &record).await {
+                recorded = false;
                 r.notes
                     .push(format!("could not record the run outcome: {e}"));
             }
         }
-        out
+        (out, recorded)
     }
 }
 

@@ -1,4 +1,4 @@
-//! What a meta-sync run did, per WABA × kind.
+//! What a meta-sync run did, per WABA × kind, and what that means for whoever invoked it.
 
 use super::request::SyncMode;
 use crate::domain::sync::{Outcome, SyncKind};
@@ -38,6 +38,15 @@ impl FailureClass {
             FailureClass::Storage => "storage",
         }
     }
+
+    /// What a failure of this class makes of the run.
+    pub fn verdict(self) -> RunVerdict {
+        match self {
+            FailureClass::Throttled | FailureClass::Transient => RunVerdict::Ok,
+            FailureClass::Auth | FailureClass::Permission => RunVerdict::NeedsPerson,
+            FailureClass::Other | FailureClass::Storage => RunVerdict::Crashed,
+        }
+    }
 }
 
 impl From<ErrorClass> for FailureClass {
@@ -48,6 +57,34 @@ impl From<ErrorClass> for FailureClass {
             ErrorClass::Auth => FailureClass::Auth,
             ErrorClass::Permission => FailureClass::Permission,
             ErrorClass::Other => FailureClass::Other,
+        }
+    }
+}
+
+/// What a run means for its invoker (Lambda, hence the alarms and the on-failure
+/// destination). Whatever the verdict, everything that completed was kept: rows stored,
+/// watermarks of completed WABA × kind pulls advanced, run outcomes recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunVerdict {
+    /// Nobody needs to act: every pull completed, was skipped for a reason that is not a
+    /// failure, or stopped cleanly (throttled, Meta unavailable) with its watermark where the
+    /// data is complete, for the next run to resume.
+    Ok,
+    /// The storage failed, or a pull failed in a way no retry fixes (a bug, a change at
+    /// Meta).
+    Crashed,
+    /// The access token was rejected or lacks a permission: no run can succeed until a person
+    /// replaces it or grants the permission.
+    NeedsPerson,
+}
+
+impl RunVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunVerdict::Ok => "ok",
+            RunVerdict::Crashed => "crashed",
+            RunVerdict::NeedsPerson => "needs_person",
         }
     }
 }
@@ -143,6 +180,9 @@ pub struct SyncReport {
     pub today: NaiveDate,
     /// `failed` if any kind failed, `partial` if any was partial, else `complete`.
     pub outcome: Outcome,
+    /// What the run means for its invoker: the worst of its failures' classes, and
+    /// `crashed` when a run outcome could not be recorded.
+    pub verdict: RunVerdict,
     pub results: Vec<KindReport>,
 }
 
@@ -152,6 +192,44 @@ impl SyncReport {
             .iter()
             .find(|r| r.waba_id == waba && r.kind.as_str() == kind)
     }
+
+    /// The report when nobody needs to act, else the error its invoker must see (carrying
+    /// the report: what completed was kept and is listed there).
+    pub fn into_result(self) -> Result<SyncReport, SyncError> {
+        match self.verdict {
+            RunVerdict::Ok => Ok(self),
+            RunVerdict::NeedsPerson => Err(SyncError::NeedsPerson(Box::new(self))),
+            RunVerdict::Crashed => Err(SyncError::Crashed(Box::new(self))),
+        }
+    }
+
+    /// One line naming the pulls behind the verdict, and the first one's reason in full.
+    fn failures(&self) -> String {
+        let failing: Vec<&KindReport> = self
+            .results
+            .iter()
+            .filter(|r| r.error_class.is_some_and(|c| c.verdict() == self.verdict))
+            .collect();
+        let Some(first) = failing.first() else {
+            return "a run outcome could not be recorded (see the notes)".into();
+        };
+        let list: Vec<String> = failing
+            .iter()
+            .map(|r| {
+                format!(
+                    "WABA {} {} ({})",
+                    r.waba_id,
+                    r.kind,
+                    r.error_class.map_or("", FailureClass::as_str)
+                )
+            })
+            .collect();
+        format!(
+            "{}; what completed is kept. {}",
+            list.join(", "),
+            first.reason.as_deref().unwrap_or("")
+        )
+    }
 }
 
 /// Why a meta-sync invocation returns an error.
@@ -160,6 +238,12 @@ pub enum SyncError {
     /// The payload is not a request this function understands: nothing was pulled.
     #[error("invalid meta-sync request: {0}")]
     InvalidRequest(String),
+    /// The token was rejected or lacks a permission (see [`RunVerdict::NeedsPerson`]).
+    #[error("meta-sync run {} needs a person: {}", .0.run_id, .0.failures())]
+    NeedsPerson(Box<SyncReport>),
+    /// Storage failed or a pull failed for good (see [`RunVerdict::Crashed`]).
+    #[error("meta-sync run {} crashed: {}", .0.run_id, .0.failures())]
+    Crashed(Box<SyncReport>),
 }
 
 impl SyncError {
@@ -167,6 +251,16 @@ impl SyncError {
     pub fn kind(&self) -> &'static str {
         match self {
             SyncError::InvalidRequest(_) => "InvalidRequest",
+            SyncError::NeedsPerson(_) => "NeedsPerson",
+            SyncError::Crashed(_) => "Crashed",
+        }
+    }
+
+    /// The run's report, when the run happened.
+    pub fn report(&self) -> Option<&SyncReport> {
+        match self {
+            SyncError::InvalidRequest(_) => None,
+            SyncError::NeedsPerson(r) | SyncError::Crashed(r) => Some(r),
         }
     }
 }

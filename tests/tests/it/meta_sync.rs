@@ -6,7 +6,9 @@ use crate::support::*;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph, Fault};
 use integration_tests::harness::Stack;
-use meta_sync::handler::{FailureClass, MetaSync, Outcome, SyncReport, SyncRequest, SyncSettings};
+use meta_sync::handler::{
+    FailureClass, MetaSync, Outcome, SyncError, SyncReport, SyncRequest, SyncSettings,
+};
 use serde_json::json;
 use shared::adapters::dynamodb_analytics::DynamoDbAnalyticsStore;
 use shared::adapters::graph::{GraphClient, GraphConfig, RetryPolicy};
@@ -547,6 +549,25 @@ async fn an_expired_token_fails_the_waba_names_the_fix_and_leaves_other_wabas_al
             "{kind}"
         );
     }
+    assert_eq!(
+        watermark(&stack, EU_WABA, PullKind::Pricing).await,
+        Some(day("2026-11-20"))
+    );
+    // As Lambda sees it: the same run through the handler is an error that needs a person,
+    // naming the fix, and the other WABA's completed pulls are kept all the same.
+    fake.handle.inject(Fault::ExpiredToken, 1);
+    let err = sync
+        .handle(json!({"mode": "scheduled"}), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err.0, SyncError::NeedsPerson(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("refresh or replace the access token"),
+        "{err}"
+    );
+    let kept = err.0.report().unwrap();
+    assert_eq!(result(kept, EU_WABA, "pricing").outcome, Outcome::Complete);
     assert_eq!(
         watermark(&stack, EU_WABA, PullKind::Pricing).await,
         Some(day("2026-11-20"))
