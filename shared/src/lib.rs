@@ -7,7 +7,8 @@
 //! - [`config`]: one typed config per function, read from the environment once;
 //! - [`ingest`]: the ingest service (parse → plan → store), shared by the webhook and
 //!   [`replay`] (re-ingests the bodies the webhook kept raw); `reports`: the report service,
-//!   and `imports`: CSV lead imports (both with the `csv` feature);
+//!   and `imports`: CSV lead imports (both with the `csv` feature); [`sync`]: the sync
+//!   service (meta-sync's Graph pulls);
 //! - [`telemetry`]: logging, masking, SDK request counting;
 //! - `memory` (feature `test-util`): the ports in memory, for handler tests.
 
@@ -26,4 +27,5 @@ pub mod ports;
 pub mod replay;
 #[cfg(feature = "csv")]
 pub mod reports;
+pub mod sync;
 pub mod telemetry;

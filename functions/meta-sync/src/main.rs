@@ -1,4 +1,4 @@
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::{Error, run, service_fn};
 use meta_sync::handler::LiveMetaSync;
 use shared::config::MetaSyncConfig;
 
@@ -8,10 +8,5 @@ async fn main() -> Result<(), Error> {
     let config = MetaSyncConfig::from_env()?;
     let sync = LiveMetaSync::from_env_config(&config).await?;
     let sync = &sync;
-    run(service_fn(
-        move |event: LambdaEvent<serde_json::Value>| async move {
-            Ok::<_, Error>(sync.handle(event.payload, chrono::Utc::now()).await?)
-        },
-    ))
-    .await
+    run(service_fn(move |event| sync.handle_event(event))).await
 }

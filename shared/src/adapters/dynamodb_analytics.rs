@@ -7,8 +7,8 @@
 use crate::domain::analytics::{
     Clicks, Cost, MessagingRow, PricingRow, TemplateCatalogueRow, TemplateCost, TemplateDayRow,
 };
-use crate::domain::sync::PullKind;
-use crate::ports::StoreError;
+use crate::domain::sync::{PullKind, SyncKind};
+use crate::ports::{AnalyticsStore, CatalogueChanges, RunRecord, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, PutRequest, ReturnValue, WriteRequest};
 use chrono::{DateTime, NaiveDate, Utc};
@@ -172,27 +172,6 @@ pub fn messaging_item(waba_id: &str, row: &MessagingRow) -> Attrs {
     item
 }
 
-/// How one pull of one kind ended, kept beside the watermark so a failed run is visible in
-/// the table, not only in the logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RunRecord<'a> {
-    pub run_id: &'a str,
-    pub at: DateTime<Utc>,
-    /// `complete`, `partial`, `failed`, `skipped`.
-    pub outcome: &'a str,
-    pub reason: Option<&'a str>,
-}
-
-/// What storing the catalogue changed.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CatalogueChanges {
-    pub stored: usize,
-    /// Templates seen for the first time.
-    pub new: usize,
-    /// Templates whose status, quality or category differs from the previous pull.
-    pub changed: usize,
-}
-
 impl DynamoDbAnalyticsStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
@@ -201,8 +180,51 @@ impl DynamoDbAnalyticsStore {
         }
     }
 
+    async fn batch_put(&self, items: Vec<Attrs>) -> Result<usize, StoreError> {
+        let total = items.len();
+        let mut items = items.into_iter().peekable();
+        while items.peek().is_some() {
+            let mut pending: Vec<WriteRequest> = Vec::with_capacity(BATCH);
+            for item in items.by_ref().take(BATCH) {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .map_err(unavailable)?;
+                pending.push(WriteRequest::builder().put_request(put).build());
+            }
+            let mut delay = Duration::from_millis(50);
+            for attempt in 1..=UNPROCESSED_ATTEMPTS {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if attempt == UNPROCESSED_ATTEMPTS {
+                    return Err(StoreError::Unavailable(format!(
+                        "{} items still unprocessed after retries",
+                        pending.len()
+                    )));
+                }
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+        }
+        Ok(total)
+    }
+}
+
+impl AnalyticsStore for DynamoDbAnalyticsStore {
     /// Stores pricing rows (idempotent overwrite per day × dimensions). Returns rows written.
-    pub async fn put_pricing_rows(
+    async fn put_pricing_rows(
         &self,
         waba_id: &str,
         rows: &[PricingRow],
@@ -212,7 +234,7 @@ impl DynamoDbAnalyticsStore {
     }
 
     /// Stores template rows (idempotent overwrite per template × day). Returns rows written.
-    pub async fn put_template_rows(
+    async fn put_template_rows(
         &self,
         waba_id: &str,
         rows: &[TemplateDayRow],
@@ -222,7 +244,7 @@ impl DynamoDbAnalyticsStore {
     }
 
     /// Stores Meta's sent/delivered per day (idempotent overwrite per day).
-    pub async fn put_messaging_rows(
+    async fn put_messaging_rows(
         &self,
         waba_id: &str,
         rows: &[MessagingRow],
@@ -235,7 +257,7 @@ impl DynamoDbAnalyticsStore {
     /// template is new or its status, quality or category differs from the previous pull,
     /// a history item `TPL#<id>` / `CATHIST#<at, 10 digits>#<aspect>` with old and new
     /// values. Re-running a pull with unchanged data writes no history.
-    pub async fn put_catalogue(
+    async fn put_catalogue(
         &self,
         waba_id: &str,
         rows: &[TemplateCatalogueRow],
@@ -401,10 +423,10 @@ impl DynamoDbAnalyticsStore {
 
     /// Records how the latest run of a kind ended (`SYNC#<waba>` / `<kind>`); the watermark
     /// on the same item is untouched.
-    pub async fn record_run(
+    async fn record_run(
         &self,
         waba_id: &str,
-        kind: &str,
+        kind: SyncKind,
         run: &RunRecord<'_>,
     ) -> Result<(), StoreError> {
         let mut update = self
@@ -412,13 +434,13 @@ impl DynamoDbAnalyticsStore {
             .update_item()
             .table_name(&self.table)
             .key("pk", s(format!("SYNC#{waba_id}")))
-            .key("sk", s(kind))
+            .key("sk", s(kind.as_str()))
             .expression_attribute_values(":item_kind", s("sync_watermark"))
             .expression_attribute_values(":waba_id", s(waba_id))
-            .expression_attribute_values(":pull_kind", s(kind))
+            .expression_attribute_values(":pull_kind", s(kind.as_str()))
             .expression_attribute_values(":run_id", s(run.run_id))
             .expression_attribute_values(":run_at", Av::N(run.at.timestamp().to_string()))
-            .expression_attribute_values(":outcome", s(run.outcome));
+            .expression_attribute_values(":outcome", s(run.outcome.as_str()));
         let base = "SET item_kind = :item_kind, waba_id = :waba_id, pull_kind = :pull_kind, last_run_id = :run_id, last_run_at = :run_at, last_outcome = :outcome";
         let expr = match run.reason {
             Some(r) => {
@@ -436,7 +458,7 @@ impl DynamoDbAnalyticsStore {
     }
 
     /// The last complete day stored for a WABA and kind.
-    pub async fn watermark(
+    async fn watermark(
         &self,
         waba_id: &str,
         kind: PullKind,
@@ -464,7 +486,7 @@ impl DynamoDbAnalyticsStore {
 
     /// Moves the watermark forward to `day`; an older or equal day changes nothing (returns
     /// false), so overlapping or retried runs cannot move it back.
-    pub async fn advance_watermark(
+    async fn advance_watermark(
         &self,
         waba_id: &str,
         kind: PullKind,
@@ -497,46 +519,5 @@ impl DynamoDbAnalyticsStore {
                 &e,
             ))),
         }
-    }
-
-    async fn batch_put(&self, items: Vec<Attrs>) -> Result<usize, StoreError> {
-        let total = items.len();
-        let mut items = items.into_iter().peekable();
-        while items.peek().is_some() {
-            let mut pending: Vec<WriteRequest> = Vec::with_capacity(BATCH);
-            for item in items.by_ref().take(BATCH) {
-                let put = PutRequest::builder()
-                    .set_item(Some(item))
-                    .build()
-                    .map_err(unavailable)?;
-                pending.push(WriteRequest::builder().put_request(put).build());
-            }
-            let mut delay = Duration::from_millis(50);
-            for attempt in 1..=UNPROCESSED_ATTEMPTS {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(|e| unavailable(aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt == UNPROCESSED_ATTEMPTS {
-                    return Err(StoreError::Unavailable(format!(
-                        "{} items still unprocessed after retries",
-                        pending.len()
-                    )));
-                }
-                tokio::time::sleep(delay).await;
-                delay *= 2;
-            }
-        }
-        Ok(total)
     }
 }

@@ -171,7 +171,7 @@ impl GraphApiError {
     }
 }
 
-pub use crate::ports::graph::{ErrorClass, GraphError, GraphPage, GraphPull};
+pub use crate::ports::graph::{ErrorClass, GraphError, GraphPage, GraphPull, is_permission_code};
 
 /// Classifies an HTTP status and, when present, Graph's error body. The Graph code wins over
 /// the status because Meta sends rate limits as 400/403 with a code.
@@ -181,6 +181,7 @@ pub fn classify(http_status: u16, error: Option<&GraphApiError>) -> ErrorClass {
         Some(c) if THROTTLE_CODES.contains(&c) => ErrorClass::Throttled,
         Some(AUTH_CODE) => ErrorClass::Auth,
         Some(c) if TRANSIENT_CODES.contains(&c) => ErrorClass::Transient,
+        Some(c) if is_permission_code(c) => ErrorClass::Permission,
         _ if http_status == 429 => ErrorClass::Throttled,
         None if http_status == 401 => ErrorClass::Auth,
         _ if http_status >= 500 => ErrorClass::Transient,
@@ -682,7 +683,9 @@ impl GraphClient {
                 http_status: f.http_status,
                 attempts,
             },
-            ErrorClass::Other => GraphError::Api {
+            // A permission error is an API refusal like any other; its code says which
+            // (`GraphError::class`).
+            ErrorClass::Other | ErrorClass::Permission => GraphError::Api {
                 waba,
                 http_status: f.http_status.unwrap_or(0),
                 code: api.code,
@@ -819,6 +822,10 @@ mod tests {
         assert_eq!(classify(503, None), ErrorClass::Transient);
         assert_eq!(classify(500, Some(&err(1))), ErrorClass::Transient);
         assert_eq!(classify(400, Some(&err(100))), ErrorClass::Other);
+        for code in [10, 200, 294, 299] {
+            assert_eq!(classify(403, Some(&err(code))), ErrorClass::Permission);
+        }
+        assert_eq!(classify(400, Some(&err(300))), ErrorClass::Other);
         let parsed = GraphApiError::from_body(
             r#"{"error":{"message":"Rate limit hit","type":"OAuthException","code":130429,"error_subcode":2494055,"fbtrace_id":"Az"}}"#,
         )

@@ -6,6 +6,8 @@
 //! them.
 
 use chrono::{Duration, NaiveDate};
+use serde::Serialize;
+use std::fmt;
 
 /// Days re-pulled before the watermark on every run.
 pub const REPULL_DAYS: i64 = 7;
@@ -48,6 +50,99 @@ impl PullKind {
     /// The earliest day Meta still answers for, seen from `today`.
     pub fn earliest(self, today: NaiveDate) -> NaiveDate {
         today - Duration::days(self.lookback_days() - 1)
+    }
+}
+
+/// What one run pulls per WABA: the template catalogue (a full list, no window) or one of the
+/// windowed kinds. Names are the ones the invocation payload, the report, the `SYNC#<waba>`
+/// items and the snapshot keys use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncKind {
+    Catalogue,
+    Pricing,
+    Templates,
+    Messaging,
+}
+
+impl SyncKind {
+    pub const ALL: [SyncKind; 4] = [
+        SyncKind::Catalogue,
+        SyncKind::Pricing,
+        SyncKind::Templates,
+        SyncKind::Messaging,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncKind::Catalogue => "catalogue",
+            SyncKind::Pricing => "pricing",
+            SyncKind::Templates => "templates",
+            SyncKind::Messaging => "messaging",
+        }
+    }
+
+    /// A kind as a caller names it (case and surrounding space ignored; `catalog` too).
+    pub fn parse(name: &str) -> Option<SyncKind> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "catalogue" | "catalog" => Some(SyncKind::Catalogue),
+            "pricing" => Some(SyncKind::Pricing),
+            "templates" => Some(SyncKind::Templates),
+            "messaging" => Some(SyncKind::Messaging),
+            _ => None,
+        }
+    }
+
+    /// The windowed kind (with a watermark), `None` for the catalogue.
+    pub fn windowed(self) -> Option<PullKind> {
+        match self {
+            SyncKind::Catalogue => None,
+            SyncKind::Pricing => Some(PullKind::Pricing),
+            SyncKind::Templates => Some(PullKind::Templates),
+            SyncKind::Messaging => Some(PullKind::Messaging),
+        }
+    }
+}
+
+impl From<PullKind> for SyncKind {
+    fn from(kind: PullKind) -> Self {
+        match kind {
+            PullKind::Pricing => SyncKind::Pricing,
+            PullKind::Templates => SyncKind::Templates,
+            PullKind::Messaging => SyncKind::Messaging,
+        }
+    }
+}
+
+impl fmt::Display for SyncKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`, so width and alignment (`{:<10}`) apply.
+        f.pad(self.as_str())
+    }
+}
+
+/// How one pull (one WABA × kind of one run) ended; kept on its `SYNC#<waba>` item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Everything asked for was pulled and stored.
+    Complete,
+    /// Some chunks were stored; the watermark stops before the first missing one.
+    Partial,
+    /// Nothing was stored (or the token was rejected).
+    Failed,
+    /// Not pulled, for a reason that is not a failure (no insights, range beyond lookback).
+    Skipped,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Complete => "complete",
+            Outcome::Partial => "partial",
+            Outcome::Failed => "failed",
+            Outcome::Skipped => "skipped",
+        }
     }
 }
 

@@ -6,6 +6,12 @@ use std::time::Duration;
 
 use crate::domain::analytics::GraphResponseKind;
 
+/// Graph's permission errors: code 10 ("application does not have permission for this
+/// action") and the 200–299 range ("permission denied", "requires … permission").
+pub fn is_permission_code(code: i64) -> bool {
+    code == 10 || (200..=299).contains(&code)
+}
+
 /// What a failed request means for the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorClass {
@@ -13,6 +19,9 @@ pub enum ErrorClass {
     Throttled,
     /// The access token is expired or invalid: nothing works until a person replaces it.
     Auth,
+    /// The token lacks a permission on the object (Graph codes 10 and 200–299): nothing works
+    /// until a person grants it. Never retried.
+    Permission,
     /// 5xx, timeouts, connection errors: retry a bounded number of times.
     Transient,
     /// The request itself is wrong (bad parameter, permission): retrying cannot help.
@@ -24,6 +33,7 @@ impl ErrorClass {
         match self {
             ErrorClass::Throttled => "throttled",
             ErrorClass::Auth => "auth",
+            ErrorClass::Permission => "permission",
             ErrorClass::Transient => "transient",
             ErrorClass::Other => "other",
         }
@@ -94,6 +104,9 @@ impl GraphError {
             GraphError::Throttled { .. } => ErrorClass::Throttled,
             GraphError::Auth { .. } => ErrorClass::Auth,
             GraphError::Transient { .. } => ErrorClass::Transient,
+            GraphError::Api { code: Some(c), .. } if is_permission_code(*c) => {
+                ErrorClass::Permission
+            }
             _ => ErrorClass::Other,
         }
     }

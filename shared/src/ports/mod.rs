@@ -1,5 +1,7 @@
 //! Ports: the small traits the functions depend on. Adapters implement them.
 
+pub mod analytics;
+pub use self::analytics::{AnalyticsStore, CatalogueChanges, RunRecord};
 pub mod graph;
 
 use self::graph::{GraphError, GraphPage, GraphPull};

@@ -19,7 +19,7 @@ use integration_tests::verify::{
     Figures, consent_states, differences, kept_kinds, kinds, leads_by_campaign,
 };
 use integration_tests::week::WeekSpec;
-use meta_sync::handler::{MetaSync, Outcome, Settings};
+use meta_sync::handler::{MetaSync, Outcome, SyncSettings};
 use shared::adapters::dynamodb_analytics::DynamoDbAnalyticsStore;
 use shared::adapters::graph::{GraphClient, GraphConfig};
 use shared::adapters::s3::S3RawStore;
@@ -243,7 +243,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("\n== meta-sync: Meta's pricing and template analytics (fake Graph API) ==");
     let graph = FakeGraph::standard().await?;
     let graph_config = graph.handle.config();
-    let settings = Settings {
+    let settings = SyncSettings {
         waba_ids: graph_config.wabas.iter().map(|w| w.id.clone()).collect(),
         snapshot_prefix: "snapshots/".into(),
         clicks_unavailable: graph_config

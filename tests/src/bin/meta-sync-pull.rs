@@ -19,7 +19,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let config = MetaSyncConfig::from_env()?;
     let sync = LiveMetaSync::from_env_config(&config).await?;
-    let report = sync.handle(payload, chrono::Utc::now()).await?;
+    // A run that needs a person or crashed is an error, as Lambda sees it; its report (what
+    // completed) is printed all the same.
+    let report = match sync.handle(payload, chrono::Utc::now()).await {
+        Ok(report) => report,
+        Err(e) => {
+            if let Some(report) = e.0.report() {
+                print_report(report);
+            }
+            return Err(e.into());
+        }
+    };
     print_report(&report);
     let sdk = shared::adapters::aws::load_sdk_config().await;
     print_stored(

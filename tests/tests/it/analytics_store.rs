@@ -10,6 +10,7 @@ use shared::domain::analytics::{
     pricing_rows, template_rows,
 };
 use shared::domain::sync::PullKind;
+use shared::ports::AnalyticsStore;
 
 fn corpus_pricing_rows() -> Vec<PricingRow> {
     let body =

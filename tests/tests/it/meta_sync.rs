@@ -6,13 +6,16 @@ use crate::support::*;
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph, Fault};
 use integration_tests::harness::Stack;
-use meta_sync::handler::{MetaSync, Outcome, Settings, SyncReport, SyncRequest};
+use meta_sync::handler::{
+    FailureClass, MetaSync, Outcome, SyncError, SyncReport, SyncRequest, SyncSettings,
+};
 use serde_json::json;
 use shared::adapters::dynamodb_analytics::DynamoDbAnalyticsStore;
 use shared::adapters::graph::{GraphClient, GraphConfig, RetryPolicy};
 use shared::adapters::s3::S3RawStore;
 use shared::config::Secret;
 use shared::domain::sync::PullKind;
+use shared::ports::AnalyticsStore;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration as StdDuration;
 
@@ -28,7 +31,11 @@ fn day(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn sync(stack: &Stack, fake: &FakeGraph, wabas: &[&str]) -> MetaSync<GraphClient, S3RawStore> {
+fn sync(
+    stack: &Stack,
+    fake: &FakeGraph,
+    wabas: &[&str],
+) -> MetaSync<GraphClient, S3RawStore, DynamoDbAnalyticsStore> {
     sync_with_attempts(stack, fake, wabas, 3)
 }
 
@@ -38,7 +45,7 @@ fn sync_with_attempts(
     fake: &FakeGraph,
     wabas: &[&str],
     max_attempts: u32,
-) -> MetaSync<GraphClient, S3RawStore> {
+) -> MetaSync<GraphClient, S3RawStore, DynamoDbAnalyticsStore> {
     let mut graph = GraphConfig::new(fake.url.clone(), Secret::new(FAKE_GRAPH_TOKEN));
     graph.timeout = StdDuration::from_millis(400);
     graph.retry = RetryPolicy {
@@ -51,7 +58,7 @@ fn sync_with_attempts(
         GraphClient::new(graph).unwrap(),
         DynamoDbAnalyticsStore::new(stack.dynamodb.clone(), &stack.table),
         S3RawStore::new(stack.s3.clone(), &stack.bucket),
-        Settings {
+        SyncSettings {
             waba_ids: wabas.iter().map(|w| w.to_string()).collect(),
             snapshot_prefix: "snapshots/".into(),
             clicks_unavailable: [EU_WABA.to_string()].into(),
@@ -332,7 +339,7 @@ async fn throttling_stops_cleanly_with_the_watermark_where_data_is_complete() {
         let p = result(&report, WABA, "pricing");
         assert_eq!(p.outcome, Outcome::Partial, "{fault:?}: {p:#?}");
         assert_eq!(report.outcome, Outcome::Partial);
-        assert_eq!(p.error_class, Some("throttled"), "{fault:?}");
+        assert_eq!(p.error_class, Some(FailureClass::Throttled), "{fault:?}");
         assert!(
             p.reason.as_deref().unwrap().contains("throttled"),
             "{:?}",
@@ -423,14 +430,14 @@ async fn a_throttling_and_5xx_storm_stops_cleanly_and_the_next_run_completes_exa
     let p = result(&report, WABA, "pricing");
     assert_eq!(
         (p.outcome, p.error_class),
-        (Outcome::Partial, Some("transient")),
+        (Outcome::Partial, Some(FailureClass::Transient)),
         "{p:#?}"
     );
     assert_eq!(p.stored_through, Some(day("2026-11-02")));
     let m = result(&report, WABA, "messaging");
     assert_eq!(
         (m.outcome, m.error_class),
-        (Outcome::Failed, Some("throttled")),
+        (Outcome::Failed, Some(FailureClass::Throttled)),
         "{m:#?}"
     );
     assert_eq!(
@@ -501,7 +508,7 @@ async fn an_expired_token_fails_the_waba_names_the_fix_and_leaves_other_wabas_al
     let cat = result(&report, WABA, "catalogue");
     assert_eq!(
         (cat.outcome, cat.error_class),
-        (Outcome::Failed, Some("auth"))
+        (Outcome::Failed, Some(FailureClass::Auth))
     );
     let reason = cat.reason.as_deref().unwrap();
     assert!(
@@ -546,6 +553,25 @@ async fn an_expired_token_fails_the_waba_names_the_fix_and_leaves_other_wabas_al
         watermark(&stack, EU_WABA, PullKind::Pricing).await,
         Some(day("2026-11-20"))
     );
+    // As Lambda sees it: the same run through the handler is an error that needs a person,
+    // naming the fix, and the other WABA's completed pulls are kept all the same.
+    fake.handle.inject(Fault::ExpiredToken, 1);
+    let err = sync
+        .handle(json!({"mode": "scheduled"}), now())
+        .await
+        .unwrap_err();
+    assert!(matches!(err.0, SyncError::NeedsPerson(_)), "{err}");
+    assert!(
+        err.to_string()
+            .contains("refresh or replace the access token"),
+        "{err}"
+    );
+    let kept = err.0.report().unwrap();
+    assert_eq!(result(kept, EU_WABA, "pricing").outcome, Outcome::Complete);
+    assert_eq!(
+        watermark(&stack, EU_WABA, PullKind::Pricing).await,
+        Some(day("2026-11-20"))
+    );
 }
 
 #[tokio::test]
@@ -584,7 +610,7 @@ async fn server_errors_and_slow_answers_are_retried_a_bounded_number_of_times() 
         let p = result(&report, WABA, "pricing");
         assert_eq!(
             (p.outcome, p.error_class),
-            (Outcome::Failed, Some("transient")),
+            (Outcome::Failed, Some(FailureClass::Transient)),
             "{fault:?}: {p:#?}"
         );
         assert_eq!(
