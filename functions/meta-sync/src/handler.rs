@@ -23,7 +23,7 @@ pub use shared::sync::{
 pub type LiveMetaSync = MetaSync<
     shared::adapters::graph::GraphClient,
     shared::adapters::s3::S3RawStore,
-    shared::adapters::dynamodb_analytics::DynamoDbAnalyticsStore,
+    shared::adapters::dynamodb::analytics::DynamoDbAnalyticsStore,
 >;
 
 /// What Lambda gets back when an invocation fails: the service's error, with its kind as

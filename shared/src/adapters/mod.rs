@@ -3,7 +3,6 @@
 
 pub mod aws;
 pub mod dynamodb;
-pub mod dynamodb_analytics;
 #[cfg(feature = "graph")]
 pub mod graph;
 #[cfg(feature = "graph")]

@@ -1,6 +1,6 @@
 //! The analytics store port: everything the scheduled Meta pulls (the sync service,
 //! `crate::sync`) read and write in the table. `DynamoDbAnalyticsStore`
-//! (`crate::adapters::dynamodb_analytics`) implements it over DynamoDB; the in-memory
+//! (`crate::adapters::dynamodb::analytics`) implements it over DynamoDB; the in-memory
 //! `MemoryAnalyticsStore` (`crate::memory::analytics`, feature `test-util`) for fast tests.
 
 use super::StoreError;

@@ -223,7 +223,7 @@ impl<G: GraphSource, R: RawStore, S: AnalyticsStore> SyncService<G, R, S> {
 pub type LiveSyncService = SyncService<
     crate::adapters::graph::GraphClient,
     crate::adapters::s3::S3RawStore,
-    crate::adapters::dynamodb_analytics::DynamoDbAnalyticsStore,
+    crate::adapters::dynamodb::analytics::DynamoDbAnalyticsStore,
 >;
 
 /// Cold start: SDK config, the Graph token (Secrets Manager in AWS, env locally), clients.
@@ -236,7 +236,7 @@ pub async fn live_service(
     let graph = graph_config(&sdk, config.token_secret_id.as_deref()).await?;
     Ok(SyncService::new(
         crate::adapters::graph::GraphClient::new(graph)?,
-        crate::adapters::dynamodb_analytics::DynamoDbAnalyticsStore::new(
+        crate::adapters::dynamodb::analytics::DynamoDbAnalyticsStore::new(
             dynamodb_client(&sdk, None),
             &config.table_name,
         ),

@@ -20,7 +20,7 @@ use integration_tests::verify::{
 };
 use integration_tests::week::WeekSpec;
 use meta_sync::handler::{MetaSync, Outcome, SyncSettings};
-use shared::adapters::dynamodb_analytics::DynamoDbAnalyticsStore;
+use shared::adapters::dynamodb::analytics::DynamoDbAnalyticsStore;
 use shared::adapters::graph::{GraphClient, GraphConfig};
 use shared::adapters::s3::S3RawStore;
 use shared::config::Secret;

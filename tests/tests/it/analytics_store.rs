@@ -4,7 +4,7 @@
 
 use crate::support::*;
 use integration_tests::harness::{Stack, corpus_dir};
-use shared::adapters::dynamodb_analytics::DynamoDbAnalyticsStore;
+use shared::adapters::dynamodb::analytics::DynamoDbAnalyticsStore;
 use shared::domain::analytics::{
     PricingAnalyticsResponse, PricingRow, TemplateAnalyticsResponse, TemplateRowContext, parse,
     pricing_rows, template_rows,

@@ -10,7 +10,7 @@ use meta_sync::handler::{
     FailureClass, MetaSync, Outcome, SyncError, SyncReport, SyncRequest, SyncSettings,
 };
 use serde_json::json;
-use shared::adapters::dynamodb_analytics::DynamoDbAnalyticsStore;
+use shared::adapters::dynamodb::analytics::DynamoDbAnalyticsStore;
 use shared::adapters::graph::{GraphClient, GraphConfig, RetryPolicy};
 use shared::adapters::s3::S3RawStore;
 use shared::config::Secret;

@@ -7,6 +7,7 @@
 //! - `identity`: the `IdentityStore` (person links and merges);
 //! - `reports`: the report sources and records.
 
+pub mod analytics;
 mod assignment;
 pub(crate) mod attrs;
 pub(crate) mod consent;

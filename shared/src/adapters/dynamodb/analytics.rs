@@ -4,10 +4,15 @@
 //! as explicit states (`cost_state`, `clicks_state`), never as zeros. Watermarks only move
 //! forward.
 
+use super::attrs::{Attrs, s};
 use crate::domain::analytics::{
     Clicks, Cost, MessagingRow, PricingRow, TemplateCatalogueRow, TemplateCost, TemplateDayRow,
 };
 use crate::domain::sync::{PullKind, SyncKind};
+use crate::keys::{
+    TEMPLATE_CATALOGUE_SK, catalogue_change_sk, messaging_day_pk, pricing_pk, sync_pk,
+    template_day_pk, template_pk, waba_templates_pk,
+};
 use crate::ports::{AnalyticsStore, CatalogueChanges, RunRecord, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, PutRequest, ReturnValue, WriteRequest};
@@ -15,16 +20,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::HashMap;
 use std::time::Duration;
 
-type Attrs = HashMap<String, Av>;
-
 /// BatchWriteItem takes at most 25 puts.
 const BATCH: usize = 25;
 /// Bounded retries of `UnprocessedItems` (throttling), with doubling back-off.
 const UNPROCESSED_ATTEMPTS: u32 = 8;
 
-fn s(v: impl Into<String>) -> Av {
-    Av::S(v.into())
-}
 fn n_u(v: u64) -> Av {
     Av::N(v.to_string())
 }
@@ -46,7 +46,7 @@ pub struct DynamoDbAnalyticsStore {
 /// One pricing row as an item: `PRICING#<waba>` / `<day>#<dimensions key>`.
 pub fn pricing_item(waba_id: &str, row: &PricingRow) -> Attrs {
     let mut item = HashMap::with_capacity(16);
-    item.insert("pk".into(), s(format!("PRICING#{waba_id}")));
+    item.insert("pk".into(), s(pricing_pk(waba_id)));
     item.insert(
         "sk".into(),
         s(format!("{}#{}", row.day, row.dimensions.key())),
@@ -82,7 +82,7 @@ pub fn pricing_item(waba_id: &str, row: &PricingRow) -> Attrs {
 /// One template × day as an item: `TPLDAY#<template id>` / `<day>`.
 pub fn template_item(waba_id: &str, row: &TemplateDayRow) -> Attrs {
     let mut item = HashMap::with_capacity(14);
-    item.insert("pk".into(), s(format!("TPLDAY#{}", row.template_id)));
+    item.insert("pk".into(), s(template_day_pk(&row.template_id)));
     item.insert("sk".into(), s(row.day.to_string()));
     item.insert("item_kind".into(), s("template_day"));
     item.insert("waba_id".into(), s(waba_id));
@@ -157,7 +157,7 @@ pub fn template_item(waba_id: &str, row: &TemplateDayRow) -> Attrs {
 /// Meta's sent/delivered for one day: `MSGDAY#<waba>` / `<day>`.
 pub fn messaging_item(waba_id: &str, row: &MessagingRow) -> Attrs {
     let mut item = HashMap::with_capacity(8);
-    item.insert("pk".into(), s(format!("MSGDAY#{waba_id}")));
+    item.insert("pk".into(), s(messaging_day_pk(waba_id)));
     item.insert("sk".into(), s(row.day.to_string()));
     item.insert("item_kind".into(), s("messaging_day"));
     item.insert("waba_id".into(), s(waba_id));
@@ -269,7 +269,7 @@ impl AnalyticsStore for DynamoDbAnalyticsStore {
             rows.iter()
                 .map(|row| {
                     let mut item = HashMap::from([
-                        ("pk".to_string(), s(format!("TPLS#{waba_id}"))),
+                        ("pk".to_string(), s(waba_templates_pk(waba_id))),
                         ("sk".to_string(), s(row.template_id.as_str())),
                         ("item_kind".to_string(), s("template_listing")),
                         ("waba_id".to_string(), s(waba_id)),
@@ -297,8 +297,8 @@ impl AnalyticsStore for DynamoDbAnalyticsStore {
                 .client
                 .update_item()
                 .table_name(&self.table)
-                .key("pk", s(format!("TPL#{}", row.template_id)))
-                .key("sk", s("CATALOGUE"))
+                .key("pk", s(template_pk(&row.template_id)))
+                .key("sk", s(TEMPLATE_CATALOGUE_SK))
                 .return_values(ReturnValue::AllOld)
                 .expression_attribute_values(":item_kind", s("template_catalogue"))
                 .expression_attribute_values(":waba_id", s(waba_id))
@@ -390,10 +390,10 @@ impl AnalyticsStore for DynamoDbAnalyticsStore {
                 }
                 changed |= old.is_some();
                 let mut item = HashMap::with_capacity(10);
-                item.insert("pk".into(), s(format!("TPL#{}", row.template_id)));
+                item.insert("pk".into(), s(template_pk(&row.template_id)));
                 item.insert(
                     "sk".into(),
-                    s(format!("CATHIST#{:010}#{aspect}", pulled_at.timestamp())),
+                    s(catalogue_change_sk(pulled_at.timestamp(), aspect)),
                 );
                 item.insert("item_kind".into(), s("template_catalogue_change"));
                 item.insert("waba_id".into(), s(waba_id));
@@ -433,7 +433,7 @@ impl AnalyticsStore for DynamoDbAnalyticsStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("SYNC#{waba_id}")))
+            .key("pk", s(sync_pk(waba_id)))
             .key("sk", s(kind.as_str()))
             .expression_attribute_values(":item_kind", s("sync_watermark"))
             .expression_attribute_values(":waba_id", s(waba_id))
@@ -467,7 +467,7 @@ impl AnalyticsStore for DynamoDbAnalyticsStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .key("pk", s(format!("SYNC#{waba_id}")))
+            .key("pk", s(sync_pk(waba_id)))
             .key("sk", s(kind.as_str()))
             .consistent_read(true)
             .send()
@@ -496,7 +496,7 @@ impl AnalyticsStore for DynamoDbAnalyticsStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .key("pk", s(format!("SYNC#{waba_id}")))
+            .key("pk", s(sync_pk(waba_id)))
             .key("sk", s(kind.as_str()))
             .update_expression("SET watermark = :watermark, item_kind = :item_kind, waba_id = :waba_id, pull_kind = :pull_kind")
             // ISO dates compare as strings.
