@@ -113,7 +113,9 @@ struct State {
 /// Not modelled: the attribute values themselves (pricing, raw JSON, profile fields, the
 /// derived status), owner assignment and its round-robin ticket, raw parts too large for an
 /// item (the S3 overflow), DynamoDB's 400 KB item limit and its per-write refusals (inject
-/// them with [`reject_kind`](Self::reject_kind)), write concurrency, and a partial apply:
+/// them with [`reject_kind`](Self::reject_kind)), write concurrency (writes apply in plan
+/// order, so two writes of one body to one item may be counted differently from DynamoDB,
+/// for the same end state), and a partial apply:
 /// an unavailable store ([`set_unavailable`](Self::set_unavailable)) fails before any write,
 /// where DynamoDB may have applied some writes before the first failure.
 #[derive(Debug, Clone, Default)]

@@ -178,3 +178,78 @@ async fn every_corpus_webhook_is_ingested_through_the_handler() {
     );
     assert_eq!(stack.objects("quarantine/").await.len(), 1);
 }
+
+/// The in-memory event store (`shared::memory`, what the fast handler tests run against)
+/// keeps DynamoDB's conditions: over the corpus and shuffled, duplicated generated traffic,
+/// each write is applied or found unchanged exactly as the DynamoDB store reports it, and
+/// both end with the same number of items. Writes go one at a time: the DynamoDB store
+/// sends a body's writes concurrently, so two writes of one body to one item (a lead's
+/// `created_at` from two messages) may be counted differently from run to run, though they
+/// end in the same state.
+#[tokio::test]
+async fn the_in_memory_event_store_agrees_with_dynamodb() {
+    use integration_tests::traffic::{DeliveryOpts, TrafficSpec, deliveries, generate};
+    use shared::adapters::s3::S3RawStore;
+    use shared::domain::leads::Lifecycle;
+    use shared::ingest::live_event_store;
+    use shared::memory::events::MemoryEventStore;
+    use shared::ports::EventStore;
+
+    let stack = Stack::start().await;
+    let raw = S3RawStore::new(stack.s3.clone(), &stack.bucket);
+    let dynamodb = live_event_store(
+        stack.dynamodb.clone(),
+        &stack.table,
+        8,
+        raw,
+        &Lifecycle::default(),
+        None,
+    );
+    let memory = MemoryEventStore::new();
+    let keywords = ConsentKeywords::default();
+
+    let mut bodies: Vec<(String, Vec<u8>)> = Vec::new();
+    for (rel, path) in corpus_files().iter().filter(|(rel, _)| is_webhook(rel)) {
+        if rel != MALFORMED {
+            bodies.push((rel.clone(), std::fs::read(path).unwrap()));
+        }
+    }
+    let spec = TrafficSpec {
+        outbound_messages: 25,
+        inbound_users: 10,
+        ..TrafficSpec::default()
+    };
+    let opts = DeliveryOpts {
+        duplicate_factor: 2,
+        shuffle: true,
+        ..DeliveryOpts::default()
+    };
+    for (i, body) in deliveries(&spec, &generate(&spec), &opts)
+        .into_iter()
+        .enumerate()
+    {
+        bodies.push((format!("traffic body {i}"), body));
+    }
+
+    for round in ["first", "again"] {
+        for (name, body) in &bodies {
+            let batch = parse(body).unwrap();
+            for write in &plan(&batch, &keywords).writes {
+                let one = std::slice::from_ref(write);
+                let expected = dynamodb.apply(one).await.expect("moto is up");
+                let got = memory.apply(one).await.expect("memory is up");
+                assert_eq!(
+                    (got.applied, got.unchanged, got.rejected.len()),
+                    (
+                        expected.applied,
+                        expected.unchanged,
+                        expected.rejected.len()
+                    ),
+                    "{round} delivery of {name}, a {} write: memory vs DynamoDB",
+                    write.kind()
+                );
+            }
+        }
+    }
+    assert_eq!(memory.len(), stack.scan().await.len(), "items");
+}
