@@ -47,6 +47,16 @@ pub async fn create_table_and_indexes(client: &Client, table: &str) -> Result<()
             .build()
             .map_err(|e| e.to_string())
     };
+    // A global secondary index (hash / range / projection), as the template declares each.
+    let gsi = |name: &str, hash: &str, range: &str, projection: ProjectionType| {
+        GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .key_schema(key_el(hash, KeyType::Hash)?)
+            .key_schema(key_el(range, KeyType::Range)?)
+            .projection(Projection::builder().projection_type(projection).build())
+            .build()
+            .map_err(|e| e.to_string())
+    };
     let created = client
         .create_table()
         .table_name(table)
@@ -62,19 +72,12 @@ pub async fn create_table_and_indexes(client: &Client, table: &str) -> Result<()
                 .build()
                 .map_err(|e| e.to_string())?,
         )
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(LEADS_INDEX)
-                .key_schema(key_el("lead_list", KeyType::Hash)?)
-                .key_schema(key_el("created_at", KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
+        .global_secondary_indexes(gsi(
+            LEADS_INDEX,
+            "lead_list",
+            "created_at",
+            ProjectionType::All,
+        )?)
         .attribute_definitions(attr(shared::domain::timeindex::TIME_BUCKET_ATTR)?)
         .attribute_definitions(
             AttributeDefinition::builder()
@@ -83,39 +86,19 @@ pub async fn create_table_and_indexes(client: &Client, table: &str) -> Result<()
                 .build()
                 .map_err(|e| e.to_string())?,
         )
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(shared::domain::timeindex::TIME_INDEX)
-                .key_schema(key_el(
-                    shared::domain::timeindex::TIME_BUCKET_ATTR,
-                    KeyType::Hash,
-                )?)
-                .key_schema(key_el("at", KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
+        .global_secondary_indexes(gsi(
+            shared::domain::timeindex::TIME_INDEX,
+            shared::domain::timeindex::TIME_BUCKET_ATTR,
+            "at",
+            ProjectionType::All,
+        )?)
         .attribute_definitions(attr(shared::domain::timeindex::LEAD_TIME_ATTR)?)
-        .global_secondary_indexes(
-            GlobalSecondaryIndex::builder()
-                .index_name(shared::domain::timeindex::LEAD_INDEX)
-                .key_schema(key_el(
-                    shared::domain::timeindex::LEAD_TIME_ATTR,
-                    KeyType::Hash,
-                )?)
-                .key_schema(key_el("at", KeyType::Range)?)
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::KeysOnly)
-                        .build(),
-                )
-                .build()
-                .map_err(|e| e.to_string())?,
-        )
+        .global_secondary_indexes(gsi(
+            shared::domain::timeindex::LEAD_INDEX,
+            shared::domain::timeindex::LEAD_TIME_ATTR,
+            "at",
+            ProjectionType::KeysOnly,
+        )?)
         .billing_mode(BillingMode::PayPerRequest)
         .stream_specification(
             StreamSpecification::builder()

@@ -190,58 +190,25 @@ impl DynamoDbLeadStore {
         let conversions = batch_get(&self.client, &self.table, conversion_keys, true).await?;
 
         let mut truncated = Vec::new();
-        let mut history: Vec<(i64, String, &Attrs)> = history
-            .iter()
-            .map(|i| {
-                (
-                    int(i, "at").unwrap_or_default(),
-                    text(i, "sk").unwrap_or_default(),
-                    i,
-                )
-            })
-            .collect();
-        if keep_latest(&mut history, TIMELINE_ENTRIES) {
+        let (history, cut) = latest_items(&history, TIMELINE_ENTRIES);
+        if cut {
             truncated.push("history");
         }
-        let mut consent: Vec<(i64, String, &Attrs)> = consent_events
-            .iter()
-            .map(|i| {
-                (
-                    int(i, "at").unwrap_or_default(),
-                    text(i, "sk").unwrap_or_default(),
-                    i,
-                )
-            })
-            .collect();
-        if keep_latest(&mut consent, TIMELINE_ENTRIES) {
+        let (consent, cut) = latest_items(&consent_events, TIMELINE_ENTRIES);
+        if cut {
             truncated.push("consent_history");
         }
-        let mut conversions: Vec<(i64, String, &Attrs)> = conversions
-            .iter()
-            .map(|i| {
-                (
-                    int(i, "at").unwrap_or_default(),
-                    text(i, "sk").unwrap_or_default(),
-                    i,
-                )
-            })
-            .collect();
-        if keep_latest(&mut conversions, TIMELINE_ENTRIES) {
+        let (conversions, cut) = latest_items(&conversions, TIMELINE_ENTRIES);
+        if cut {
             truncated.push("conversions");
         }
 
         let mut timeline = Timeline {
             first_touch: profile.first_touch.clone(),
-            conversions: conversions
-                .iter()
-                .map(|(_, _, i)| conversion_from_item(i))
-                .collect(),
+            conversions: conversions.into_iter().map(conversion_from_item).collect(),
             stage_history: Vec::new(),
             owner_history: Vec::new(),
-            consent_history: consent
-                .iter()
-                .map(|(_, _, i)| consent_event_from_item(i))
-                .collect(),
+            consent_history: consent.into_iter().map(consent_event_from_item).collect(),
             consent_state: person_consent_states(&states),
             messages: MessageActivity {
                 inbound_count: Some(count("inbound_count")),
@@ -256,7 +223,7 @@ impl DynamoDbLeadStore {
             },
             truncated,
         };
-        for (_, _, item) in &history {
+        for item in history {
             let change = Change {
                 from: text(item, "from_value"),
                 to: text(item, "to_value"),
@@ -272,6 +239,22 @@ impl DynamoDbLeadStore {
         }
         Ok((profile, timeline))
     }
+}
+
+/// The latest `limit` items (by `at`, then key), oldest first, and whether some were dropped.
+fn latest_items(items: &[Attrs], limit: usize) -> (Vec<&Attrs>, bool) {
+    let mut entries: Vec<(i64, String, &Attrs)> = items
+        .iter()
+        .map(|i| {
+            (
+                int(i, "at").unwrap_or_default(),
+                text(i, "sk").unwrap_or_default(),
+                i,
+            )
+        })
+        .collect();
+    let cut = keep_latest(&mut entries, limit);
+    (entries.into_iter().map(|(_, _, i)| i).collect(), cut)
 }
 
 /// Keeps the latest `limit` entries (by time, then key), oldest first; `true` when some
