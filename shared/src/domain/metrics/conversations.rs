@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::format::{CsvRow, rate, safe_cell};
 use super::input::Inputs;
 use super::query::Query;
+use super::tally::Cell;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConversationRow {
@@ -21,18 +22,26 @@ pub struct ConversationRow {
     pub free: u64,
 }
 
-/// Outbound messages by their anchor day (see [`super`]).
+/// Outbound messages by their anchor day (see [`super`]), summed from the message tallies.
 pub fn conversations(inputs: &Inputs, q: &Query) -> Vec<ConversationRow> {
+    let tallies = inputs.message_tallies();
     let mut groups: BTreeMap<(String, &str, &str, &str), ConversationRow> = BTreeMap::new();
-    for m in &inputs.outbound {
-        if !q.phone_matches(&m.phone_number_id) {
-            continue;
-        }
-        let Some(period) = m.anchor().and_then(|a| q.period_of(a)) else {
+    for t in tallies.iter() {
+        let Cell::Outbound(c) = &t.cell else {
             continue;
         };
-        let (category, pricing_type) = (m.category(), m.pricing_type());
-        let key = (period, m.phone_number_id.as_str(), category, pricing_type);
+        if !q.phone_matches(&c.phone_number_id) {
+            continue;
+        }
+        let Some(period) = q.period_of(t.at) else {
+            continue;
+        };
+        let key = (
+            period,
+            c.phone_number_id.as_str(),
+            c.effective_category(),
+            c.pricing_type.as_str(),
+        );
         let row = groups.entry(key).or_insert_with_key(|k| ConversationRow {
             period: k.0.clone(),
             phone_number_id: k.1.to_string(),
@@ -40,15 +49,17 @@ pub fn conversations(inputs: &Inputs, q: &Query) -> Vec<ConversationRow> {
             pricing_type: k.3.to_string(),
             ..ConversationRow::default()
         });
-        let t = &m.times;
-        row.sent += 1;
-        row.delivered += u64::from(t.is_delivered());
-        row.read += u64::from(t.is_read());
-        row.failed += u64::from(t.is_failed());
-        match m.paid() {
-            Some(true) => row.paid += 1,
-            Some(false) => row.free += 1,
-            None => {}
+        let n = &t.counts;
+        let failed = if c.failed { n.messages } else { 0 };
+        for (sum, add) in [
+            (&mut row.sent, n.messages),
+            (&mut row.delivered, n.delivered),
+            (&mut row.read, n.read),
+            (&mut row.failed, failed),
+            (&mut row.paid, n.paid),
+            (&mut row.free, n.free),
+        ] {
+            *sum = sum.saturating_add_signed(add);
         }
     }
     groups.into_values().collect()

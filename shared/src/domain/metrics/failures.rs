@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use super::format::{CsvRow, opt_int, safe_cell};
 use super::input::Inputs;
 use super::query::Query;
+use super::tally::Cell;
 
 /// Meta's "limited by Meta" (healthy-ecosystem / per-user marketing limit) error, reported
 /// apart from opt-outs.
@@ -26,25 +27,24 @@ impl FailureRow {
     }
 }
 
-/// Failed messages (last status failed) by anchor day.
+/// Failed messages (last status failed) by anchor day, summed from the message tallies.
 pub fn failures(inputs: &Inputs, q: &Query) -> Vec<FailureRow> {
+    let tallies = inputs.message_tallies();
     let mut groups: BTreeMap<(String, Option<i64>, &str, &str), u64> = BTreeMap::new();
-    for m in &inputs.outbound {
-        if !m.is_failed() || !q.phone_matches(&m.phone_number_id) {
-            continue;
-        }
-        let Some(period) = m.anchor().and_then(|a| q.period_of(a)) else {
+    for t in tallies.iter() {
+        let Cell::Outbound(c) = &t.cell else {
             continue;
         };
-        let category = m
-            .pricing
-            .as_ref()
-            .and_then(|p| p.category.as_deref())
-            .unwrap_or("");
-        let title = m.error_title.as_deref().unwrap_or("");
-        *groups
-            .entry((period, m.error_code, title, category))
-            .or_default() += 1;
+        if !c.failed || !q.phone_matches(&c.phone_number_id) {
+            continue;
+        }
+        let Some(period) = q.period_of(t.at) else {
+            continue;
+        };
+        let sum = groups
+            .entry((period, c.error_code, &c.error_title, &c.category))
+            .or_default();
+        *sum = sum.saturating_add_signed(t.counts.messages);
     }
     groups
         .into_iter()

@@ -189,6 +189,10 @@ pub struct Inputs {
     pub pricing: Vec<PricingDay>,
     pub templates: Vec<TemplateDay>,
     pub messaging: Vec<MessagingDay>,
+    /// Message tallies already summed per rollup slot (`super::tally`); when set, the
+    /// additive families read these instead of `outbound` / `inbound`.
+    #[serde(default)]
+    pub tallies: Option<Vec<super::tally::Tally>>,
 }
 
 impl Inputs {
@@ -222,6 +226,9 @@ impl Inputs {
         }
         self.outbound.retain(|m| access.allows(&m.waba_id));
         self.inbound.retain(|m| access.allows(&m.waba_id));
+        if let Some(t) = self.tallies.as_mut() {
+            t.retain(|t| access.allows(t.cell.waba_id()));
+        }
         self.consent
             .retain(|c| tenancy.phone_visible(access, &c.phone_number_id));
         self.leads

@@ -44,6 +44,7 @@ pub mod response_times;
 pub mod spend;
 pub mod stats;
 pub mod tag;
+pub mod tally;
 pub mod templates;
 pub mod volume;
 
@@ -202,6 +203,7 @@ mod tests {
                 sent: Some(i64::MIN),
                 ..MessagingDay::default()
             }],
+            tallies: None,
         };
         for group_by in [
             GroupBy::Day,

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use super::format::{CsvRow, opt_int, safe_cell};
 use super::input::Inputs;
 use super::query::Query;
+use super::tally::Cell;
 use super::spend::OptSum;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -48,27 +49,24 @@ pub fn reconciliation(inputs: &Inputs, q: &Query) -> Vec<ReconciliationRow> {
     let mut groups: BTreeMap<(String, &str), Acc> = BTreeMap::new();
     let mut wabas: HashSet<&str> = HashSet::new();
     let mut waba_phones: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-    for m in &inputs.inbound {
-        if q.phone_matches(&m.phone_number_id) {
-            wabas.insert(m.waba_id.as_str());
-        }
-    }
-    for m in &inputs.outbound {
-        if !q.phone_matches(&m.phone_number_id) {
+    let tallies = inputs.message_tallies();
+    for t in tallies.iter() {
+        let (waba, phone) = (t.cell.waba_id(), t.cell.phone_number_id());
+        if !q.phone_matches(phone) {
             continue;
         }
-        wabas.insert(m.waba_id.as_str());
-        let Some(period) = m.anchor().and_then(|a| q.period_of(a)) else {
+        wabas.insert(waba);
+        if !matches!(t.cell, Cell::Outbound(_)) {
+            continue;
+        }
+        let Some(period) = q.period_of(t.at) else {
             continue;
         };
-        waba_phones
-            .entry(m.waba_id.as_str())
-            .or_default()
-            .insert(m.phone_number_id.as_str());
-        let acc = groups.entry((period, m.waba_id.as_str())).or_default();
-        acc.sent += 1;
-        acc.delivered += i64::from(m.times.is_delivered());
-        acc.paid += i64::from(m.paid() == Some(true));
+        waba_phones.entry(waba).or_default().insert(phone);
+        let acc = groups.entry((period, waba)).or_default();
+        acc.sent = acc.sent.saturating_add(t.counts.messages);
+        acc.delivered = acc.delivered.saturating_add(t.counts.delivered);
+        acc.paid = acc.paid.saturating_add(t.counts.paid);
     }
     let admitted = |waba: &str| q.phone_number_id.is_none() || wabas.contains(waba);
     for r in &inputs.messaging {

@@ -16,6 +16,7 @@ use chrono::{Days, NaiveDate};
 use super::format::{CsvRow, fixed, round_div};
 use super::input::Inputs;
 use super::query::{GroupBy, Query};
+use super::tally::Cell;
 
 /// Trailing window length in days.
 pub const TRAILING_DAYS: u64 = 7;
@@ -61,23 +62,17 @@ impl Daily {
         let mut days: BTreeMap<NaiveDate, Counts> = BTreeMap::new();
         let mut first: Option<NaiveDate> = None;
         let mut seen = |day: NaiveDate| first = Some(first.map_or(day, |f| f.min(day)));
-        for m in inputs
-            .inbound
-            .iter()
-            .filter(|m| q.phone_matches(&m.phone_number_id))
-        {
-            if let Some(day) = q.local_day(m.at) {
-                days.entry(day).or_default().inbound += 1;
-                seen(day);
+        for t in inputs.message_tallies().iter() {
+            if !q.phone_matches(t.cell.phone_number_id()) {
+                continue;
             }
-        }
-        for m in inputs
-            .outbound
-            .iter()
-            .filter(|m| q.phone_matches(&m.phone_number_id))
-        {
-            if let Some(day) = m.anchor().and_then(|a| q.local_day(a)) {
-                days.entry(day).or_default().outbound += 1;
+            if let Some(day) = q.local_day(t.at) {
+                let c = days.entry(day).or_default();
+                let n = t.counts.messages;
+                match t.cell {
+                    Cell::Inbound { .. } => c.inbound = c.inbound.saturating_add_signed(n),
+                    Cell::Outbound(_) => c.outbound = c.outbound.saturating_add_signed(n),
+                }
                 seen(day);
             }
         }
@@ -218,23 +213,24 @@ pub fn volume(inputs: &Inputs, q: &Query) -> Vec<VolumeRow> {
 
 fn hourly(inputs: &Inputs, q: &Query, daily: &Daily) -> Vec<VolumeRow> {
     let mut hours: BTreeMap<String, Counts> = BTreeMap::new();
+    for t in inputs.message_tallies().iter() {
+        if !q.phone_matches(t.cell.phone_number_id()) {
+            continue;
+        }
+        let n = t.counts.messages;
+        if let Some(h) = q.hour_of(t.at) {
+            let c = hours.entry(h).or_default();
+            match t.cell {
+                Cell::Inbound { .. } => c.inbound = c.inbound.saturating_add_signed(n),
+                Cell::Outbound(_) => c.outbound = c.outbound.saturating_add_signed(n),
+            }
+        }
+    }
     let mut add = |ts: i64, f: fn(&mut Counts)| {
         if let Some(h) = q.hour_of(ts) {
             f(hours.entry(h).or_default());
         }
     };
-    for m in &inputs.inbound {
-        if q.phone_matches(&m.phone_number_id) {
-            add(m.at, |c| c.inbound += 1);
-        }
-    }
-    for m in &inputs.outbound {
-        if q.phone_matches(&m.phone_number_id)
-            && let Some(a) = m.anchor()
-        {
-            add(a, |c| c.outbound += 1);
-        }
-    }
     for l in &inputs.leads {
         if q.phone_matches_opt(l.phone_number_id.as_deref()) {
             add(l.created_at, |c| c.new_leads += 1);
