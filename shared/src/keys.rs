@@ -75,6 +75,22 @@ pub const REPORTS_PK: &str = "REPORTS";
 pub fn report_sk(report_id: &str) -> String {
     format!("R#{report_id}")
 }
+/// Message rollups: one partition per UTC day, `ROLLUP#<YYYY-MM-DD>`, one item per 15-minute
+/// slot, `SLOT#<HH:MM>` (the slot's UTC start). `None` outside chrono's range.
+pub fn rollup_key(slot: i64) -> Option<(String, String)> {
+    let t = chrono::DateTime::from_timestamp(slot, 0)?;
+    Some((
+        format!("ROLLUP#{}", t.format("%Y-%m-%d")),
+        format!("SLOT#{}", t.format("%H:%M")),
+    ))
+}
+/// The slot start (epoch seconds) of a rollup item's keys.
+pub fn rollup_slot_of(pk: &str, sk: &str) -> Option<i64> {
+    let day = pk.strip_prefix("ROLLUP#")?;
+    let hm = sk.strip_prefix("SLOT#")?;
+    let t = chrono::NaiveDateTime::parse_from_str(&format!("{day}T{hm}"), "%Y-%m-%dT%H:%M").ok()?;
+    Some(t.and_utc().timestamp())
+}
 /// The round-robin assignment counter's key.
 pub const ASSIGNMENT_COUNTER: (&str, &str) = ("COUNTER#assignment", "ROUND_ROBIN");
 

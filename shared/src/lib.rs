@@ -27,5 +27,6 @@ pub mod ports;
 pub mod replay;
 #[cfg(feature = "csv")]
 pub mod reports;
+pub mod rollups;
 pub mod sync;
 pub mod telemetry;

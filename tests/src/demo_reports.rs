@@ -28,7 +28,6 @@ use chrono::{DateTime, NaiveDate};
 use chrono_tz::Tz;
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::config::ApiAuth as Auth;
 use shared::config::Secret;
 use shared::domain::leads::Lifecycle;
@@ -79,7 +78,7 @@ pub async fn run(endpoint: &str, spec: &WeekSpec) -> DemoResult<Vec<String>> {
         base: base.clone(),
         token: API_TOKEN.to_string(),
         reader: StreamReader::new(&stack.endpoint, &stack.table),
-        aggregator: Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table)),
+        aggregator: Aggregator::over(stack.dynamodb.clone(), &stack.table),
         jobs: report_jobs(&stack.sdk, &config),
         http: reqwest::Client::builder().no_proxy().build()?,
     };

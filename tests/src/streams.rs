@@ -3,7 +3,7 @@
 //! stream API answers in JSON whose records are exactly Lambda's `Records[]`.
 
 use aggregator::handler::Aggregator;
-use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::dynamodb::TimeWindowEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -92,18 +92,59 @@ impl StreamReader {
                 if batch.is_empty() {
                     break;
                 }
-                records.extend(batch);
+                // Lambda names the shard of a batch (tumbling windows); keep it per record.
+                records.extend(batch.into_iter().map(|mut r| {
+                    r["shard"] = json!(shard);
+                    r
+                }));
             }
         }
         records
     }
 }
 
-/// Lambda's DynamoDB event for these records.
-pub fn lambda_event(records: &[Value]) -> LambdaEvent<Event> {
-    let event: Event =
+/// Lambda's DynamoDB event (with tumbling windows: it names its shard) for records of one
+/// shard, as [`StreamReader::next_records`] returns them.
+pub fn lambda_event(records: &[Value]) -> LambdaEvent<TimeWindowEvent> {
+    let shard = records
+        .first()
+        .map(|r| r["shard"].clone())
+        .unwrap_or(json!("shardId-test"));
+    assert!(
+        records.iter().all(|r| r["shard"] == shard),
+        "a batch holds records of one shard"
+    );
+    let event: TimeWindowEvent = serde_json::from_value(json!({
+        "Records": records,
+        "shardId": shard,
+        "window": {"start": "2026-11-20T00:00:00Z", "end": "2026-11-20T00:01:00Z"},
+        "state": {},
+        "isFinalInvokeForWindow": false,
+        "isWindowTerminatedEarly": false,
+    }))
+    .expect("a DynamoDB stream event");
+    LambdaEvent::new(event, Context::default())
+}
+
+/// Lambda's plain DynamoDB event (no tumbling window) for these records.
+pub fn plain_event(records: &[Value]) -> LambdaEvent<aws_lambda_events::event::dynamodb::Event> {
+    let event =
         serde_json::from_value(json!({ "Records": records })).expect("a DynamoDB stream event");
     LambdaEvent::new(event, Context::default())
+}
+
+/// Records in Lambda's batches: per shard, at most `size` each, in stream order.
+pub fn batches(records: &[Value], size: usize) -> Vec<&[Value]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=records.len() {
+        if i == records.len() || records[i]["shard"] != records[start]["shard"] || i - start == size
+        {
+            out.push(&records[start..i]);
+            start = i;
+        }
+    }
+    out
 }
 
 /// The report jobs function over DynamoDB and S3.
@@ -122,7 +163,7 @@ pub async fn pump_with_jobs(
     jobs: &LiveReportJobs,
 ) -> usize {
     let records = reader.next_records().await;
-    for batch in records.chunks(100) {
+    for batch in batches(&records, 100) {
         let response = aggregator.handle(lambda_event(batch)).await;
         assert!(
             response.batch_item_failures.is_empty(),
@@ -149,7 +190,7 @@ pub async fn pump_with_jobs(
 /// reports a failed record (tests want to know).
 pub async fn pump(reader: &mut StreamReader, aggregator: &Aggregator) -> usize {
     let records = reader.next_records().await;
-    for batch in records.chunks(100) {
+    for batch in batches(&records, 100) {
         let response = aggregator.handle(lambda_event(batch)).await;
         assert!(
             response.batch_item_failures.is_empty(),

@@ -11,19 +11,22 @@
 //! `rebuild`, `link` and `redrive`, with the same code as the `make` commands. Replaying the
 //! webhook's kept bodies is the `replay` function's (it needs the webhook's writes).
 
-use aws_lambda_events::event::dynamodb::Event;
-use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
+use aws_lambda_events::event::dynamodb::{EventRecord, TimeWindowEvent, TimeWindowEventResponse};
+use aws_lambda_events::event::streams::DynamoDbBatchItemFailure;
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use shared::adapters::dynamodb::identity::DynamoDbIdentityStore;
 use shared::adapters::dynamodb::leads::{DynamoDbLeadStore, LeadsError, ScannedMessage};
+use shared::adapters::dynamodb::rollups::{DynamoDbRollupStore, tally_of_item};
 use shared::domain::activity::{Activity, Direction, activity_change, activity_of};
 use shared::domain::identity::{IdentityMap, Person, ids_of_message};
 use shared::ports::IdentityStore;
+use shared::rollups::{RecordChange, RollupError, fold_batch};
 use std::collections::BTreeSet;
 
 pub struct Aggregator {
     store: DynamoDbLeadStore,
+    rollups: DynamoDbRollupStore,
     identity: DynamoDbIdentityStore,
     /// Tenancy facts this instance already wrote (`lead|<id>|<waba>`, `phone|<id>|<waba>`):
     /// the writes are idempotent, so this only saves repeating them on a warm instance.
@@ -58,16 +61,22 @@ fn attr(item: &serde_dynamo::Item, name: &str) -> Option<String> {
 
 impl Aggregator {
     pub fn from_sdk(sdk: &aws_config::SdkConfig, table: &str) -> Self {
-        Self::new(DynamoDbLeadStore::new(
-            shared::adapters::aws::dynamodb_client(sdk, None),
-            table,
-        ))
+        Self::over(shared::adapters::aws::dynamodb_client(sdk, None), table)
     }
 
-    pub fn new(store: DynamoDbLeadStore) -> Self {
+    /// Both stores over one client and table.
+    pub fn over(client: aws_sdk_dynamodb::Client, table: &str) -> Self {
+        Self::new(
+            DynamoDbLeadStore::new(client.clone(), table),
+            DynamoDbRollupStore::new(client, table),
+        )
+    }
+
+    pub fn new(store: DynamoDbLeadStore, rollups: DynamoDbRollupStore) -> Self {
         Self {
             identity: store.identity().clone(),
             store,
+            rollups,
             filed: Default::default(),
         }
     }
@@ -114,7 +123,9 @@ impl Aggregator {
     /// `{"action":"rebuild"}` rebuilds every marker; `{"action":"link","dry_run":bool,
     /// "start_segment":n}` links and merges the leads of people split across ids;
     /// `{"action":"redrive"}` does both after stream records were given up on (the dead-letter
-    /// queue holds their positions). Dry runs are the default: `"dry_run": false` writes.
+    /// queue holds their positions); `{"action":"rebuild-rollups"}` recomputes every rollup
+    /// slot from the message items (with the writers paused and the stream drained: RUNBOOK). Dry
+    /// runs are the default for `link`: `"dry_run": false` writes.
     pub async fn maintenance(&self, payload: &Value) -> Option<Result<Value, String>> {
         let action = payload.get("action")?.as_str().unwrap_or_default();
         let dry_run = payload
@@ -155,12 +166,18 @@ impl Aggregator {
                 }),
                 Err(e) => Err(e),
             },
+            "rebuild-rollups" => self
+                .rollups
+                .rebuild(8)
+                .await
+                .map(|slots| json!({ "rebuilt_rollup_slots": slots }))
+                .map_err(|e| e.to_string()),
             "replay" => Err(
                 "replay is the replay function's: invoke it with {\"dry_run\": false, …}"
                     .to_string(),
             ),
             other => Err(format!(
-                "unknown action {other:?}: rebuild, link or redrive"
+                "unknown action {other:?}: rebuild, link, redrive or rebuild-rollups"
             )),
         })
     }
@@ -350,42 +367,138 @@ impl Aggregator {
         self.link(ids_of_message(&sk, new), sender.as_deref()).await
     }
 
-    /// Processes a batch in order; on the first failure, reports it and every later record
-    /// as failed so Lambda retries from there.
-    pub async fn handle(&self, event: LambdaEvent<Event>) -> DynamoDbEventResponse {
-        let mut response = DynamoDbEventResponse::default();
+    /// Processes a batch: first its rollup deltas (one guarded update per slot), then each
+    /// record in order. On a failure, reports the first record not done and every later one,
+    /// so Lambda retries from there; what was done before is skipped on the retry (markers
+    /// are idempotent, rollup slots are guarded).
+    pub async fn handle(&self, event: LambdaEvent<TimeWindowEvent>) -> TimeWindowEventResponse {
+        let mut response = TimeWindowEventResponse::default();
+        let records = &event.payload.dynamo_db_event.records;
+        let shard = event.payload.time_window_properties.shard_id.as_deref();
+        let changes: Vec<RecordChange> = records.iter().map(rollup_change).collect();
+        let mut stop = records.len();
+        match fold_batch(&self.rollups, shard, &changes).await {
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "rollups not updated; the batch is retried from the first record not taken");
+                stop = match &e {
+                    RollupError::Unguarded(_) => 0,
+                    RollupError::Store { sequence, .. } => records
+                        .iter()
+                        .position(|r| {
+                            r.change.sequence_number.as_deref() == Some(sequence.as_str())
+                        })
+                        .unwrap_or(0),
+                };
+            }
+        }
         let mut recorded = 0usize;
-        for (i, record) in event.payload.records.iter().enumerate() {
+        for record in &records[..stop] {
             if let Err(e) = self.fold(&record.change).await {
                 tracing::error!(error = %e, "lead activity not recorded; the batch is retried from here");
-                shared::telemetry::emit_metrics(
-                    "aggregator",
-                    &[],
-                    &[(
-                        "FailedRecords",
-                        (event.payload.records.len() - i) as f64,
-                        "Count",
-                    )],
-                );
-                for failed in &event.payload.records[i..] {
-                    let mut f = DynamoDbBatchItemFailure::default();
-                    f.item_identifier = failed.change.sequence_number.clone();
-                    response.batch_item_failures.push(f);
-                }
-                return response;
+                break;
             }
             recorded += 1;
         }
-        tracing::info!(
-            records = event.payload.records.len(),
-            recorded,
-            "stream batch folded"
-        );
+        if recorded < records.len() {
+            shared::telemetry::emit_metrics(
+                "aggregator",
+                &[],
+                &[("FailedRecords", (records.len() - recorded) as f64, "Count")],
+            );
+            for failed in &records[recorded..] {
+                let mut f = DynamoDbBatchItemFailure::default();
+                f.item_identifier = failed.change.sequence_number.clone();
+                response.batch_item_failures.push(f);
+            }
+            return response;
+        }
+        tracing::info!(records = records.len(), recorded, "stream batch folded");
         shared::telemetry::emit_metrics(
             "aggregator",
             &[],
-            &[("Records", event.payload.records.len() as f64, "Count")],
+            &[("Records", records.len() as f64, "Count")],
         );
         response
+    }
+}
+
+/// A record's move in the rollups: its message's tally before and after. A removal is not a
+/// move (an expired or erased item still happened).
+fn rollup_change(record: &EventRecord) -> RecordChange {
+    let tally = |image: &serde_dynamo::Item| -> Option<shared::domain::metrics::tally::Tally> {
+        if image.is_empty() {
+            return None;
+        }
+        let attrs: std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> =
+            image
+                .clone()
+                .into_inner()
+                .into_iter()
+                .map(|(k, v)| (k, v.into()))
+                .collect();
+        tally_of_item(&attrs)
+    };
+    let change = &record.change;
+    let removed = record.event_name == "REMOVE";
+    RecordChange {
+        sequence: change.sequence_number.clone().unwrap_or_default(),
+        before: if removed {
+            None
+        } else {
+            tally(&change.old_image)
+        },
+        after: if removed {
+            None
+        } else {
+            tally(&change.new_image)
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// With tumbling windows on, Lambda treats an answer without `state` as a failed
+    /// invocation: the (empty) state must always be there, beside the failures.
+    #[test]
+    fn the_answer_carries_the_window_state() {
+        let mut response = TimeWindowEventResponse::default();
+        let mut f = DynamoDbBatchItemFailure::default();
+        f.item_identifier = Some("42".to_string());
+        response.batch_item_failures.push(f);
+        let v = serde_json::to_value(&response).expect("serializes");
+        assert_eq!(v["state"], json!({}));
+        assert_eq!(v["batchItemFailures"][0]["itemIdentifier"], "42");
+    }
+
+    /// A record's rollup change comes from its images; a removal moves nothing.
+    #[test]
+    fn records_become_tally_moves() {
+        let record = |name: &str| -> EventRecord {
+            serde_json::from_value(json!({
+                "eventName": name,
+                "dynamodb": {
+                    "SequenceNumber": "111000000000000000001",
+                    "OldImage": {},
+                    "NewImage": {
+                        "pk": {"S": "MSG#wamid.1"}, "sk": {"S": "IN"},
+                        "user_key": {"S": "628100"}, "at": {"N": "1795000000"},
+                        "phone_number_id": {"S": "P1"}, "waba_id": {"S": "W1"}
+                    }
+                }
+            }))
+            .expect("a record")
+        };
+        let insert = rollup_change(&record("INSERT"));
+        assert_eq!(insert.sequence, "111000000000000000001");
+        assert_eq!(insert.before, None);
+        let after = insert.after.expect("an inbound tally");
+        assert_eq!(after.at, 1_795_000_000);
+        assert_eq!(after.cell.waba_id(), "W1");
+        assert_eq!(after.counts.messages, 1);
+        let removed = rollup_change(&record("REMOVE"));
+        assert_eq!((removed.before, removed.after), (None, None));
     }
 }

@@ -1,5 +1,5 @@
 use aggregator::handler::Aggregator;
-use aws_lambda_events::event::dynamodb::Event;
+use aws_lambda_events::event::dynamodb::TimeWindowEvent;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use serde_json::Value;
 use shared::config::AggregatorConfig;
@@ -18,7 +18,7 @@ async fn main() -> Result<(), Error> {
         if let Some(done) = aggregator.maintenance(&payload).await {
             return Ok::<_, Error>(done?);
         }
-        let batch: Event = serde_json::from_value(payload)?;
+        let batch: TimeWindowEvent = serde_json::from_value(payload)?;
         let response = aggregator.handle(LambdaEvent::new(batch, context)).await;
         Ok(serde_json::to_value(response)?)
     }))

@@ -24,7 +24,7 @@ pub const TIME_BUCKET_ATTR: &str = "time_bucket";
 pub const TIME_SHARDS: u32 = 8;
 
 /// FNV-1a (64-bit): a stable, dependency-free hash for spreading keys over shards.
-fn fnv1a(key: &str) -> u64 {
+pub fn fnv1a(key: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in key.as_bytes() {
         h ^= u64::from(*b);

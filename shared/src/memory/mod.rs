@@ -6,4 +6,5 @@ pub mod analytics;
 pub mod events;
 pub mod graph;
 pub mod raw;
+pub mod rollups;
 pub mod secrets;

@@ -3,6 +3,8 @@
 pub mod analytics;
 pub use self::analytics::{AnalyticsStore, CatalogueChanges, RunRecord};
 pub mod graph;
+pub mod rollups;
+pub use self::rollups::{RollupStore, SlotDelta, StreamPosition};
 
 use self::graph::{GraphError, GraphPage, GraphPull};
 use crate::domain::analytics::{
@@ -191,6 +193,10 @@ pub struct ReportWindow {
     pub wabas: Vec<String>,
     /// Also read every earlier message of the people seen in the window.
     pub with_history: bool,
+    /// Read the messages, consent events and conversions of the window (the time index).
+    /// Off when the report's message figures come from the rollups
+    /// ([`ReportSource::rollups`]): only leads and Meta's days are read then.
+    pub messages: bool,
 }
 
 /// The facts a report is computed from, read from the source of truth (no rollups: every
@@ -200,6 +206,19 @@ pub trait ReportSource: Send + Sync {
         &self,
         window: &ReportWindow,
     ) -> impl Future<Output = Result<crate::domain::metrics::input::Inputs, StoreError>> + Send;
+
+    /// The message tallies of the rollup slots starting in `lo..=hi`
+    /// (`domain::metrics::tally`); `None` when this source keeps no rollups (the report then
+    /// reads the messages).
+    fn rollups(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> impl Future<Output = Result<Option<Vec<crate::domain::metrics::tally::Tally>>, StoreError>> + Send
+    {
+        let _ = (lo, hi);
+        async { Ok(None) }
+    }
 
     /// The outbound messages whose marker time is in `lo..=hi` (a slice of a long export:
     /// the caller walks the period hour by hour so memory stays flat).

@@ -95,16 +95,15 @@ async fn main() {
 async fn identity() {
     use aggregator::handler::Aggregator;
     use shared::adapters::aws::dynamodb_client;
-    use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
     use shared::telemetry::RequestCounter;
 
     const PEOPLE: usize = 100;
     let stack = Stack::start().await;
     let counter = RequestCounter::new();
-    let aggregator = Aggregator::new(DynamoDbLeadStore::new(
+    let aggregator = Aggregator::over(
         dynamodb_client(&stack.sdk, Some(counter.clone())),
         &stack.table,
-    ));
+    );
     let mut reader = integration_tests::streams::StreamReader::new(&stack.endpoint, &stack.table);
     let message = |k: usize, n: usize, phone: bool, bsuid: bool| {
         let (p, b) = (format!("6281300{k:05}"), format!("ID.{k:05}q"));
@@ -157,7 +156,6 @@ identity links: requests per inbound message, 100 people (webhook on the ingest 
 async fn broadcast() {
     use aggregator::handler::Aggregator;
     use shared::adapters::aws::dynamodb_client;
-    use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
     use shared::telemetry::RequestCounter;
     use std::collections::BTreeMap;
 
@@ -179,10 +177,10 @@ async fn broadcast() {
         assert_eq!(stack.post(&statuses_body(chunk)).await.0, 200);
     }
     let counter = RequestCounter::new();
-    let aggregator = Aggregator::new(DynamoDbLeadStore::new(
+    let aggregator = Aggregator::over(
         dynamodb_client(&stack.sdk, Some(counter.clone())),
         &stack.table,
-    ));
+    );
     let mut reader = integration_tests::streams::StreamReader::new(&stack.endpoint, &stack.table);
     let records = integration_tests::streams::pump(&mut reader, &aggregator).await;
     let markers: Vec<_> = stack

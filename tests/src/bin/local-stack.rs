@@ -130,11 +130,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let leads_server = tokio::spawn(serve(functions.clone(), leads_listener));
     let reports_server = tokio::spawn(serve(functions, reports_listener));
     // The aggregator on the table's stream, as the event source mapping runs it in AWS.
-    let aggregator = aggregator::handler::Aggregator::new(
-        shared::adapters::dynamodb::leads::DynamoDbLeadStore::new(
-            shared::adapters::aws::dynamodb_client(&sdk, None),
-            &table,
-        ),
+    let aggregator = aggregator::handler::Aggregator::over(
+        shared::adapters::aws::dynamodb_client(&sdk, None),
+        &table,
     );
     let mut reader = integration_tests::streams::StreamReader::new(&endpoint, &table);
     // Asynchronous lead imports: in AWS an upload's "Object Created" event runs the

@@ -92,7 +92,7 @@ async fn conversions_record_once_per_idempotency_key() {
 async fn conversions_are_forwarded_off_the_request_path_once_with_the_click_id() {
     use conversions::handler::Forwarder;
     use integration_tests::fake_graph::{FAKE_GRAPH_TOKEN, FakeGraph, Fault};
-    use integration_tests::streams::{StreamReader, lambda_event};
+    use integration_tests::streams::{StreamReader, plain_event};
     use shared::adapters::graph::{GraphClient, GraphConfig, RetryPolicy};
     use shared::adapters::graph_capi::GraphConversionSink;
     let stack = Stack::start().await;
@@ -129,7 +129,7 @@ async fn conversions_are_forwarded_off_the_request_path_once_with_the_click_id()
             records.extend(delivered.clone());
         }
         for batch in records.chunks(100) {
-            let r = forwarder.handle(lambda_event(batch)).await;
+            let r = forwarder.handle(plain_event(batch)).await;
             assert!(r.batch_item_failures.is_empty());
         }
         delivered.extend(records);

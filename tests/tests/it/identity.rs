@@ -36,7 +36,7 @@ fn api(stack: &Stack) -> Leads {
 }
 
 fn aggregator_of(stack: &Stack) -> Aggregator {
-    Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table))
+    Aggregator::over(stack.dynamodb.clone(), &stack.table)
 }
 
 fn at(ts: i64) -> DateTime<Utc> {
@@ -341,7 +341,7 @@ async fn one_person_is_one_lead_across_phone_and_business_scoped_ids_in_every_or
     let all = StreamReader::new(&stack.endpoint, &stack.table)
         .next_records()
         .await;
-    for batch in all.chunks(100) {
+    for batch in integration_tests::streams::batches(&all, 100) {
         assert!(
             aggregator
                 .handle(lambda_event(batch))

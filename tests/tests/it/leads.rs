@@ -614,7 +614,7 @@ async fn the_stream_aggregator_gives_timelines_message_counts_and_the_entry_poin
     use integration_tests::streams::{StreamReader, lambda_event, pump};
     let stack = Stack::start().await;
     let api = api(&stack);
-    let aggregator = Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table));
+    let aggregator = Aggregator::over(stack.dynamodb.clone(), &stack.table);
     let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
     let user = "5511988800001";
     let other = "5511988800002";

@@ -18,10 +18,11 @@ use integration_tests::traffic::sign;
 use integration_tests::week::{KINDS, Week, WeekSpec, generate_week};
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
+use shared::adapters::dynamodb::rollups::DynamoDbRollupStore;
 use shared::config::ApiAuth as Auth;
 use shared::config::Secret;
 use shared::domain::leads::Lifecycle;
+use shared::ports::RollupStore;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -169,7 +170,7 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
         base: base.clone(),
         http: reqwest::Client::builder().no_proxy().build().unwrap(),
     };
-    let aggregator = Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table));
+    let aggregator = Aggregator::over(stack.dynamodb.clone(), &stack.table);
     let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
 
     // WHEN every body is POSTed signed (duplicates and reordering included), the stream is
@@ -270,14 +271,85 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
     );
 
     // AND replaying the whole stream (a retried, re-delivered history) changes no marker
+    // and no rollup slot (each slot's shard guard skips what it already took)
     let before = markers(&stack).await;
     assert!(!before.is_empty());
+    let rollups = DynamoDbRollupStore::new(stack.dynamodb.clone(), &stack.table);
+    let slots_before = rollups
+        .slots(0, i64::from(u32::MAX))
+        .await
+        .expect("rollups");
+    assert!(!slots_before.is_empty());
     let mut replay = StreamReader::new(&stack.endpoint, &stack.table);
     pump_with_jobs(&mut replay, &aggregator, &jobs).await;
     assert_eq!(
         markers(&stack).await,
         before,
         "a replayed stream changes nothing"
+    );
+    assert_eq!(
+        rollups
+            .slots(0, i64::from(u32::MAX))
+            .await
+            .expect("rollups"),
+        slots_before,
+        "a replayed stream adds nothing to the rollups"
+    );
+
+    // AND the rollups rebuilt from the message items after losing them equal the
+    // incremental ones
+    stack
+        .delete_where(|i| {
+            i.get("pk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.starts_with("ROLLUP#"))
+        })
+        .await;
+    assert!(
+        rollups
+            .slots(0, i64::from(u32::MAX))
+            .await
+            .expect("rollups")
+            .is_empty()
+    );
+    let written = rollups.rebuild(4).await.expect("rebuild rollups");
+    assert_eq!(
+        rollups
+            .slots(0, i64::from(u32::MAX))
+            .await
+            .expect("rollups"),
+        slots_before,
+        "rollups rebuilt = incremental"
+    );
+
+    // AND a 30-day conversations report reads the rollup slots, leads and Meta's days: a
+    // request per UTC day of its window and a few more, no message item
+    let counter = shared::telemetry::RequestCounter::new();
+    let mut counted = shared::reports::live_service(&config, &stack.sdk);
+    counted.source = shared::adapters::dynamodb::reports::DynamoDbReportSource::new(
+        shared::adapters::aws::dynamodb_client(&stack.sdk, Some(counter.clone())),
+        &stack.table,
+    );
+    let to = first + chrono::Duration::days(29);
+    let body: shared::domain::report::ReportRequestBody = serde_json::from_value(json!({
+        "kind": "conversations", "from": first.to_string(), "to": to.to_string(),
+        "tz": "Asia/Kathmandu"}))
+    .expect("a request body");
+    let req = shared::domain::report::ReportRequest::parse(body, counted.settings.links)
+        .expect("a valid request");
+    let rec = counted.new_record("counted".into(), &req, "test", "api", 0);
+    counted.generate(&req, &rec).await.expect("a report");
+    let requests = counter.snapshot();
+    let window_days = 30 + 8 + 3 + 2;
+    let wabas = config.waba_ids.len() as u64;
+    let queries = requests.get("Query").copied().unwrap_or(0);
+    println!(
+        "30-day conversations report: {requests:?} for the week of {stats:?} ({written} slot items)"
+    );
+    assert_eq!(requests.get("BatchGetItem"), None, "no message item read");
+    assert!(
+        queries <= window_days + 8 + 8 * wabas,
+        "{queries} queries for a 30-day report"
     );
 
     // AND a rebuild from the message items after losing every marker gives the same markers

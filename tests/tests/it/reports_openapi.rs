@@ -16,7 +16,6 @@ use integration_tests::streams::{StreamReader, pump};
 use integration_tests::traffic::sign;
 use lambda_http::Body;
 use serde_json::{Value, json};
-use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -82,7 +81,7 @@ async fn the_reports_api_conforms_to_its_openapi_document() {
     // The same API with no time to work inline: every valid POST answers 202.
     let mut queueing = reports_api(&stack.sdk, &config);
     queueing.inline = Duration::ZERO;
-    let aggregator = Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table));
+    let aggregator = Aggregator::over(stack.dynamodb.clone(), &stack.table);
     let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
     let Stack { moto, webhook, .. } = stack;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

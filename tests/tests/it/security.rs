@@ -73,7 +73,7 @@ fn lead_ids(list: &Value) -> Vec<String> {
 async fn a_token_sees_and_changes_only_its_wabas() {
     let stack = Stack::start().await;
     let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
-    let aggregator = Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table));
+    let aggregator = Aggregator::over(stack.dynamodb.clone(), &stack.table);
     // WABA A: two people, 3 outbound messages; WABA B: one person, 2 outbound messages.
     for body in traffic(WABA_A, PHONE_A, &["5511900000001", "5511900000002"], 3)
         .into_iter()

@@ -12,7 +12,6 @@ use integration_tests::harness::{Moto, Stack, local_sdk_config, webhook_config};
 use integration_tests::streams::{StreamReader, lambda_event};
 use integration_tests::verify::{canonical, item_differences};
 use serde_json::Value;
-use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 
 /// A table fed the same traffic (the identity journeys: phone, then phone + business-scoped
 /// id, then business-scoped id only; duplicates; a reply whose status gains the second id),
@@ -30,7 +29,7 @@ async fn fed(moto: &Moto, traffic: &[Vec<u8>]) -> (Stack, Vec<Value>) {
 async fn aggregator_through(proxy: &FaultProxy, stack: &Stack) -> Aggregator {
     let client =
         shared::adapters::aws::dynamodb_client(&local_sdk_config(&proxy.url()).await, None);
-    Aggregator::new(DynamoDbLeadStore::new(client, &stack.table))
+    Aggregator::over(client, &stack.table)
 }
 
 /// One delivery of `batch`; the records reported failed, which must be the tail from the

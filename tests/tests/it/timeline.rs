@@ -8,7 +8,7 @@ use aggregator::handler::Aggregator;
 use integration_tests::harness::Stack;
 use integration_tests::streams::{StreamReader, pump};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb::leads::{DynamoDbLeadStore, TIMELINE_ENTRIES};
+use shared::adapters::dynamodb::leads::TIMELINE_ENTRIES;
 use shared::telemetry::RequestCounter;
 
 fn secs(ts: i64) -> String {
@@ -27,7 +27,7 @@ async fn the_timeline_reads_the_same_items_however_many_messages() {
         &stack,
         shared::adapters::aws::dynamodb_client(&stack.sdk, Some(counter.clone())),
     );
-    let aggregator = Aggregator::new(DynamoDbLeadStore::new(stack.dynamodb.clone(), &stack.table));
+    let aggregator = Aggregator::over(stack.dynamodb.clone(), &stack.table);
     let mut reader = StreamReader::new(&stack.endpoint, &stack.table);
     let user = "5511977770001";
     let (mut inbound, mut outbound, mut last_sent) = (0u64, 0u64, 0i64);

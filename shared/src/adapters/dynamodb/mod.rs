@@ -17,6 +17,7 @@ pub mod identity;
 pub mod leads;
 pub mod reports;
 mod requests;
+pub mod rollups;
 
 pub use attrs::LEAD_WABAS;
 pub use events::DynamoDbEventStore;

@@ -16,6 +16,7 @@ use crate::domain::metrics::input::{
     ConsentAction, ConsentEvt, ConsentSource, ConversionRow, InboundMsg, Inputs, LeadRow,
     MessagingDay, MsgPricing, OutboundMsg, PricingDay, TemplateDay, Times,
 };
+use crate::domain::metrics::tally::Tally;
 use crate::domain::report::{ReportRecord, ReportStatus};
 use crate::domain::timeindex::{TIME_BUCKET_ATTR, TIME_INDEX, buckets_covering};
 use crate::ports::IdentityStore;
@@ -276,6 +277,7 @@ pub struct DynamoDbReportSource {
     client: Client,
     table: String,
     identity: DynamoDbIdentityStore,
+    rollups: super::rollups::DynamoDbRollupStore,
 }
 
 impl DynamoDbReportSource {
@@ -283,6 +285,7 @@ impl DynamoDbReportSource {
         let table = table.into();
         Self {
             identity: DynamoDbIdentityStore::new(client.clone(), table.clone()),
+            rollups: super::rollups::DynamoDbRollupStore::new(client.clone(), table.clone()),
             client,
             table,
         }
@@ -461,9 +464,18 @@ impl ReportSource for DynamoDbReportSource {
         Ok(tenancy)
     }
 
+    async fn rollups(&self, lo: i64, hi: i64) -> Result<Option<Vec<Tally>>, StoreError> {
+        use crate::ports::RollupStore;
+        Ok(Some(self.rollups.slots(lo, hi).await?))
+    }
+
     async fn inputs(&self, w: &ReportWindow) -> Result<Inputs, StoreError> {
         let (lo, hi) = (w.lo, w.hi);
-        let indexed = self.indexed(lo, hi, None).await?;
+        let indexed = if w.messages {
+            self.indexed(lo, hi, None).await?
+        } else {
+            Vec::new()
+        };
         let mut inputs = Inputs::default();
         let mut outbound_wamids = BTreeSet::new();
         let mut people = BTreeSet::new();

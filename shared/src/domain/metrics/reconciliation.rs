@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use super::format::{CsvRow, opt_int, safe_cell};
 use super::input::Inputs;
 use super::query::Query;
-use super::tally::Cell;
 use super::spend::OptSum;
+use super::tally::Cell;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReconciliationRow {
@@ -51,6 +51,9 @@ pub fn reconciliation(inputs: &Inputs, q: &Query) -> Vec<ReconciliationRow> {
     let mut waba_phones: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
     let tallies = inputs.message_tallies();
     for t in tallies.iter() {
+        if t.cell == Cell::Conversion {
+            continue;
+        }
         let (waba, phone) = (t.cell.waba_id(), t.cell.phone_number_id());
         if !q.phone_matches(phone) {
             continue;

@@ -72,6 +72,12 @@ impl Daily {
                 match t.cell {
                     Cell::Inbound { .. } => c.inbound = c.inbound.saturating_add_signed(n),
                     Cell::Outbound(_) => c.outbound = c.outbound.saturating_add_signed(n),
+                    Cell::Conversion => {
+                        if q.phone_number_id.is_none() {
+                            c.conversions = c.conversions.saturating_add_signed(n);
+                        }
+                        continue;
+                    }
                 }
                 seen(day);
             }
@@ -142,9 +148,10 @@ impl Daily {
 }
 
 /// Times of the conversions the phone filter admits (through their lead's number).
+/// Without a filter, conversions are counted from the tallies (`Cell::Conversion`) instead.
 fn conversions_in_scope(inputs: &Inputs, q: &Query) -> Vec<i64> {
     if q.phone_number_id.is_none() {
-        return inputs.conversions.iter().map(|c| c.at).collect();
+        return Vec::new();
     }
     let lead_phone: HashMap<&str, Option<&str>> = inputs
         .leads
@@ -223,6 +230,10 @@ fn hourly(inputs: &Inputs, q: &Query, daily: &Daily) -> Vec<VolumeRow> {
             match t.cell {
                 Cell::Inbound { .. } => c.inbound = c.inbound.saturating_add_signed(n),
                 Cell::Outbound(_) => c.outbound = c.outbound.saturating_add_signed(n),
+                Cell::Conversion if q.phone_number_id.is_none() => {
+                    c.conversions = c.conversions.saturating_add_signed(n)
+                }
+                Cell::Conversion => {}
             }
         }
     }
