@@ -77,7 +77,8 @@ bench: setup
 	$(CARGO) run --quiet -p integration-tests --bin ingest-counters
 	$(CARGO) run --release --quiet -p integration-tests --bin load
 	$(CARGO) run --release --quiet -p integration-tests --bin report-bench
-	$(CARGO) build --release -p webhook -p aggregator -p leads -p reports -p report-jobs -p conversions -p lead-imports -p meta-sync
+	# One package per build, as SAM builds them: together, cargo would unify their features.
+	for p in webhook aggregator leads reports report-jobs conversions lead-imports meta-sync; do $(CARGO) build --release -p $$p || exit 1; done
 	$(CARGO) run --quiet -p integration-tests --bin cold-start -- 10
 
 clean-local:

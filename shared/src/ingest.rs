@@ -4,8 +4,9 @@
 //! keep raw, after a parser fix. Both make the same writes for the same bytes, and every
 //! write is conditional, so a body ingested twice changes nothing the second time.
 
-use crate::adapters::dynamodb::DynamoDbEventStore;
+use crate::adapters::dynamodb::{DynamoDbAssignmentStore, DynamoDbEventStore};
 use crate::adapters::s3::S3RawStore;
+use crate::assignment::{AssigningEventStore, OwnerAssigner};
 use crate::domain::consent::ConsentKeywords;
 use crate::domain::ingest::{Plan, Write, content_id, plan};
 use crate::domain::leads::{AssignmentRules, Lifecycle};
@@ -183,7 +184,11 @@ impl<S: EventStore> Ingest<S> {
 }
 
 /// The deployed event store: DynamoDB, oversized raw parts to S3 (`kept/`), new leads in the
-/// lifecycle's first stage and assigned by the rules (the webhook's and the replay's).
+/// lifecycle's first stage, then assigned by the rules (the webhook's and the replay's).
+pub type LiveEventStore =
+    AssigningEventStore<DynamoDbEventStore<S3RawStore>, DynamoDbAssignmentStore>;
+
+/// Builds the [`LiveEventStore`].
 pub fn live_event_store(
     dynamodb: aws_sdk_dynamodb::Client,
     table: &str,
@@ -191,11 +196,15 @@ pub fn live_event_store(
     raw: S3RawStore,
     lifecycle: &Lifecycle,
     assignment: Option<&AssignmentRules>,
-) -> DynamoDbEventStore<S3RawStore> {
-    let mut store = DynamoDbEventStore::new(dynamodb, table, write_concurrency, raw)
-        .with_initial_stage(lifecycle.initial());
-    if let Some(rules) = assignment {
-        store = store.with_assignment(rules.clone());
-    }
-    store
+) -> LiveEventStore {
+    let assigner = assignment.and_then(|rules| {
+        OwnerAssigner::new(
+            rules.clone(),
+            DynamoDbAssignmentStore::new(dynamodb.clone(), table),
+        )
+    });
+    let events = DynamoDbEventStore::new(dynamodb, table, write_concurrency, raw)
+        .with_initial_stage(lifecycle.initial())
+        .reporting_unowned_leads(assigner.is_some());
+    AssigningEventStore::new(events, assigner)
 }

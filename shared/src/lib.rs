@@ -8,13 +8,19 @@
 //! - [`ingest`]: the ingest service (parse → plan → store), shared by the webhook and
 //!   [`replay`] (re-ingests the bodies the webhook kept raw); `reports`: the report service,
 //!   and `imports`: CSV lead imports (both with the `csv` feature); [`sync`]: the sync
-//!   service (meta-sync's Graph pulls);
+//!   service (meta-sync's Graph pulls); [`assignment`]: the owner assignment of new leads,
+//!   the ingest's step after the event store's writes;
+//! - `http` (feature `http`): the managers' APIs' caller from an API Gateway request;
 //! - [`telemetry`]: logging, masking, SDK request counting;
 //! - `memory` (feature `test-util`): the ports in memory, for handler tests.
 
 pub mod adapters;
+pub mod assignment;
 pub mod config;
 pub mod domain;
+/// The managers' APIs' HTTP edge (feature `http`): the caller of an API Gateway request.
+#[cfg(feature = "http")]
+pub mod http;
 #[cfg(feature = "csv")]
 pub mod imports;
 pub mod ingest;

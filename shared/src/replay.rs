@@ -11,11 +11,10 @@
 //! plans each body and writes nothing.
 
 use crate::adapters::aws::{dynamodb_client, s3_client};
-use crate::adapters::dynamodb::DynamoDbEventStore;
 use crate::adapters::s3::{S3RawArchive, S3RawStore};
 use crate::config::ReplayConfig;
 use crate::domain::consent::ConsentKeywords;
-use crate::ingest::{Ingest, Ingested, live_event_store};
+use crate::ingest::{Ingest, Ingested, LiveEventStore, live_event_store};
 use crate::ports::{EventStore, RawArchive, StoreError};
 use std::collections::BTreeMap;
 
@@ -204,7 +203,7 @@ pub struct Replay<S, A> {
 }
 
 /// The deployed shape: S3 for the kept bodies, DynamoDB for the events.
-pub type LiveReplay = Replay<DynamoDbEventStore<S3RawStore>, S3RawArchive>;
+pub type LiveReplay = Replay<LiveEventStore, S3RawArchive>;
 
 /// The replay over the deployed stores, with the webhook's ingest rules.
 pub fn live(config: &ReplayConfig, sdk: &aws_config::SdkConfig) -> LiveReplay {

@@ -6,6 +6,7 @@ use lambda_http::http::StatusCode;
 use serde_json::json;
 use shared::adapters::dynamodb::leads::ConsentRecord;
 use shared::domain::access::Caller;
+use shared::domain::consent::ConsentSource;
 
 use crate::handler::{
     Leads, Resp, error, from_leads_error, json_body, json_response, parse_time, valid_id,
@@ -24,8 +25,6 @@ struct ConsentBody {
     #[serde(default)]
     at: Option<String>,
 }
-
-const CONSENT_SOURCES: [&str; 7] = ["api", "web_form", "qr", "in_app", "sms", "store", "other"];
 
 impl Leads {
     pub(crate) async fn consent(&self, req: &Request, caller: &Caller, now: DateTime<Utc>) -> Resp {
@@ -61,13 +60,13 @@ impl Leads {
         {
             return invalid("categories: one or both of marketing, utility, each once".into());
         }
-        if !CONSENT_SOURCES.contains(&body.source.as_str()) {
+        let Some(source) = ConsentSource::parse_in(&body.source, &ConsentSource::RECORDABLE) else {
             return invalid(format!(
                 "source {:?}: expected one of {}",
                 body.source,
-                CONSENT_SOURCES.join(", ")
+                ConsentSource::list(&ConsentSource::RECORDABLE)
             ));
-        }
+        };
         let proof = body.proof.filter(|p| !p.trim().is_empty());
         if body.action == "opt_in" && proof.is_none() {
             return invalid("an opt-in needs its proof (the text the user agreed to, the form, the QR campaign)".into());
@@ -84,7 +83,7 @@ impl Leads {
             phone_number_id: body.phone_number_id,
             action: body.action,
             categories,
-            source: body.source,
+            source: source.as_str().to_string(),
             proof,
             at,
             recorded_by: actor.to_string(),

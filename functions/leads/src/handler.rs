@@ -8,9 +8,8 @@
 //! (`API_TOKEN`), compared in constant time.
 
 use chrono::{DateTime, Utc};
+use lambda_http::Request;
 use lambda_http::http::{Method, StatusCode, header};
-use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
 use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::adapters::s3_imports::S3ImportFiles;
 use shared::domain::access::{Access, AccessError, Caller};
@@ -61,19 +60,7 @@ impl Leads {
     /// The caller: `Ok(None)` when not authenticated, `Err` when the token may not use
     /// the API (scope, tenant).
     fn caller(&self, req: &Request) -> Result<Option<Caller>, AccessError> {
-        let claims = match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-                .authorizer
-                .as_ref()
-                .and_then(|a| a.jwt.as_ref())
-                .map(|j| &j.claims),
-            _ => None,
-        };
-        let authorization = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        self.config.auth.caller(claims, authorization)
+        shared::http::caller(&self.config.auth, req)
     }
 
     /// `Some(404)` when the caller may not see the person `id` names (as if absent),

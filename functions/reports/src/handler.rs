@@ -15,8 +15,7 @@
 
 use chrono::Utc;
 use lambda_http::http::{Method, StatusCode, header};
-use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 use shared::config::{ApiAuth, ReportsConfig};
 use shared::domain::access::{Access, AccessError, Caller};
@@ -166,19 +165,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportsApi<S, R, O> {
     /// The caller: `Ok(None)` when not authenticated, `Err` when the token may not use
     /// the API (scope, tenant).
     fn caller(&self, req: &Request) -> Result<Option<Caller>, AccessError> {
-        let claims = match req.request_context_ref() {
-            Some(RequestContext::ApiGatewayV2(ctx)) => ctx
-                .authorizer
-                .as_ref()
-                .and_then(|a| a.jwt.as_ref())
-                .map(|j| &j.claims),
-            _ => None,
-        };
-        let authorization = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok());
-        self.auth.caller(claims, authorization)
+        shared::http::caller(&self.auth, req)
     }
 
     pub async fn handle(&self, req: Request) -> Result<Resp, std::convert::Infallible> {

@@ -8,12 +8,11 @@
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use shared::adapters::aws::{AwsWebhookSecrets, dynamodb_client, load_sdk_config, s3_client};
-use shared::adapters::dynamodb::DynamoDbEventStore;
 use shared::adapters::s3::S3RawStore;
 use shared::config::{ConfigError, Secret, SecretRefresh, WebhookConfig, WebhookSecrets};
 use shared::domain::consent::ConsentKeywords;
 use shared::domain::signature::{SIGNATURE_HEADER, SignatureError, SignatureVerifier};
-use shared::ingest::{Ingest, Ingested, live_event_store, quarantine_key};
+use shared::ingest::{Ingest, Ingested, LiveEventStore, live_event_store, quarantine_key};
 use shared::ports::{RawStore, StoreError, WebhookSecretSource};
 use shared::telemetry::{RequestCounter, emit_metrics};
 use std::sync::{Arc, RwLock};
@@ -22,7 +21,7 @@ use subtle::ConstantTimeEq;
 
 /// The deployed shape: DynamoDB for events, S3 for raw bodies, secrets from env or Secrets
 /// Manager.
-pub type LiveWebhook = Webhook<DynamoDbEventStore<S3RawStore>, S3RawStore, AwsWebhookSecrets>;
+pub type LiveWebhook = Webhook<LiveEventStore, S3RawStore, AwsWebhookSecrets>;
 
 /// The secrets in use and when they were read.
 struct Keys {

@@ -5,9 +5,12 @@
 
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::{Body, Request};
+use shared::assignment::{AssigningEventStore, OwnerAssigner};
 use shared::config::WebhookConfig;
+use shared::domain::leads::AssignmentRules;
 use shared::domain::signature::{SIGNATURE_HEADER, sign};
 use shared::ingest::quarantine_key;
+use shared::memory::assignment::MemoryAssignmentStore;
 use shared::memory::events::MemoryEventStore;
 use shared::memory::raw::MemoryRawStore;
 use shared::memory::secrets::MemoryWebhookSecrets;
@@ -337,5 +340,50 @@ async fn other_methods_are_not_allowed() {
     assert_eq!(
         send(&s, request(&event)).await.0,
         StatusCode::METHOD_NOT_ALLOWED
+    );
+}
+
+/// The deployed shape's owner assignment (`shared::assignment`: the store step, then the
+/// assignment over its port) with both ports in memory.
+#[tokio::test]
+async fn a_new_lead_gets_its_owner_once_and_an_unavailable_assignment_answers_503() {
+    let owners = MemoryAssignmentStore::new();
+    let rules = AssignmentRules::from_json(r#"{"rules":[],"round_robin":["ed","fay"]}"#)
+        .expect("valid rules");
+    let store = AssigningEventStore::new(
+        MemoryEventStore::new(),
+        OwnerAssigner::new(rules, owners.clone()),
+    );
+    let webhook = Webhook::new(
+        &MemoryWebhookSecrets::secrets(&[APP_SECRET], VERIFY_TOKEN),
+        MemoryWebhookSecrets::fixed(MemoryWebhookSecrets::secrets(&[APP_SECRET], VERIFY_TOKEN)),
+        &config(),
+        store,
+        MemoryRawStore::new(),
+    )
+    .expect("webhook");
+    let status = |resp: lambda_http::Response<Body>| resp.status();
+
+    owners.set_unavailable(true);
+    let first = webhook.handle(signed("post_messages.json")).await.unwrap();
+    assert_eq!(
+        status(first),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "Meta retries"
+    );
+    assert!(owners.owners().is_empty());
+
+    owners.set_unavailable(false);
+    for _ in 0..2 {
+        let again = webhook.handle(signed("post_messages.json")).await.unwrap();
+        assert_eq!(status(again), StatusCode::OK);
+    }
+    let assigned = owners.owners();
+    assert!(!assigned.is_empty(), "the POST's new lead is assigned");
+    assert!(assigned.values().all(|o| o.reason == "round_robin"));
+    assert_eq!(
+        owners.next_ticket(),
+        assigned.len() as u64,
+        "one ticket per lead, none spent by the redelivery"
     );
 }

@@ -2,7 +2,7 @@
 //! storage request, so a retried or duplicated POST converges to the same stored state and
 //! the number of requests per event is known before any I/O.
 
-use super::consent::{self, ConsentAction, ConsentKeywords};
+use super::consent::{self, ConsentAction, ConsentKeywords, ConsentSource};
 use super::webhook::{
     AccountEvent, ApiError, AutomaticEvent, Batch, ChangeCtx, Event, EventKind, Inbound, Status,
     TemplateEvent,
@@ -15,21 +15,6 @@ use std::collections::BTreeMap;
 pub const KEYWORD_CATEGORIES: &[&str] = &["marketing", "utility"];
 pub const USER_PREFERENCE_CATEGORIES: &[&str] = &["marketing"];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConsentSource {
-    Keyword,
-    UserPreferences,
-}
-
-impl ConsentSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConsentSource::Keyword => "keyword",
-            ConsentSource::UserPreferences => "user_preferences",
-        }
-    }
-}
-
 /// One consent signal (history record + current-state update per category).
 #[derive(Debug, Clone)]
 pub struct ConsentSignal<'b> {
@@ -40,6 +25,7 @@ pub struct ConsentSignal<'b> {
     pub other_ids: Vec<&'b str>,
     pub phone_number_id: &'b str,
     pub action: ConsentAction,
+    /// `keyword` or `user_preferences`.
     pub source: ConsentSource,
     pub categories: &'static [&'static str],
     pub at: i64,

@@ -96,6 +96,8 @@ struct State {
     rejected_kinds: BTreeSet<&'static str>,
     applied: usize,
     unchanged: usize,
+    /// Each lead's creating message (`first_inbound_wamid`): the earliest one so far.
+    first_inbound: BTreeMap<String, String>,
 }
 
 /// The event store in memory, with the conditions the DynamoDB one promises: each write is
@@ -110,8 +112,13 @@ struct State {
 ///
 /// Clones share one store, so a test keeps a clone to look at what the handler wrote.
 ///
+/// Every lead write whose message created the lead (the write landed, or the lead's earliest
+/// message is this one) is reported in [`ApplyReport::unowned_leads`]; owners are not kept
+/// here (the owner assignment's store, `memory::assignment`, keeps them), so a lead that has
+/// one is reported too and its assignment then changes nothing.
+///
 /// Not modelled: the attribute values themselves (pricing, raw JSON, profile fields, the
-/// derived status), owner assignment and its round-robin ticket, raw parts too large for an
+/// derived status), raw parts too large for an
 /// item (the S3 overflow), DynamoDB's 400 KB item limit and its per-write refusals (inject
 /// them with [`reject_kind`](Self::reject_kind)), write concurrency (writes apply in plan
 /// order, so two writes of one body to one item may be counted differently from DynamoDB,
@@ -195,7 +202,22 @@ impl EventStore for MemoryEventStore {
                 });
                 continue;
             }
-            if apply_one(&mut state.items, write) {
+            let changed = apply_one(&mut state.items, write);
+            if let Write::Lead { msg, user_key, .. } = write {
+                let wamid: &str = msg.wamid.as_ref();
+                let creating = if changed {
+                    state
+                        .first_inbound
+                        .insert(user_key.to_string(), wamid.to_string());
+                    true
+                } else {
+                    state.first_inbound.get(*user_key).map(String::as_str) == Some(wamid)
+                };
+                if creating {
+                    report.unowned_leads.push(index);
+                }
+            }
+            if changed {
                 report.applied += 1;
             } else {
                 report.unchanged += 1;
@@ -487,6 +509,24 @@ mod tests {
             .expect("stored");
         assert_eq!(lead.times["created_at"], 100);
         assert_eq!(lead.times["last_inbound_at"], 200);
+    }
+
+    #[tokio::test]
+    async fn the_creating_message_reports_its_lead_for_assignment_each_delivery() {
+        let store = MemoryEventStore::new();
+        let first = envelope(&inbound("w1", "hi", 100));
+        let lead_write = |r: &ApplyReport| r.unowned_leads.len();
+        assert_eq!(lead_write(&apply(&store, &first).await), 1);
+        assert_eq!(
+            lead_write(&apply(&store, &first).await),
+            1,
+            "a redelivery of the creating message reports it again (its assignment may have failed)"
+        );
+        let later = apply(&store, &envelope(&inbound("w2", "again", 200))).await;
+        assert!(
+            later.unowned_leads.is_empty(),
+            "a later message created nothing"
+        );
     }
 
     #[tokio::test]

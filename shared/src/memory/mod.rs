@@ -3,6 +3,7 @@
 //! does not model is on the type) and failures on demand.
 
 pub mod analytics;
+pub mod assignment;
 pub mod events;
 pub mod graph;
 pub mod raw;

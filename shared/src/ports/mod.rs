@@ -2,6 +2,8 @@
 
 pub mod analytics;
 pub use self::analytics::{AnalyticsStore, CatalogueChanges, RunRecord};
+pub mod assignment;
+pub use self::assignment::{AssignmentStore, Committed, OwnerAssignment};
 pub mod graph;
 pub mod rollups;
 pub use self::rollups::{RollupStore, SlotDelta, StreamPosition};
@@ -37,6 +39,12 @@ pub struct ApplyReport {
     /// Writes the store refused for their data (e.g. an item over the size limit): every
     /// other write of the plan was still applied; the caller keeps these raw.
     pub rejected: Vec<RejectedWrite>,
+    /// The `Write::Lead` writes (indices into the plan's writes, ascending) whose message
+    /// created the lead and whose lead may still need an owner: what the owner assignment
+    /// (`crate::assignment`) runs on. The DynamoDB store reports them only when asked (when
+    /// assignment is configured), the in-memory one always; either may name a lead that has
+    /// an owner already, whose assignment then changes nothing.
+    pub unowned_leads: Vec<usize>,
 }
 
 /// One write the store refused, and why.

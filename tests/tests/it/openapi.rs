@@ -161,18 +161,7 @@ async fn the_leads_api_conforms_to_its_openapi_document() {
 /// emits (`ReasonCode::ALL`), so neither can drift from the other.
 #[test]
 fn the_consent_checks_reason_codes_are_the_documents_enum() {
-    let root = workspace_root();
-    let out = std::process::Command::new(root.join(".venv/bin/python"))
-        .arg(root.join("scripts/template-json.py"))
-        .arg(root.join("docs/openapi.yaml"))
-        .output()
-        .expect("the project venv (run scripts/setup.sh)");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc: Value = serde_json::from_slice(&out.stdout).expect("openapi.yaml as JSON");
+    let doc = openapi_document();
     let documented: Vec<&str> = doc["components"]["schemas"]["ConsentDecision"]["properties"]
         ["reasons"]["items"]["properties"]["code"]["enum"]
         .as_array()
@@ -185,4 +174,49 @@ fn the_consent_checks_reason_codes_are_the_documents_enum() {
         .map(|c| c.as_str())
         .collect();
     assert_eq!(documented, emitted);
+}
+
+/// The consent sources in `docs/openapi.yaml` are the code's one list: every source a consent
+/// event may carry (`ConsentSource::ALL`) and what `POST /v1/consent` accepts
+/// (`ConsentSource::RECORDABLE`).
+#[test]
+fn the_consent_sources_are_the_documents_enums() {
+    use shared::domain::consent::ConsentSource;
+    let doc = openapi_document();
+    let schemas = &doc["components"]["schemas"];
+    let spellings = |enum_: &Value| -> Vec<String> {
+        enum_
+            .as_array()
+            .expect("an enum of consent sources")
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect()
+    };
+    let of = |list: &[ConsentSource]| -> Vec<String> {
+        list.iter().map(|s| s.as_str().to_string()).collect()
+    };
+    assert_eq!(
+        spellings(&schemas["ConsentSource"]["enum"]),
+        of(&ConsentSource::ALL)
+    );
+    assert_eq!(
+        spellings(&schemas["ConsentRequest"]["properties"]["source"]["enum"]),
+        of(&ConsentSource::RECORDABLE)
+    );
+}
+
+/// `docs/openapi.yaml` as JSON (through the project venv's YAML reader).
+fn openapi_document() -> Value {
+    let root = workspace_root();
+    let out = std::process::Command::new(root.join(".venv/bin/python"))
+        .arg(root.join("scripts/template-json.py"))
+        .arg(root.join("docs/openapi.yaml"))
+        .output()
+        .expect("the project venv (run scripts/setup.sh)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("openapi.yaml as JSON")
 }

@@ -1,6 +1,7 @@
 //! `DynamoDbEventStore`: the ingest's `EventStore` over one table: sends the requests of
-//! `requests.rs` with bounded concurrency, moves oversized raw parts to S3, and assigns new
-//! leads their owner (`assignment.rs`).
+//! `requests.rs` with bounded concurrency, moves oversized raw parts to S3, and reports the
+//! leads whose owner is still to be decided (the owner assignment is the service step after
+//! it, `crate::assignment`, over `DynamoDbAssignmentStore`).
 
 use super::*;
 use crate::domain::ingest::content_id;
@@ -13,8 +14,10 @@ pub struct DynamoDbEventStore<R> {
     concurrency: usize,
     /// Where raw parts too large for an item go.
     overflow: R,
-    /// Owner assignment for leads the webhook creates (none configured: leads stay unowned).
-    assignment: Option<AssignmentRules>,
+    /// Whether to report the leads whose owner is to be decided
+    /// ([`ApplyReport::unowned_leads`]): only when owner assignment is configured, since it
+    /// makes each lead write return the stored item.
+    report_unowned_leads: bool,
     /// The lifecycle's first stage: where new leads start.
     initial_stage: String,
 }
@@ -26,7 +29,7 @@ impl<R: RawStore> DynamoDbEventStore<R> {
             table: table.into(),
             concurrency: concurrency.max(1),
             overflow,
-            assignment: None,
+            report_unowned_leads: false,
             initial_stage: DEFAULT_INITIAL_STAGE.to_string(),
         }
     }
@@ -37,11 +40,10 @@ impl<R: RawStore> DynamoDbEventStore<R> {
         self
     }
 
-    /// Assigns an owner to each lead this store creates, by `rules` (first match wins, else
-    /// round robin over the configured agents).
-    pub fn with_assignment(mut self, rules: AssignmentRules) -> Self {
-        self.assignment =
-            (!rules.rules().is_empty() || !rules.agents().is_empty()).then_some(rules);
+    /// Reports in [`ApplyReport::unowned_leads`] the lead writes whose message created the
+    /// lead and whose lead has no owner yet (for the owner assignment that follows).
+    pub fn reporting_unowned_leads(mut self, report: bool) -> Self {
+        self.report_unowned_leads = report;
         self
     }
 
@@ -214,9 +216,9 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
         for (i, write) in writes.iter().enumerate() {
             let overflow = self.offload(write).await?;
             let req = request(write, overflow.as_deref(), &self.initial_stage);
-            // Only a lead's creation needs to be seen (for assignment), and only when rules
-            // are configured; every other write is sent as before.
-            let lead = self.assignment.is_some() && matches!(write, Write::Lead { .. });
+            // Only a lead's creation needs to be seen (for assignment), and only when asked;
+            // every other write is sent as before.
+            let lead = self.report_unowned_leads && matches!(write, Write::Lead { .. });
             requests.push((i, req, lead));
         }
         // One write refused for its data (e.g. an item over 400 KB) does not stop the others:
@@ -249,18 +251,18 @@ impl<R: RawStore> EventStore for DynamoDbEventStore<R> {
             }
         }
         rejected.sort_by_key(|r| r.index);
-        if let Some(rules) = &self.assignment {
-            for &(i, _, unowned) in &results {
-                if let (true, Write::Lead { msg, user_key, .. }) = (unowned, &writes[i]) {
-                    self.assign(rules, msg, user_key).await?;
-                }
-            }
-        }
+        let mut unowned_leads: Vec<usize> = results
+            .iter()
+            .filter(|(_, _, unowned)| *unowned)
+            .map(|(i, _, _)| *i)
+            .collect();
+        unowned_leads.sort_unstable();
         let applied = results.iter().filter(|(_, changed, _)| *changed).count();
         Ok(ApplyReport {
             applied,
             unchanged: results.len() - applied,
             rejected,
+            unowned_leads,
         })
     }
 }

@@ -315,6 +315,25 @@ impl AssignmentRules {
     }
 }
 
+impl AssignmentInput {
+    /// What the webhook knows of a lead from its creating message: the referral's campaign
+    /// and ad, and the phone. Webhooks carry no user language: the phone's country stands in
+    /// for it.
+    pub fn of_message(msg: &crate::domain::webhook::Inbound<'_>) -> AssignmentInput {
+        use crate::domain::attribution::{language_of_phone, utm_of};
+        AssignmentInput {
+            utm_campaign: msg.referral.as_ref().map(utm_of).and_then(|u| u.campaign),
+            source_id: msg
+                .referral
+                .as_ref()
+                .and_then(|r| r.source_id.as_deref())
+                .map(str::to_string),
+            language: msg.phone().and_then(language_of_phone).map(str::to_string),
+            phone: msg.phone().map(str::to_string),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,7 +15,7 @@ pub use assignment::{
 };
 #[cfg(feature = "csv")]
 pub use csv_io::{EXPORT_COLUMNS, export_csv, parse_import};
-pub use csv_io::{ImportOutcome, ImportRow, OPT_IN_CATEGORIES, OptIn, OptInSource, RowError};
+pub use csv_io::{ImportOutcome, ImportRow, OPT_IN_CATEGORIES, OptIn, RowError};
 pub use filter::{
     DEFAULT_LIMIT, FILTER_PARAMS, FilterError, LeadFilter, MAX_LIMIT, OwnerFilter, TimeRange,
 };

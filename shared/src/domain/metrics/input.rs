@@ -76,6 +76,13 @@ impl ConsentAction {
     }
 }
 
+/// The channel a consent change arrived by, as the reports count it: the webhook's
+/// `keyword` or `user_preferences`, or a manager's record through the `api` or an `import`
+/// (told apart by the event's `recorded_via`, see `adapters::dynamodb::reports`).
+///
+/// Not the stored consent source (`domain::consent::ConsentSource`, what the API, the import
+/// and the ingest write: `web_form`, `qr`, …): every manager-recorded source folds into `api`
+/// or `import` here, and `import` is never a stored source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentSource {

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 
 use super::*;
+use crate::domain::consent::ConsentSource;
 use crate::domain::leads::{
     FirstTouch, Lifecycle, NO_OWNER, TIME_FORMATS, TimeInput, normalize_phone, normalize_tags,
 };
@@ -445,15 +446,16 @@ fn parse_opt_in(
     }
 
     let source = match cells.get("opt_in_source") {
-        None => OptInSource::Other,
-        Some(s) => OptInSource::parse(s).unwrap_or_else(|| {
-            let allowed: Vec<&str> = OptInSource::ALL.iter().map(|x| x.as_str()).collect();
-            problems.push(format!(
-                "opt_in_source {s:?}: expected one of {}",
-                allowed.join(", ")
-            ));
-            OptInSource::Other
-        }),
+        None => ConsentSource::Other,
+        Some(s) => {
+            ConsentSource::parse_lenient_in(s, &ConsentSource::IMPORTABLE).unwrap_or_else(|| {
+                problems.push(format!(
+                    "opt_in_source {s:?}: expected one of {}",
+                    ConsentSource::list(&ConsentSource::IMPORTABLE)
+                ));
+                ConsentSource::Other
+            })
+        }
     };
 
     let proof = cells.get("opt_in_proof");
@@ -800,7 +802,7 @@ mod tests {
             o.rows[0].opt_in,
             Some(OptIn {
                 categories: vec!["marketing".into(), "utility".into()],
-                source: OptInSource::Qr,
+                source: ConsentSource::Qr,
                 proof: "Signed up at booth 4".into(),
                 at: ts("2024-05-01T00:00:00Z"),
                 phone_number_id: "1029384756".into(),
@@ -809,7 +811,7 @@ mod tests {
         let second = o.rows[1].opt_in.as_ref().unwrap();
         assert_eq!(
             second.source,
-            OptInSource::Other,
+            ConsentSource::Other,
             "an empty opt_in_source is other"
         );
         assert_eq!(second.at, ts("2024-06-01T11:59:59Z"));

@@ -29,7 +29,7 @@ mod row;
 pub use export::{EXPORT_COLUMNS, export_csv};
 #[cfg(feature = "csv")]
 pub use import::parse_import;
-pub use row::{ImportOutcome, ImportRow, OPT_IN_CATEGORIES, OptIn, OptInSource, RowError};
+pub use row::{ImportOutcome, ImportRow, OPT_IN_CATEGORIES, OptIn, RowError};
 
 /// Cells starting with these are formulas to a spreadsheet (OWASP "CSV injection").
 #[cfg(feature = "csv")]

@@ -3,61 +3,20 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
+use crate::domain::consent::ConsentSource;
 use crate::domain::leads::FirstTouch;
 
 /// Consent categories an import may record an opt-in for.
 pub const OPT_IN_CATEGORIES: &[&str] = &["marketing", "utility"];
-
-/// Where the user agreed to receive messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OptInSource {
-    WebForm,
-    Qr,
-    InApp,
-    Sms,
-    Store,
-    Other,
-}
-
-impl OptInSource {
-    pub const ALL: [OptInSource; 6] = [
-        OptInSource::WebForm,
-        OptInSource::Qr,
-        OptInSource::InApp,
-        OptInSource::Sms,
-        OptInSource::Store,
-        OptInSource::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            OptInSource::WebForm => "web_form",
-            OptInSource::Qr => "qr",
-            OptInSource::InApp => "in_app",
-            OptInSource::Sms => "sms",
-            OptInSource::Store => "store",
-            OptInSource::Other => "other",
-        }
-    }
-
-    /// Case-insensitive.
-    pub fn parse(s: &str) -> Option<OptInSource> {
-        let s = s.trim();
-        OptInSource::ALL
-            .into_iter()
-            .find(|x| x.as_str().eq_ignore_ascii_case(s))
-    }
-}
 
 /// Proof of an opt-in collected outside WhatsApp, for one business number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OptIn {
     /// Sorted, unique, from [`OPT_IN_CATEGORIES`].
     pub categories: Vec<String>,
-    pub source: OptInSource,
+    /// One of [`ConsentSource::IMPORTABLE`].
+    pub source: ConsentSource,
     pub proof: String,
     pub at: DateTime<Utc>,
     pub phone_number_id: String,
