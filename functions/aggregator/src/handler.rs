@@ -16,15 +16,17 @@ use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventR
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use shared::adapters::dynamodb::identity::DynamoDbIdentityStore;
-use shared::adapters::dynamodb::leads::{DynamoDbLeadStore, LeadsError, ScannedMessage};
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::domain::activity::{Activity, Direction, activity_change, activity_of};
 use shared::domain::identity::{IdentityMap, Person, ids_of_message};
-use shared::ports::IdentityStore;
+use shared::ports::{IdentityStore, LeadActivity, LeadStore, LeadsError, ScannedMessage};
 use std::collections::BTreeSet;
 
-pub struct Aggregator {
-    store: DynamoDbLeadStore,
-    identity: DynamoDbIdentityStore,
+/// The aggregator over the lead ports `S` and the identity store `I` (the defaults are the
+/// deployed DynamoDB adapters).
+pub struct Aggregator<S = DynamoDbLeadStore, I = DynamoDbIdentityStore> {
+    store: S,
+    identity: I,
     /// Tenancy facts this instance already wrote (`lead|<id>|<waba>`, `phone|<id>|<waba>`):
     /// the writes are idempotent, so this only saves repeating them on a warm instance.
     filed: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -57,6 +59,7 @@ fn attr(item: &serde_dynamo::Item, name: &str) -> Option<String> {
 }
 
 impl Aggregator {
+    /// Cold start: the DynamoDB adapters over `table`.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, table: &str) -> Self {
         Self::new(DynamoDbLeadStore::new(
             shared::adapters::aws::dynamodb_client(sdk, None),
@@ -64,10 +67,18 @@ impl Aggregator {
         ))
     }
 
+    /// Over the DynamoDB lead store and its identity store (same table).
     pub fn new(store: DynamoDbLeadStore) -> Self {
+        let identity = store.identity().clone();
+        Self::from_ports(store, identity)
+    }
+}
+
+impl<S: LeadStore + LeadActivity, I: IdentityStore> Aggregator<S, I> {
+    pub fn from_ports(store: S, identity: I) -> Self {
         Self {
-            identity: store.identity().clone(),
             store,
+            identity,
             filed: Default::default(),
         }
     }

@@ -3,6 +3,10 @@
 pub mod analytics;
 pub use self::analytics::{AnalyticsStore, CatalogueChanges, RunRecord};
 pub mod graph;
+pub mod leads;
+pub use self::leads::{
+    ConsentFacts, LeadActivity, LeadStore, LeadsError, ScanCursor, ScannedMessage,
+};
 
 use self::graph::{GraphError, GraphPage, GraphPull};
 use crate::domain::analytics::{

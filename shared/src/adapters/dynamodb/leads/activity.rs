@@ -2,6 +2,7 @@
 //! maintenance commands (rebuild, link, redrive) read.
 
 use super::*;
+use crate::ports::ScanCursor;
 
 /// The marker flag set in the transaction that counts it.
 const COUNTED: &str = "counted";
@@ -306,8 +307,8 @@ impl DynamoDbLeadStore {
         &self,
         segment: i32,
         total_segments: i32,
-        start: Option<HashMap<String, Av>>,
-    ) -> Result<(Vec<ScannedMessage>, Option<HashMap<String, Av>>), LeadsError> {
+        start: Option<ScanCursor>,
+    ) -> Result<(Vec<ScannedMessage>, Option<ScanCursor>), LeadsError> {
         let out = self
             .client
             .scan()
@@ -316,7 +317,7 @@ impl DynamoDbLeadStore {
             .total_segments(total_segments)
             .filter_expression("begins_with(pk, :msg)")
             .expression_attribute_values(":msg", s(MESSAGE_PREFIX))
-            .set_exclusive_start_key(start)
+            .set_exclusive_start_key(start.map(|c| scan_key(&c)).transpose()?)
             .send()
             .await
             .map_err(unavailable)?;
@@ -338,6 +339,45 @@ impl DynamoDbLeadStore {
                 }
             })
             .collect();
-        Ok((scanned, out.last_evaluated_key))
+        Ok((scanned, out.last_evaluated_key.as_ref().map(scan_cursor)))
+    }
+}
+
+/// A scan's next page as a cursor: the last key read (string attributes: the table's `pk`
+/// and `sk`), as JSON.
+fn scan_cursor(key: &Attrs) -> ScanCursor {
+    let key: BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_s().ok()?.as_str())))
+        .collect();
+    ScanCursor(serde_json::to_string(&key).unwrap_or_default())
+}
+
+/// The key a [`scan_cursor`] stands for; a cursor this store did not issue is refused.
+fn scan_key(cursor: &ScanCursor) -> Result<Attrs, LeadsError> {
+    let key: BTreeMap<String, String> = serde_json::from_str(&cursor.0).map_err(|_| {
+        LeadsError::Invalid(format!(
+            "scan cursor {:?} is not one this store issued",
+            cursor.0
+        ))
+    })?;
+    Ok(key.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scan_cursor_stands_for_the_key_it_was_made_of() {
+        let key: Attrs = HashMap::from([
+            ("pk".to_string(), s("MSG#wamid.1")),
+            ("sk".to_string(), s("OUT")),
+        ]);
+        assert_eq!(scan_key(&scan_cursor(&key)).unwrap(), key);
+        assert!(matches!(
+            scan_key(&ScanCursor("not json".into())),
+            Err(LeadsError::Invalid(_))
+        ));
     }
 }
