@@ -32,19 +32,7 @@ fn cancelled_by_condition<R>(
         R,
     >,
 ) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-    match e.as_service_error() {
-        Some(E::TransactionCanceledException(c)) => {
-            let codes: Vec<&str> = c
-                .cancellation_reasons()
-                .iter()
-                .filter_map(|r| r.code())
-                .filter(|c| *c != "None")
-                .collect();
-            !codes.is_empty() && codes.iter().all(|c| *c == "ConditionalCheckFailed")
-        }
-        _ => false,
-    }
+    cancellation(e) == Some(Cancelled::Condition)
 }
 
 impl DynamoDbLeadStore {
@@ -107,7 +95,7 @@ impl DynamoDbLeadStore {
             .expression_attribute_names("#c", COUNTED)
             .set_expression_attribute_values(Some(new_values))
             .build()
-            .map_err(unavailable)?;
+            .map_err(build_error)?;
         let created = self
             .client
             .transact_write_items()
@@ -122,7 +110,7 @@ impl DynamoDbLeadStore {
         match created {
             Ok(_) => return Ok(()),
             Err(e) if cancelled_by_condition(&e) => {}
-            Err(e) => return Err(unavailable(e).into()),
+            Err(e) => return Err(transaction_error(e).into()),
         }
 
         // The marker exists: the earliest time wins; a marker written before an index
@@ -154,7 +142,7 @@ impl DynamoDbLeadStore {
                 }
                 _ => Attrs::new(),
             },
-            Err(e) => return Err(unavailable(e).into()),
+            Err(e) => return Err(store_error(e).into()),
         };
         if marker.contains_key(COUNTED) {
             return Ok(());
@@ -178,7 +166,7 @@ impl DynamoDbLeadStore {
             .expression_attribute_names("#n", counter(direction))
             .expression_attribute_values(":delta", Av::N(delta.to_string()))
             .build()
-            .map_err(unavailable)?)
+            .map_err(build_error)?)
     }
 
     /// Flags a marker `counted` and raises its id's counter, in one transaction; a marker
@@ -198,7 +186,7 @@ impl DynamoDbLeadStore {
             .expression_attribute_names("#c", COUNTED)
             .expression_attribute_values(":t", Av::Bool(true))
             .build()
-            .map_err(unavailable)?;
+            .map_err(build_error)?;
         let bump = self.counter_change(user_key, direction, 1)?;
         let result = self
             .client
@@ -210,7 +198,7 @@ impl DynamoDbLeadStore {
         match result {
             Ok(_) => Ok(()),
             Err(e) if cancelled_by_condition(&e) => Ok(()),
-            Err(e) => Err(unavailable(e).into()),
+            Err(e) => Err(transaction_error(e).into()),
         }
     }
 
@@ -229,7 +217,7 @@ impl DynamoDbLeadStore {
             .expression_attribute_values(":w", Av::Ss(vec![waba_id.to_string()]))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -251,7 +239,7 @@ impl DynamoDbLeadStore {
             .item("waba_id", s(waba_id))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -272,7 +260,7 @@ impl DynamoDbLeadStore {
             .condition_expression("attribute_exists(#c)")
             .expression_attribute_names("#c", COUNTED)
             .build()
-            .map_err(unavailable)?;
+            .map_err(build_error)?;
         let lower = self.counter_change(user_key, direction, -1)?;
         let result = self
             .client
@@ -292,10 +280,10 @@ impl DynamoDbLeadStore {
                     .key("sk", s(format!("{}{}", direction.prefix(), wamid)))
                     .send()
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(store_error)?;
                 Ok(())
             }
-            Err(e) => Err(unavailable(e).into()),
+            Err(e) => Err(transaction_error(e).into()),
         }
     }
 
@@ -320,7 +308,7 @@ impl DynamoDbLeadStore {
             .set_exclusive_start_key(start.map(|c| scan_key(&c)).transpose()?)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(store_error)?;
         let scanned = out
             .items
             .unwrap_or_default()

@@ -34,7 +34,10 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use std::collections::{BTreeMap, HashMap};
 
-use super::attrs::{Attrs, LEAD_WABAS, int, s, text, time, unavailable, user_item as item_key};
+use super::attrs::{
+    Attrs, Cancelled, LEAD_WABAS, build_error, cancellation, int, s, store_error, text, time,
+    transaction_error, user_item as item_key,
+};
 use super::history::{HistoryEntry, Version, history_item};
 use super::identity::{DynamoDbIdentityStore, batch_get};
 use crate::domain::access::Access;
@@ -211,7 +214,7 @@ impl DynamoDbLeadStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(unavailable(e).into()),
+            Err(e) => Err(store_error(e).into()),
         }
     }
 
@@ -266,7 +269,7 @@ impl DynamoDbLeadStore {
                         .expression_attribute_values(":c", Av::N(c.created_at.to_string())),
                     None => query.key_condition_expression("lead_list = :list"),
                 };
-                let page = query.send().await.map_err(unavailable)?;
+                let page = query.send().await.map_err(store_error)?;
                 for item in page.items() {
                     scanned += 1;
                     // A profile merged into its person's lead is listed as that lead.
@@ -329,7 +332,7 @@ impl DynamoDbLeadStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?
+            .map_err(store_error)?
             .item)
     }
 
@@ -451,9 +454,7 @@ impl DynamoDbLeadStore {
             .set_expression_attribute_values(Some(values))
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .build()
-            .map_err(|e| {
-                LeadsError::Store(StoreError::Rejected(format!("request not built: {e}")))
-            })?;
+            .map_err(build_error)?;
         let mut tx = self
             .client
             .transact_write_items()
@@ -464,19 +465,19 @@ impl DynamoDbLeadStore {
                 .set_item(Some(h))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
-                .map_err(|e| {
-                    LeadsError::Store(StoreError::Rejected(format!("request not built: {e}")))
-                })?;
+                .map_err(build_error)?;
             tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
         }
         match tx.send().await {
             Ok(_) => {}
             Err(e) => {
-                let cancelled = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_transaction_canceled_exception());
-                if !cancelled {
-                    return Err(unavailable(e).into());
+                // Only a failed condition or a concurrent transaction is a conflict; a
+                // throttled or refused transaction is a storage error of its kind.
+                if !matches!(
+                    cancellation(&e),
+                    Some(Cancelled::Condition | Cancelled::Conflict)
+                ) {
+                    return Err(transaction_error(e).into());
                 }
                 // Someone else changed it between our read and write.
                 let now_item = self.profile(lead_id).await?;
@@ -531,7 +532,7 @@ impl DynamoDbLeadStore {
             .key("sk", s(PHONE_WABA_SK))
             .send()
             .await
-            .map_err(unavailable)?
+            .map_err(store_error)?
             .item
             .and_then(|i| text(&i, "waba_id")))
     }

@@ -23,7 +23,7 @@ impl DynamoDbLeadStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(store_error)?;
             items.extend(page.items().iter().cloned());
             match page.last_evaluated_key {
                 Some(k) => start = Some(k),
