@@ -4,6 +4,8 @@
 
 pub mod analytics;
 pub mod events;
+pub mod files;
 pub mod graph;
+pub mod leads;
 pub mod raw;
 pub mod secrets;
