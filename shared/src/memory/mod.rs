@@ -6,6 +6,7 @@ pub mod analytics;
 pub mod events;
 pub mod files;
 pub mod graph;
+pub mod identity;
 pub mod leads;
 pub mod raw;
 pub mod secrets;
