@@ -528,7 +528,9 @@ impl LeadStore for MemoryLeadStore {
                 lead.owner = row.owner.clone();
             }
             if !row.tags.is_empty() {
+                // A string set, read back sorted.
                 lead.tags = row.tags.clone();
+                lead.tags.sort();
             }
             if !row.custom_fields.is_empty() {
                 lead.custom_fields = row.custom_fields.clone();
