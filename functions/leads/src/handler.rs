@@ -1,7 +1,8 @@
 //! The leads API's router and auth; one module per resource does the work (`leads`: list, show, update; `imports`: import and export; `consent`; `check`: the
-//! consent check; `conversions`). Storage is the `LeadStore` port (`main.rs` wires
-//! `DynamoDbLeadStore`; the handler tests an in-memory one), uploads the `ImportFiles` port;
-//! rules are in `shared::domain::{leads, consent_check}`.
+//! consent check; `conversions`). Storage is the `LeadStore` port and uploads the
+//! `ImportFiles` port: `Leads::from_sdk` (called by `main.rs` at cold start) wires
+//! `DynamoDbLeadStore` and `S3ImportFiles`, the handler tests in-memory ones; rules are in
+//! `shared::domain::{leads, consent_check}`.
 //!
 //! Auth: no anonymous access. In AWS (`AUTH_MODE=jwt`) API Gateway's JWT authorizer has
 //! already verified the token; the caller is the token's `sub`, and a request without
