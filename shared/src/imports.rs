@@ -6,19 +6,18 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::adapters::dynamodb::leads::{DynamoDbLeadStore, ImportCounts, LeadsError};
 use crate::domain::access::Access;
 use crate::domain::leads::jobs::{
     ImportJob, JobStatus, MAX_KEPT_ERRORS, MAX_UPLOAD_BYTES, MAX_UPLOAD_ROWS, file_sha256,
     job_of_upload,
 };
-use crate::domain::leads::{ImportOutcome, Lifecycle, RowError, parse_import};
-use crate::ports::ImportFiles;
+use crate::domain::leads::{ImportCounts, ImportOutcome, Lifecycle, RowError, parse_import};
+use crate::ports::{ImportFiles, LeadStore, LeadsError};
 
 /// Whether `access` may act on the business number `phone_number_id`: every number for a
 /// caller who sees every WABA; else a number whose WABA (as its messages said) is theirs.
-pub async fn number_allowed(
-    store: &DynamoDbLeadStore,
+pub async fn number_allowed<S: LeadStore>(
+    store: &S,
     phone_number_id: &str,
     access: &Access,
 ) -> Result<bool, LeadsError> {
@@ -33,8 +32,8 @@ pub async fn number_allowed(
 
 /// Applies parsed rows for a caller with `access`, filing touched leads under `waba`.
 /// Rows the caller may not apply join `outcome.errors` (sorted by line).
-pub async fn apply_rows(
-    store: &DynamoDbLeadStore,
+pub async fn apply_rows<S: LeadStore>(
+    store: &S,
     lifecycle: &Lifecycle,
     mut outcome: ImportOutcome,
     access: &Access,
@@ -107,8 +106,8 @@ fn failed(mut job: ImportJob, reason: String, now: i64) -> ImportJob {
 /// Runs the asynchronous job an uploaded object belongs to (`imports/<job id>.csv`), once:
 /// a job no longer awaiting its upload (a redelivered event, a second upload) is left as
 /// it is. Returns the finished job, or `None` when there was nothing to run.
-pub async fn run_upload<F: ImportFiles>(
-    store: &DynamoDbLeadStore,
+pub async fn run_upload<S: LeadStore, F: ImportFiles>(
+    store: &S,
     files: &F,
     lifecycle: &Lifecycle,
     key: &str,

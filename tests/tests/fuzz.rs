@@ -312,6 +312,6 @@ proptest! {
     /// `PATCH /v1/leads/{id}` bodies: a patch or a serde error, never a panic.
     #[test]
     fn lead_patches_parse_or_say_why(v in webhookish_json()) {
-        let _ = serde_json::from_value::<shared::adapters::dynamodb::leads::LeadPatch>(v);
+        let _ = serde_json::from_value::<shared::domain::leads::LeadPatch>(v);
     }
 }

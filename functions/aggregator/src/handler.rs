@@ -16,18 +16,23 @@ use aws_lambda_events::event::streams::DynamoDbBatchItemFailure;
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use shared::adapters::dynamodb::identity::DynamoDbIdentityStore;
-use shared::adapters::dynamodb::leads::{DynamoDbLeadStore, LeadsError, ScannedMessage};
+use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::adapters::dynamodb::rollups::{DynamoDbRollupStore, tally_of_item};
 use shared::domain::activity::{Activity, Direction, activity_change, activity_of};
 use shared::domain::identity::{IdentityMap, Person, ids_of_message};
-use shared::ports::IdentityStore;
+use shared::ports::{
+    IdentityStore, LeadActivity, LeadStore, LeadsError, RollupStore, ScannedMessage,
+};
 use shared::rollups::{RecordChange, RollupError, fold_batch};
 use std::collections::BTreeSet;
 
-pub struct Aggregator {
-    store: DynamoDbLeadStore,
-    rollups: DynamoDbRollupStore,
-    identity: DynamoDbIdentityStore,
+/// The aggregator over the lead ports `S`, the identity store `I` and the rollup store `R`
+/// (the defaults are the deployed DynamoDB adapters).
+pub struct Aggregator<S = DynamoDbLeadStore, I = DynamoDbIdentityStore, R = DynamoDbRollupStore>
+{
+    store: S,
+    identity: I,
+    rollups: R,
     /// Tenancy facts this instance already wrote (`lead|<id>|<waba>`, `phone|<id>|<waba>`):
     /// the writes are idempotent, so this only saves repeating them on a warm instance.
     filed: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -60,22 +65,24 @@ fn attr(item: &serde_dynamo::Item, name: &str) -> Option<String> {
 }
 
 impl Aggregator {
+    /// Cold start: the DynamoDB adapters over `table`.
     pub fn from_sdk(sdk: &aws_config::SdkConfig, table: &str) -> Self {
         Self::over(shared::adapters::aws::dynamodb_client(sdk, None), table)
     }
 
-    /// Both stores over one client and table.
+    /// The DynamoDB adapters over one client and table.
     pub fn over(client: aws_sdk_dynamodb::Client, table: &str) -> Self {
-        Self::new(
-            DynamoDbLeadStore::new(client.clone(), table),
-            DynamoDbRollupStore::new(client, table),
-        )
+        let store = DynamoDbLeadStore::new(client.clone(), table);
+        let identity = store.identity().clone();
+        Self::from_ports(store, identity, DynamoDbRollupStore::new(client, table))
     }
+}
 
-    pub fn new(store: DynamoDbLeadStore, rollups: DynamoDbRollupStore) -> Self {
+impl<S: LeadStore + LeadActivity, I: IdentityStore, R: RollupStore> Aggregator<S, I, R> {
+    pub fn from_ports(store: S, identity: I, rollups: R) -> Self {
         Self {
-            identity: store.identity().clone(),
             store,
+            identity,
             rollups,
             filed: Default::default(),
         }

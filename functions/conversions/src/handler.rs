@@ -12,14 +12,14 @@
 use aws_lambda_events::event::dynamodb::Event;
 use aws_lambda_events::event::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
 use lambda_runtime::LambdaEvent;
-use shared::adapters::dynamodb::leads::{DynamoDbLeadStore, LeadsError};
 use shared::domain::capi::{
     Attribution, ForwardState, PendingConversion, Plan, failure_code, plan,
 };
-use shared::ports::ConversionSink;
+use shared::ports::{ConversionSink, LeadStore, LeadsError};
 
-pub struct Forwarder<K> {
-    store: DynamoDbLeadStore,
+/// The forwarder over a lead store `S` and the Conversions API sink `K`.
+pub struct Forwarder<S, K> {
+    store: S,
     sink: K,
     dataset_id: String,
 }
@@ -32,8 +32,8 @@ fn attr(item: &serde_dynamo::Item, name: &str) -> Option<String> {
     }
 }
 
-impl<K: ConversionSink> Forwarder<K> {
-    pub fn new(store: DynamoDbLeadStore, sink: K, dataset_id: impl Into<String>) -> Self {
+impl<S: LeadStore, K: ConversionSink> Forwarder<S, K> {
+    pub fn new(store: S, sink: K, dataset_id: impl Into<String>) -> Self {
         Self {
             store,
             sink,

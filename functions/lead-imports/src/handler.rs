@@ -6,12 +6,12 @@
 
 use chrono::Utc;
 use serde_json::{Value, json};
-use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::domain::leads::Lifecycle;
-use shared::ports::ImportFiles;
+use shared::ports::{ImportFiles, LeadStore};
 
-pub struct ImportRunner<F> {
-    store: DynamoDbLeadStore,
+/// The import runner over a lead store `S` and the uploaded files `F`.
+pub struct ImportRunner<S, F> {
+    store: S,
     files: F,
     lifecycle: Lifecycle,
 }
@@ -22,8 +22,8 @@ pub fn object_key(event: &Value) -> Option<&str> {
     event.pointer("/detail/object/key")?.as_str()
 }
 
-impl<F: ImportFiles> ImportRunner<F> {
-    pub fn new(store: DynamoDbLeadStore, files: F, lifecycle: Lifecycle) -> Self {
+impl<S: LeadStore, F: ImportFiles> ImportRunner<S, F> {
+    pub fn new(store: S, files: F, lifecycle: Lifecycle) -> Self {
         Self {
             store,
             files,

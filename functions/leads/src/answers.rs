@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use lambda_http::http::{Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb::leads::LeadsError;
 use shared::domain::leads::FilterError;
+use shared::ports::LeadsError;
 
 pub(crate) type Resp = Response<Body>;
 

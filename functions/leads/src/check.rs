@@ -7,8 +7,9 @@ use shared::domain::access::Access;
 use shared::domain::consent_check::{CheckInput, MessageCategory, check};
 
 use crate::handler::{Leads, Resp, error, from_leads_error, json_response, valid_id};
+use shared::ports::{ImportFiles, LeadStore};
 
-impl Leads {
+impl<S: LeadStore, F: ImportFiles> Leads<S, F> {
     pub(crate) async fn consent_check(
         &self,
         query: &[(String, String)],
@@ -78,7 +79,7 @@ impl Leads {
             MessageCategory::Marketing => "marketing",
             _ => "utility",
         };
-        let (consent, state, last_inbound_at, entry_point) = match self
+        let facts = match self
             .store
             .consent_facts(&user, &number, consent_category)
             .await
@@ -88,9 +89,9 @@ impl Leads {
         };
         let decision = check(&CheckInput {
             category,
-            consent,
-            last_inbound_at,
-            entry_point,
+            consent: facts.consent,
+            last_inbound_at: facts.last_inbound_at,
+            entry_point: facts.entry_point,
             now,
         });
         let mut body = json!(decision);
@@ -102,7 +103,7 @@ impl Leads {
             .unwrap_or(Value::Null);
         body["pricing"]["free_because"] = why;
         body["consent"] = match category {
-            MessageCategory::Marketing | MessageCategory::Utility => json!(state),
+            MessageCategory::Marketing | MessageCategory::Utility => json!(facts.state),
             _ => Value::Null,
         };
         json_response(StatusCode::OK, &body)

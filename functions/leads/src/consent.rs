@@ -4,13 +4,14 @@ use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde_json::json;
-use shared::adapters::dynamodb::leads::ConsentRecord;
 use shared::domain::access::Caller;
 use shared::domain::consent::ConsentSource;
+use shared::domain::leads::ConsentRecord;
 
 use crate::handler::{
     Leads, Resp, error, from_leads_error, json_body, json_response, parse_time, valid_id,
 };
+use shared::ports::{ImportFiles, LeadStore};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +27,7 @@ struct ConsentBody {
     at: Option<String>,
 }
 
-impl Leads {
+impl<S: LeadStore, F: ImportFiles> Leads<S, F> {
     pub(crate) async fn consent(&self, req: &Request, caller: &Caller, now: DateTime<Utc>) -> Resp {
         let actor = caller.name.as_str();
         let body: ConsentBody = match json_body(req) {

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde_json::json;
-use shared::adapters::dynamodb::leads::Conversion;
 use shared::domain::capi::ForwardState;
+use shared::domain::leads::Conversion;
 
 use crate::handler::{Leads, Resp, error, from_leads_error, json_body, json_response, parse_time};
+use shared::ports::{ImportFiles, LeadStore};
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +37,7 @@ const CONVERSION_TYPES: [&str; 5] = [
     "other",
 ];
 
-impl Leads {
+impl<S: LeadStore, F: ImportFiles> Leads<S, F> {
     pub(crate) async fn conversion(
         &self,
         lead_id: &str,

@@ -1,5 +1,7 @@
 //! The leads API's router and auth; one module per resource does the work (`leads`: list, show, update; `imports`: import and export; `consent`; `check`: the
-//! consent check; `conversions`). Storage is `DynamoDbLeadStore`, rules are in
+//! consent check; `conversions`). Storage is the `LeadStore` port and uploads the
+//! `ImportFiles` port: `Leads::from_sdk` (called by `main.rs` at cold start) wires
+//! `DynamoDbLeadStore` and `S3ImportFiles`, the handler tests in-memory ones; rules are in
 //! `shared::domain::{leads, consent_check}`.
 //!
 //! Auth: no anonymous access. In AWS (`AUTH_MODE=jwt`) API Gateway's JWT authorizer has
@@ -13,17 +15,20 @@ use lambda_http::http::{Method, StatusCode, header};
 use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::adapters::s3_imports::S3ImportFiles;
 use shared::domain::access::{Access, AccessError, Caller};
+use shared::ports::{ImportFiles, LeadStore};
 
 pub(crate) use crate::answers::*;
 
 pub use shared::config::LeadsConfig;
 
-pub struct Leads {
-    pub(crate) store: DynamoDbLeadStore,
+/// The leads API over a lead store `S` and the import uploads `F` (the defaults are the
+/// deployed adapters).
+pub struct Leads<S = DynamoDbLeadStore, F = S3ImportFiles> {
+    pub(crate) store: S,
     pub(crate) config: LeadsConfig,
     /// Where large imports are uploaded (`BUCKET_NAME`); `None`: asynchronous imports are
     /// not offered.
-    pub(crate) files: Option<S3ImportFiles>,
+    pub(crate) files: Option<F>,
 }
 
 /// The largest CSV import accepted in one request (bytes, data rows).
@@ -31,7 +36,7 @@ pub const MAX_IMPORT_BYTES: usize = 5 * 1024 * 1024;
 pub const MAX_IMPORT_ROWS: usize = 50_000;
 
 impl Leads {
-    /// Cold start.
+    /// Cold start: the DynamoDB store and, with a bucket, S3 uploads.
     pub fn from_sdk(config: LeadsConfig, sdk: &aws_config::SdkConfig) -> Self {
         let client = shared::adapters::aws::dynamodb_client(sdk, None);
         let store = DynamoDbLeadStore::new(client, &config.table_name);
@@ -48,12 +53,26 @@ impl Leads {
             files,
         }
     }
+}
 
-    pub fn new(store: DynamoDbLeadStore, config: LeadsConfig) -> Self {
+impl<S: LeadStore> Leads<S> {
+    /// Without asynchronous imports.
+    pub fn new(store: S, config: LeadsConfig) -> Self {
         Self {
             store,
             config,
             files: None,
+        }
+    }
+}
+
+impl<S: LeadStore, F: ImportFiles> Leads<S, F> {
+    /// Over any store and uploads (`files`: `None` when asynchronous imports are off).
+    pub fn with_files(store: S, config: LeadsConfig, files: Option<F>) -> Self {
+        Self {
+            store,
+            config,
+            files,
         }
     }
 

@@ -14,7 +14,7 @@ use shared::domain::leads::jobs::{
     UPLOAD_LINK_SECONDS, file_sha256, job_id_for_key, new_job_id, upload_key, valid_job_id,
 };
 use shared::domain::leads::{ImportOutcome, RowError};
-use shared::ports::ImportFiles;
+use shared::ports::{ImportFiles, LeadStore};
 
 use crate::handler::{
     Leads, MAX_IMPORT_BYTES, MAX_IMPORT_ROWS, Resp, content_type_is, error, filter_error,
@@ -103,7 +103,7 @@ fn new_job(
     }
 }
 
-impl Leads {
+impl<S: LeadStore, F: ImportFiles> Leads<S, F> {
     /// A synchronous import sent with `key`: applied once. A retry with the same key and
     /// file answers the first run's result (`replayed: true`); another file under the same
     /// key is `409 idempotency_conflict`; a run still going is `409 import_in_progress`
@@ -300,7 +300,7 @@ impl Leads {
     }
 }
 
-impl Leads {
+impl<S: LeadStore, F: ImportFiles> Leads<S, F> {
     pub(crate) async fn export(
         &self,
         query: &[(String, String)],

@@ -4,15 +4,16 @@ use chrono::{DateTime, Utc};
 use lambda_http::Request;
 use lambda_http::http::StatusCode;
 use serde_json::json;
-use shared::adapters::dynamodb::leads::LeadPatch;
 use shared::domain::access::Access;
+use shared::domain::leads::LeadPatch;
 use shared::domain::leads::{LeadFilter, check_custom_fields, check_tags};
 
 use crate::handler::{
     Leads, Resp, error, filter_error, from_leads_error, json_body, json_response, not_found,
 };
+use shared::ports::{ImportFiles, LeadStore};
 
-impl Leads {
+impl<S: LeadStore, F: ImportFiles> Leads<S, F> {
     pub(crate) async fn list(
         &self,
         query: &[(String, String)],

@@ -5,7 +5,10 @@
 pub mod analytics;
 pub mod assignment;
 pub mod events;
+pub mod files;
 pub mod graph;
+pub mod identity;
+pub mod leads;
 pub mod raw;
 pub mod rollups;
 pub mod secrets;

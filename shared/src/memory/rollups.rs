@@ -67,6 +67,13 @@ impl RollupStore for MemoryRollupStore {
         Ok(applied)
     }
 
+    /// Not modelled: the in-memory store has no message items to rebuild from.
+    async fn rebuild(&self, _total_segments: i32) -> Result<u64, StoreError> {
+        Err(StoreError::Unavailable(
+            "the in-memory rollups have no message items to rebuild from".into(),
+        ))
+    }
+
     async fn slots(&self, lo: i64, hi: i64) -> Result<Vec<Tally>, StoreError> {
         let state = self.lock();
         Ok(state

@@ -5,6 +5,10 @@ pub use self::analytics::{AnalyticsStore, CatalogueChanges, RunRecord};
 pub mod assignment;
 pub use self::assignment::{AssignmentStore, Committed, OwnerAssignment};
 pub mod graph;
+pub mod leads;
+pub use self::leads::{
+    ConsentFacts, LeadActivity, LeadStore, LeadsError, ScanCursor, ScannedMessage,
+};
 pub mod rollups;
 pub use self::rollups::{RollupStore, SlotDelta, StreamPosition};
 

@@ -13,6 +13,7 @@ mod identity;
 mod imports;
 mod ingest;
 mod leads;
+mod leads_conformance;
 mod load;
 mod meta_sync;
 mod openapi;

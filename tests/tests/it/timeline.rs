@@ -8,7 +8,7 @@ use aggregator::handler::Aggregator;
 use integration_tests::harness::Stack;
 use integration_tests::streams::{StreamReader, pump};
 use serde_json::{Value, json};
-use shared::adapters::dynamodb::leads::TIMELINE_ENTRIES;
+use shared::domain::leads::TIMELINE_ENTRIES;
 use shared::telemetry::RequestCounter;
 
 fn secs(ts: i64) -> String {

@@ -115,6 +115,6 @@ pub(crate) async fn send_state_change(
         {
             Ok(false)
         }
-        Err(e) => Err(super::attrs::unavailable(e)),
+        Err(e) => Err(super::attrs::store_error(e)),
     }
 }

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{AttributeValue as Av, KeysAndAttributes};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use std::collections::{BTreeSet, HashMap};
 
-use super::attrs::{Attrs, LEAD_WABAS, s, unavailable, user_item as key};
+use super::attrs::{Attrs, LEAD_WABAS, build_error, s, store_error, user_item as key};
 use crate::keys::{PROFILE_SK, lead_list};
 
 /// The person item's sort key.
@@ -57,13 +57,13 @@ pub(super) async fn batch_get(
                     .set_keys(Some(std::mem::take(&mut keys)))
                     .consistent_read(consistent)
                     .build()
-                    .map_err(|e| StoreError::Rejected(e.to_string()))?;
+                    .map_err(build_error)?;
                 let resp = client
                     .batch_get_item()
                     .request_items(table, req)
                     .send()
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(store_error)?;
                 if let Some(mut r) = resp.responses {
                     found.extend(r.remove(table).unwrap_or_default());
                 }
@@ -115,7 +115,7 @@ impl DynamoDbIdentityStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?
+            .map_err(store_error)?
             .item)
     }
 
@@ -130,7 +130,7 @@ impl DynamoDbIdentityStore {
             .expression_attribute_values(":id", s(id))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -194,7 +194,7 @@ impl DynamoDbIdentityStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(unavailable(e)),
+            Err(e) => Err(store_error(e)),
         }
     }
 
@@ -385,7 +385,7 @@ impl IdentityStore for DynamoDbIdentityStore {
                     .expression_attribute_values(":w", wabas.clone())
                     .send()
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(store_error)?;
             }
             if merged && !refold {
                 continue;
@@ -401,7 +401,7 @@ impl IdentityStore for DynamoDbIdentityStore {
                     .expression_attribute_values(":lead", s(lead.as_str()))
                     .send()
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(store_error)?;
             }
             folded += 1;
         }

@@ -250,6 +250,10 @@ impl RollupStore for DynamoDbRollupStore {
         )))
     }
 
+    async fn rebuild(&self, total_segments: i32) -> Result<u64, StoreError> {
+        self.rebuild_from_scan(total_segments).await
+    }
+
     async fn slots(&self, lo: i64, hi: i64) -> Result<Vec<Tally>, StoreError> {
         let mut out = Vec::new();
         if lo > hi {
@@ -360,7 +364,7 @@ impl DynamoDbRollupStore {
     /// runs (docs/RUNBOOK.md pauses the webhook and lets the stream drain first): a record the
     /// scan sees and the aggregator folds afterwards would count twice. Returns the slot
     /// items written.
-    pub async fn rebuild(&self, total_segments: i32) -> Result<u64, StoreError> {
+    async fn rebuild_from_scan(&self, total_segments: i32) -> Result<u64, StoreError> {
         use crate::domain::metrics::tally::fold_into_slots;
         let total_segments = total_segments.clamp(1, 64);
         let mut tallies = Vec::new();

@@ -120,6 +120,13 @@ pub fn job_of_upload(key: &str) -> Option<&str> {
         .filter(|id| valid_job_id(id))
 }
 
+/// What applying import rows did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub imported: usize,
+    pub updated: usize,
+}
+
 /// SHA-256 (hex) of a file.
 pub fn file_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))

@@ -1,25 +1,34 @@
 //! Leads as the managers' API sees them, and the rules around them: the configurable lifecycle
 //! (`lifecycle`), list filters from query parameters (`filter`), assignment on creation
-//! (`assignment`) and CSV import/export (`csv_io`). Pure: no AWS or HTTP types; the lead
-//! functions and the store adapters map to and from these.
+//! (`assignment`), CSV import/export (`csv_io`), import jobs (`jobs`), what managers change
+//! (`changes`: a lead's patch, a consent record) and a lead's timeline (`timeline`). Pure:
+//! no AWS or HTTP types; the lead functions and the store adapters map to and from these.
 
 mod assignment;
+mod changes;
 mod csv_io;
 mod filter;
 pub mod jobs;
 mod lifecycle;
+mod timeline;
 
 pub use assignment::{
     Assignment, AssignmentError, AssignmentInput, AssignmentRule, AssignmentRules, Condition,
     WHEN_KEYS,
 };
+pub use changes::{ConsentRecord, LeadPatch};
 #[cfg(feature = "csv")]
 pub use csv_io::{EXPORT_COLUMNS, export_csv, parse_import};
 pub use csv_io::{ImportOutcome, ImportRow, OPT_IN_CATEGORIES, OptIn, RowError};
 pub use filter::{
     DEFAULT_LIMIT, FILTER_PARAMS, FilterError, LeadFilter, MAX_LIMIT, OwnerFilter, TimeRange,
 };
+pub use jobs::ImportCounts;
 pub use lifecycle::{DEFAULT_LIFECYCLE, Lifecycle, LifecycleError, StageError};
+pub use timeline::{
+    Change, ConsentEventView, ConsentStateView, Conversion, MessageActivity, TIMELINE_ENTRIES,
+    Timeline, keep_latest,
+};
 
 use std::collections::BTreeMap;
 

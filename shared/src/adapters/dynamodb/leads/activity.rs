@@ -2,6 +2,7 @@
 //! maintenance commands (rebuild, link, redrive) read.
 
 use super::*;
+use crate::ports::ScanCursor;
 
 /// The marker flag set in the transaction that counts it.
 const COUNTED: &str = "counted";
@@ -31,19 +32,7 @@ fn cancelled_by_condition<R>(
         R,
     >,
 ) -> bool {
-    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError as E;
-    match e.as_service_error() {
-        Some(E::TransactionCanceledException(c)) => {
-            let codes: Vec<&str> = c
-                .cancellation_reasons()
-                .iter()
-                .filter_map(|r| r.code())
-                .filter(|c| *c != "None")
-                .collect();
-            !codes.is_empty() && codes.iter().all(|c| *c == "ConditionalCheckFailed")
-        }
-        _ => false,
-    }
+    cancellation(e) == Some(Cancelled::Condition)
 }
 
 impl DynamoDbLeadStore {
@@ -106,7 +95,7 @@ impl DynamoDbLeadStore {
             .expression_attribute_names("#c", COUNTED)
             .set_expression_attribute_values(Some(new_values))
             .build()
-            .map_err(unavailable)?;
+            .map_err(build_error)?;
         let created = self
             .client
             .transact_write_items()
@@ -121,7 +110,7 @@ impl DynamoDbLeadStore {
         match created {
             Ok(_) => return Ok(()),
             Err(e) if cancelled_by_condition(&e) => {}
-            Err(e) => return Err(unavailable(e).into()),
+            Err(e) => return Err(transaction_error(e).into()),
         }
 
         // The marker exists: the earliest time wins; a marker written before an index
@@ -153,7 +142,7 @@ impl DynamoDbLeadStore {
                 }
                 _ => Attrs::new(),
             },
-            Err(e) => return Err(unavailable(e).into()),
+            Err(e) => return Err(store_error(e).into()),
         };
         if marker.contains_key(COUNTED) {
             return Ok(());
@@ -177,7 +166,7 @@ impl DynamoDbLeadStore {
             .expression_attribute_names("#n", counter(direction))
             .expression_attribute_values(":delta", Av::N(delta.to_string()))
             .build()
-            .map_err(unavailable)?)
+            .map_err(build_error)?)
     }
 
     /// Flags a marker `counted` and raises its id's counter, in one transaction; a marker
@@ -197,7 +186,7 @@ impl DynamoDbLeadStore {
             .expression_attribute_names("#c", COUNTED)
             .expression_attribute_values(":t", Av::Bool(true))
             .build()
-            .map_err(unavailable)?;
+            .map_err(build_error)?;
         let bump = self.counter_change(user_key, direction, 1)?;
         let result = self
             .client
@@ -209,7 +198,7 @@ impl DynamoDbLeadStore {
         match result {
             Ok(_) => Ok(()),
             Err(e) if cancelled_by_condition(&e) => Ok(()),
-            Err(e) => Err(unavailable(e).into()),
+            Err(e) => Err(transaction_error(e).into()),
         }
     }
 
@@ -228,7 +217,7 @@ impl DynamoDbLeadStore {
             .expression_attribute_values(":w", Av::Ss(vec![waba_id.to_string()]))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -250,7 +239,7 @@ impl DynamoDbLeadStore {
             .item("waba_id", s(waba_id))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(store_error)?;
         Ok(())
     }
 
@@ -271,7 +260,7 @@ impl DynamoDbLeadStore {
             .condition_expression("attribute_exists(#c)")
             .expression_attribute_names("#c", COUNTED)
             .build()
-            .map_err(unavailable)?;
+            .map_err(build_error)?;
         let lower = self.counter_change(user_key, direction, -1)?;
         let result = self
             .client
@@ -291,10 +280,10 @@ impl DynamoDbLeadStore {
                     .key("sk", s(format!("{}{}", direction.prefix(), wamid)))
                     .send()
                     .await
-                    .map_err(unavailable)?;
+                    .map_err(store_error)?;
                 Ok(())
             }
-            Err(e) => Err(unavailable(e).into()),
+            Err(e) => Err(transaction_error(e).into()),
         }
     }
 
@@ -306,8 +295,8 @@ impl DynamoDbLeadStore {
         &self,
         segment: i32,
         total_segments: i32,
-        start: Option<HashMap<String, Av>>,
-    ) -> Result<(Vec<ScannedMessage>, Option<HashMap<String, Av>>), LeadsError> {
+        start: Option<ScanCursor>,
+    ) -> Result<(Vec<ScannedMessage>, Option<ScanCursor>), LeadsError> {
         let out = self
             .client
             .scan()
@@ -316,10 +305,10 @@ impl DynamoDbLeadStore {
             .total_segments(total_segments)
             .filter_expression("begins_with(pk, :msg)")
             .expression_attribute_values(":msg", s(MESSAGE_PREFIX))
-            .set_exclusive_start_key(start)
+            .set_exclusive_start_key(start.map(|c| scan_key(&c)).transpose()?)
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(store_error)?;
         let scanned = out
             .items
             .unwrap_or_default()
@@ -338,6 +327,45 @@ impl DynamoDbLeadStore {
                 }
             })
             .collect();
-        Ok((scanned, out.last_evaluated_key))
+        Ok((scanned, out.last_evaluated_key.as_ref().map(scan_cursor)))
+    }
+}
+
+/// A scan's next page as a cursor: the last key read (string attributes: the table's `pk`
+/// and `sk`), as JSON.
+fn scan_cursor(key: &Attrs) -> ScanCursor {
+    let key: BTreeMap<&str, &str> = key
+        .iter()
+        .filter_map(|(k, v)| Some((k.as_str(), v.as_s().ok()?.as_str())))
+        .collect();
+    ScanCursor(serde_json::to_string(&key).unwrap_or_default())
+}
+
+/// The key a [`scan_cursor`] stands for; a cursor this store did not issue is refused.
+fn scan_key(cursor: &ScanCursor) -> Result<Attrs, LeadsError> {
+    let key: BTreeMap<String, String> = serde_json::from_str(&cursor.0).map_err(|_| {
+        LeadsError::Invalid(format!(
+            "scan cursor {:?} is not one this store issued",
+            cursor.0
+        ))
+    })?;
+    Ok(key.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_scan_cursor_stands_for_the_key_it_was_made_of() {
+        let key: Attrs = HashMap::from([
+            ("pk".to_string(), s("MSG#wamid.1")),
+            ("sk".to_string(), s("OUT")),
+        ]);
+        assert_eq!(scan_key(&scan_cursor(&key)).unwrap(), key);
+        assert!(matches!(
+            scan_key(&ScanCursor("not json".into())),
+            Err(LeadsError::Invalid(_))
+        ));
     }
 }

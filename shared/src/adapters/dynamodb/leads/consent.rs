@@ -5,6 +5,7 @@ use super::*;
 use crate::adapters::dynamodb::consent::{
     ConsentEventBase, ConsentStateChange, consent_event_item, send_state_change,
 };
+use crate::ports::ConsentFacts;
 
 impl DynamoDbLeadStore {
     /// What the consent check needs about a user on a number: the current consent for the
@@ -14,15 +15,7 @@ impl DynamoDbLeadStore {
         user: &str,
         phone_number_id: &str,
         category: &str,
-    ) -> Result<
-        (
-            ConsentStatus,
-            Option<ConsentStateView>,
-            Option<DateTime<Utc>>,
-            Option<EntryPoint>,
-        ),
-        LeadsError,
-    > {
+    ) -> Result<ConsentFacts, LeadsError> {
         // Consent follows the person: every id of theirs is consulted, but only the items
         // the answer rests on, by key (each id's profile and its state for this number and
         // category: one BatchGetItem, whatever the history), never whole partitions.
@@ -70,7 +63,12 @@ impl DynamoDbLeadStore {
             }
             None => None,
         };
-        Ok((consent, view, last_inbound, entry_point))
+        Ok(ConsentFacts {
+            consent,
+            state: view,
+            last_inbound_at: last_inbound,
+            entry_point,
+        })
     }
 
     /// The person's first outbound message at or after `from` (the reply to an ad click):
@@ -100,21 +98,7 @@ impl DynamoDbLeadStore {
         &self,
         rec: &ConsentRecord,
     ) -> Result<(ConsentEventView, Vec<ConsentStateView>), LeadsError> {
-        use sha2::{Digest, Sha256};
-        let digest = Sha256::digest(
-            format!(
-                "{}|{}|{}|{}|{}|{}|{}",
-                rec.user,
-                rec.phone_number_id,
-                rec.action,
-                rec.categories.join(","),
-                rec.source,
-                rec.proof.as_deref().unwrap_or(""),
-                rec.at.timestamp()
-            )
-            .as_bytes(),
-        );
-        let id = hex::encode(&digest[..12]);
+        let id = rec.event_id();
         let at = rec.at.timestamp();
         let action = if rec.action == "opt_out" {
             ConsentAction::OptOut

@@ -84,7 +84,7 @@ impl DynamoDbLeadStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?
+            .map_err(store_error)?
             .item
             .ok_or_else(|| {
                 LeadsError::Store(StoreError::Unavailable(
@@ -117,7 +117,7 @@ impl DynamoDbLeadStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?
+            .map_err(store_error)?
             .item
             .and_then(|i| text(&i, "forwarded")))
     }
@@ -158,7 +158,7 @@ impl DynamoDbLeadStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(unavailable(e).into()),
+            Err(e) => Err(store_error(e).into()),
         }
     }
 }

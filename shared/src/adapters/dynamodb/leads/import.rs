@@ -112,7 +112,7 @@ impl DynamoDbLeadStore {
                 .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(store_error)?;
             let old = out.attributes.unwrap_or_default();
             if old.contains_key("created_at") {
                 counts.updated += 1;
@@ -259,7 +259,7 @@ impl DynamoDbLeadStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?
+            .map_err(store_error)?
             .item
             .as_ref()
             .and_then(job_from_item))
@@ -301,7 +301,7 @@ impl DynamoDbLeadStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(unavailable(e).into()),
+            Err(e) => Err(store_error(e).into()),
         }
     }
 
@@ -313,7 +313,7 @@ impl DynamoDbLeadStore {
             .set_item(Some(job_item(job)))
             .send()
             .await
-            .map_err(unavailable)?;
+            .map_err(store_error)?;
         Ok(())
     }
 }

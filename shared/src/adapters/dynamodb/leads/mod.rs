@@ -13,6 +13,7 @@ mod activity;
 mod consent;
 mod conversions;
 mod import;
+mod port;
 mod timeline;
 
 use consent::person_consent_states;
@@ -20,17 +21,23 @@ use consent::person_consent_states;
 use crate::domain::activity::{Activity, Direction};
 use crate::domain::consent::ConsentAction;
 use crate::domain::consent_check::{ConsentStatus, EntryPoint};
-use crate::domain::leads::{FirstTouch, ImportRow, LeadFilter, LeadView, Lifecycle, StageError};
+use crate::domain::leads::{
+    Change, ConsentEventView, ConsentRecord, ConsentStateView, Conversion, FirstTouch,
+    ImportCounts, ImportRow, LeadFilter, LeadPatch, LeadView, Lifecycle, MessageActivity,
+    TIMELINE_ENTRIES, Timeline,
+};
 use crate::domain::timeindex::{LEAD_INDEX, LEAD_TIME_ATTR, LeadSeries, lead_time, time_bucket};
-use crate::ports::StoreError;
+use crate::ports::{LeadsError, ScannedMessage, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, Delete, Put, TransactWriteItem, Update};
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
-use super::attrs::{Attrs, LEAD_WABAS, int, s, text, time, unavailable, user_item as item_key};
+use super::attrs::{
+    Attrs, Cancelled, LEAD_WABAS, build_error, cancellation, int, s, store_error, text, time,
+    transaction_error, user_item as item_key,
+};
 use super::history::{HistoryEntry, Version, history_item};
 use super::identity::{DynamoDbIdentityStore, batch_get};
 use crate::domain::access::Access;
@@ -46,160 +53,6 @@ use crate::ports::IdentityStore;
 
 /// Index items read per list request at most, whatever the filter matches.
 const MAX_SCANNED: usize = 5_000;
-
-#[derive(Debug, thiserror::Error)]
-pub enum LeadsError {
-    #[error("lead {0} not found")]
-    NotFound(String),
-    #[error("lead was changed since version {expected}: the current version is {current}")]
-    VersionConflict { expected: u64, current: u64 },
-    #[error(transparent)]
-    Stage(#[from] StageError),
-    /// A list cursor this API did not issue (the only request the store itself judges).
-    #[error("invalid cursor: {0}")]
-    Invalid(String),
-    #[error("idempotency key {0:?} was already used with a different conversion")]
-    IdempotencyConflict(String),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// A change to a lead; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LeadPatch {
-    pub expected_version: u64,
-    #[serde(default)]
-    pub stage: Option<String>,
-    /// `Some(None)` unassigns.
-    #[serde(default, with = "double_option")]
-    pub owner: Option<Option<String>>,
-    #[serde(default)]
-    pub tags: Option<Vec<String>>,
-    #[serde(default)]
-    pub custom_fields: Option<BTreeMap<String, String>>,
-}
-
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
-}
-
-/// One entry of a lead's change history.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Change {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    pub by: String,
-    pub reason: Option<String>,
-    pub at: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ConsentEventView {
-    pub consent: String,
-    pub categories: Vec<String>,
-    pub source: String,
-    pub phone_number_id: String,
-    pub at: DateTime<Utc>,
-    pub keyword: Option<String>,
-    pub proof: Option<String>,
-    pub recorded_by: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ConsentStateView {
-    pub phone_number_id: String,
-    pub category: String,
-    pub consent: String,
-    pub source: String,
-    pub since: DateTime<Utc>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct MessageActivity {
-    /// From the aggregator's markers; a message counts once the stream has been processed.
-    pub inbound_count: Option<u64>,
-    pub first_inbound_at: Option<DateTime<Utc>>,
-    pub last_inbound_at: Option<DateTime<Utc>>,
-    pub last_referral_at: Option<DateTime<Utc>>,
-    pub outbound_count: Option<u64>,
-    pub last_outbound_at: Option<DateTime<Utc>>,
-    pub outbound_note: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Timeline {
-    pub first_touch: Option<FirstTouch>,
-    pub conversions: Vec<Conversion>,
-    pub stage_history: Vec<Change>,
-    pub owner_history: Vec<Change>,
-    pub consent_history: Vec<ConsentEventView>,
-    pub consent_state: Vec<ConsentStateView>,
-    pub messages: MessageActivity,
-    /// The lists cut to their latest [`TIMELINE_ENTRIES`] entries: `history` (stage and
-    /// owner changes together), `consent_history`, `conversions`.
-    pub truncated: Vec<&'static str>,
-}
-
-/// Entries a timeline list holds at most (the latest ones); older entries are in the
-/// reports and exports.
-pub const TIMELINE_ENTRIES: usize = 100;
-
-/// An opt-in or opt-out recorded through the API or an import.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsentRecord {
-    pub user: String,
-    pub phone_number_id: String,
-    /// `opt_in` / `opt_out`.
-    pub action: String,
-    /// Sorted, unique: `marketing`, `utility`.
-    pub categories: Vec<String>,
-    /// The channel: `api`, `web_form`, `qr`, `in_app`, `sms`, `store`, `import`, `other`.
-    pub source: String,
-    pub proof: Option<String>,
-    pub at: DateTime<Utc>,
-    pub recorded_by: String,
-    /// How it was recorded: `api` (`POST /v1/consent`) or `import` (a CSV row's opt-in);
-    /// stored as `recorded_via`, the consent report's source.
-    pub via: &'static str,
-}
-
-/// A conversion as stored and returned.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Conversion {
-    pub conversion_id: String,
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub value: Option<f64>,
-    pub currency: Option<String>,
-    pub at: DateTime<Utc>,
-    pub idempotency_key: String,
-    pub recorded_at: DateTime<Utc>,
-    /// `not_configured`, `sent`, `failed`, `no_ctwa_clid`.
-    pub forwarded: String,
-    pub forward_error: Option<String>,
-}
-
-/// A message item as the maintenance commands read it.
-#[derive(Debug, Clone)]
-pub struct ScannedMessage {
-    /// The lead marker it stands for, if any.
-    pub activity: Option<Activity>,
-    /// The ids of its person it names (`domain::identity::ids_of_message`).
-    pub ids: std::collections::BTreeSet<String>,
-}
-
-/// What an import did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct ImportCounts {
-    pub imported: usize,
-    pub updated: usize,
-}
 
 #[derive(Debug, Clone)]
 pub struct DynamoDbLeadStore {
@@ -361,7 +214,7 @@ impl DynamoDbLeadStore {
             {
                 Ok(false)
             }
-            Err(e) => Err(unavailable(e).into()),
+            Err(e) => Err(store_error(e).into()),
         }
     }
 
@@ -416,7 +269,7 @@ impl DynamoDbLeadStore {
                         .expression_attribute_values(":c", Av::N(c.created_at.to_string())),
                     None => query.key_condition_expression("lead_list = :list"),
                 };
-                let page = query.send().await.map_err(unavailable)?;
+                let page = query.send().await.map_err(store_error)?;
                 for item in page.items() {
                     scanned += 1;
                     // A profile merged into its person's lead is listed as that lead.
@@ -479,7 +332,7 @@ impl DynamoDbLeadStore {
             .consistent_read(true)
             .send()
             .await
-            .map_err(unavailable)?
+            .map_err(store_error)?
             .item)
     }
 
@@ -601,9 +454,7 @@ impl DynamoDbLeadStore {
             .set_expression_attribute_values(Some(values))
             .set_expression_attribute_names((!names.is_empty()).then_some(names))
             .build()
-            .map_err(|e| {
-                LeadsError::Store(StoreError::Rejected(format!("request not built: {e}")))
-            })?;
+            .map_err(build_error)?;
         let mut tx = self
             .client
             .transact_write_items()
@@ -614,19 +465,19 @@ impl DynamoDbLeadStore {
                 .set_item(Some(h))
                 .condition_expression("attribute_not_exists(pk)")
                 .build()
-                .map_err(|e| {
-                    LeadsError::Store(StoreError::Rejected(format!("request not built: {e}")))
-                })?;
+                .map_err(build_error)?;
             tx = tx.transact_items(TransactWriteItem::builder().put(put).build());
         }
         match tx.send().await {
             Ok(_) => {}
             Err(e) => {
-                let cancelled = e
-                    .as_service_error()
-                    .is_some_and(|s| s.is_transaction_canceled_exception());
-                if !cancelled {
-                    return Err(unavailable(e).into());
+                // Only a failed condition or a concurrent transaction is a conflict; a
+                // throttled or refused transaction is a storage error of its kind.
+                if !matches!(
+                    cancellation(&e),
+                    Some(Cancelled::Condition | Cancelled::Conflict)
+                ) {
+                    return Err(transaction_error(e).into());
                 }
                 // Someone else changed it between our read and write.
                 let now_item = self.profile(lead_id).await?;
@@ -681,7 +532,7 @@ impl DynamoDbLeadStore {
             .key("sk", s(PHONE_WABA_SK))
             .send()
             .await
-            .map_err(unavailable)?
+            .map_err(store_error)?
             .item
             .and_then(|i| text(&i, "waba_id")))
     }
@@ -693,25 +544,6 @@ impl DynamoDbLeadStore {
             .await?
             .as_ref()
             .and_then(lead_from_item))
-    }
-
-    /// Every lead matching the filter, newest first (the export).
-    pub async fn all(
-        &self,
-        filter: &LeadFilter,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<LeadView>, LeadsError> {
-        let mut filter = filter.clone();
-        filter.limit = crate::domain::leads::MAX_LIMIT;
-        let mut out = Vec::new();
-        loop {
-            let (page, next) = self.list(&filter, now).await?;
-            out.extend(page);
-            match next {
-                Some(c) => filter.cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
     }
 }
 

@@ -4,6 +4,7 @@
 //! partition (a person's message markers grow with every message).
 
 use super::*;
+use crate::domain::leads::keep_latest;
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 
 impl DynamoDbLeadStore {
@@ -22,7 +23,7 @@ impl DynamoDbLeadStore {
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
-                .map_err(unavailable)?;
+                .map_err(store_error)?;
             items.extend(page.items().iter().cloned());
             match page.last_evaluated_key {
                 Some(k) => start = Some(k),
@@ -257,16 +258,6 @@ fn latest_items(items: &[Attrs], limit: usize) -> (Vec<&Attrs>, bool) {
     (entries.into_iter().map(|(_, _, i)| i).collect(), cut)
 }
 
-/// Keeps the latest `limit` entries (by time, then key), oldest first; `true` when some
-/// were dropped.
-fn keep_latest<T>(entries: &mut Vec<(i64, String, T)>, limit: usize) -> bool {
-    entries.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-    entries.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
-    let dropped = entries.len().saturating_sub(limit);
-    entries.drain(..dropped);
-    dropped > 0
-}
-
 fn consent_event_from_item(item: &Attrs) -> ConsentEventView {
     ConsentEventView {
         consent: text(item, "consent").unwrap_or_default(),
@@ -281,22 +272,5 @@ fn consent_event_from_item(item: &Attrs) -> ConsentEventView {
         keyword: text(item, "keyword"),
         proof: text(item, "proof"),
         recorded_by: text(item, "recorded_by"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::keep_latest;
-
-    #[test]
-    fn keeps_the_latest_entries_oldest_first() {
-        let mut e: Vec<(i64, String, ())> = [(3, "c"), (1, "a"), (2, "b"), (2, "b"), (4, "d")]
-            .iter()
-            .map(|(t, k)| (*t, k.to_string(), ()))
-            .collect();
-        assert!(keep_latest(&mut e, 3));
-        let kept: Vec<i64> = e.iter().map(|x| x.0).collect();
-        assert_eq!(kept, vec![2, 3, 4]);
-        assert!(!keep_latest(&mut e, 3), "nothing more to drop");
     }
 }
