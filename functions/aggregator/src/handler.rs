@@ -28,8 +28,7 @@ use std::collections::BTreeSet;
 
 /// The aggregator over the lead ports `S`, the identity store `I` and the rollup store `R`
 /// (the defaults are the deployed DynamoDB adapters).
-pub struct Aggregator<S = DynamoDbLeadStore, I = DynamoDbIdentityStore, R = DynamoDbRollupStore>
-{
+pub struct Aggregator<S = DynamoDbLeadStore, I = DynamoDbIdentityStore, R = DynamoDbRollupStore> {
     store: S,
     identity: I,
     rollups: R,
@@ -485,9 +484,18 @@ mod tests {
     fn records_become_tally_moves() {
         let record = |name: &str| -> EventRecord {
             serde_json::from_value(json!({
+                "eventID": "1",
                 "eventName": name,
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "eu-west-1",
+                "eventSourceARN": "arn:aws:dynamodb:eu-west-1:1:table/t/stream/x",
                 "dynamodb": {
+                    "ApproximateCreationDateTime": 1795000000,
+                    "Keys": {"pk": {"S": "MSG#wamid.1"}, "sk": {"S": "IN"}},
                     "SequenceNumber": "111000000000000000001",
+                    "SizeBytes": 120,
+                    "StreamViewType": "NEW_AND_OLD_IMAGES",
                     "OldImage": {},
                     "NewImage": {
                         "pk": {"S": "MSG#wamid.1"}, "sk": {"S": "IN"},

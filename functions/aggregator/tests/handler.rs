@@ -10,8 +10,8 @@ use aws_lambda_events::event::dynamodb::TimeWindowEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use shared::domain::activity::{Activity, Direction};
-use shared::memory::identity::MemoryIdentityStore;
 use shared::domain::metrics::tally::{Cell, slot_of};
+use shared::memory::identity::MemoryIdentityStore;
 use shared::memory::leads::{Failure, MemoryLeadStore};
 use shared::memory::rollups::MemoryRollupStore;
 use shared::ports::{IdentityStore, RollupStore, ScannedMessage};
@@ -122,7 +122,13 @@ async fn a_batch_records_markers_tenancy_and_links_and_a_redelivery_changes_noth
     let slots = g.rollups.slots(0, i64::MAX).await.unwrap();
     let counted: Vec<(i64, bool, i64)> = slots
         .iter()
-        .map(|t| (t.at, matches!(t.cell, Cell::Inbound { .. }), t.counts.messages))
+        .map(|t| {
+            (
+                t.at,
+                matches!(t.cell, Cell::Inbound { .. }),
+                t.counts.messages,
+            )
+        })
         .collect();
     let mut expected = vec![(slot_of(inbound_at), true, 1), (slot_of(sent_at), false, 1)];
     expected.sort();
@@ -155,7 +161,13 @@ async fn a_rollup_failure_retries_from_its_slots_first_record_and_adds_nothing_t
     let first = failed[0].clone();
     let from = (0..3).position(|i| sequence(&f, i) == first).unwrap();
     let rest = Value::Array(f["Records"].as_array().unwrap()[from..].to_vec());
-    assert!(g.aggregator.handle(batch(&rest)).await.batch_item_failures.is_empty());
+    assert!(
+        g.aggregator
+            .handle(batch(&rest))
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
     let total: i64 = g
         .rollups
         .slots(0, i64::MAX)

@@ -57,8 +57,5 @@ pub trait RollupStore: Send + Sync {
     /// Recomputes every slot from the source of truth (the message and conversion items),
     /// keeping the guards; returns the slots written. Exact only while no stream record is
     /// pending (docs/RUNBOOK.md, "Rebuilding the rollups").
-    fn rebuild(
-        &self,
-        total_segments: i32,
-    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn rebuild(&self, total_segments: i32) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

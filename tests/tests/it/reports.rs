@@ -281,10 +281,7 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
         day_start(first - chrono::Duration::days(10)),
         day_start(last + chrono::Duration::days(10)),
     );
-    let slots_before = rollups
-        .slots(span_lo, span_hi)
-        .await
-        .expect("rollups");
+    let slots_before = rollups.slots(span_lo, span_hi).await.expect("rollups");
     assert!(!slots_before.is_empty());
     let mut replay = StreamReader::new(&stack.endpoint, &stack.table);
     pump_with_jobs(&mut replay, &aggregator, &jobs).await;
@@ -294,10 +291,7 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
         "a replayed stream changes nothing"
     );
     assert_eq!(
-        rollups
-            .slots(span_lo, span_hi)
-            .await
-            .expect("rollups"),
+        rollups.slots(span_lo, span_hi).await.expect("rollups"),
         slots_before,
         "a replayed stream adds nothing to the rollups"
     );
@@ -320,10 +314,7 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
     );
     let written = rollups.rebuild(4).await.expect("rebuild rollups");
     assert_eq!(
-        rollups
-            .slots(span_lo, span_hi)
-            .await
-            .expect("rollups"),
+        rollups.slots(span_lo, span_hi).await.expect("rollups"),
         slots_before,
         "rollups rebuilt = incremental"
     );

@@ -263,10 +263,7 @@ impl RollupStore for DynamoDbRollupStore {
             return Ok(out);
         };
         let mut day = lo - lo.rem_euclid(86_400);
-        loop {
-            let Some((pk, _)) = rollup_key(day) else {
-                break;
-            };
+        while let Some((pk, _)) = rollup_key(day) {
             if pk > last {
                 break;
             }
