@@ -35,6 +35,23 @@ pub struct ReportSettings {
     pub bom: bool,
 }
 
+impl ReportSettings {
+    /// The settings the reports functions run with (`ReportsConfig`), whatever the ports.
+    pub fn from_config(config: &crate::config::ReportsConfig) -> Self {
+        Self {
+            wabas: config.waba_ids.clone(),
+            sla_seconds: config.sla_seconds,
+            retention_days: config.retention_days,
+            links: LinkPolicy {
+                default_seconds: config.link_default_seconds,
+                max_seconds: config.link_max_seconds,
+            },
+            part_bytes: 8 * 1024 * 1024,
+            bom: config.csv_bom,
+        }
+    }
+}
+
 impl Default for ReportSettings {
     fn default() -> Self {
         Self {
@@ -656,17 +673,7 @@ pub fn live_service(
             &config.bucket_name,
             sdk.credentials_provider(),
         ),
-        settings: ReportSettings {
-            wabas: config.waba_ids.clone(),
-            sla_seconds: config.sla_seconds,
-            retention_days: config.retention_days,
-            links: LinkPolicy {
-                default_seconds: config.link_default_seconds,
-                max_seconds: config.link_max_seconds,
-            },
-            part_bytes: 8 * 1024 * 1024,
-            bom: config.csv_bom,
-        },
+        settings: ReportSettings::from_config(config),
     }
 }
 

@@ -10,5 +10,6 @@ pub mod graph;
 pub mod identity;
 pub mod leads;
 pub mod raw;
+pub mod reports;
 pub mod rollups;
 pub mod secrets;
