@@ -276,7 +276,8 @@ struct SourceState {
 }
 
 /// The facts a report reads, fed by the test. Same contract as `DynamoDbReportSource`:
-/// a window's messages, consent events and conversions by time (`messages` off: none), with
+/// a window's messages (by their marker time, the anchor), consent events and conversions by
+/// time (`messages` off: none), with
 /// every earlier message of the window's people when `with_history`; leads created in the
 /// window; Meta's days of the window's WABAs and days (template days fed through
 /// [`Inputs::templates`] belong to every WABA); outbound messages by marker time (their
@@ -353,18 +354,9 @@ impl MemoryReportSource {
     }
 }
 
-/// Whether any status time of a message falls in `lo..=hi` (its markers in the time index).
-fn touches(t: &Times, lo: i64, hi: i64) -> bool {
-    [
-        t.sent_at,
-        t.delivered_at,
-        t.read_at,
-        t.played_at,
-        t.failed_at,
-    ]
-    .into_iter()
-    .flatten()
-    .any(|at| (lo..=hi).contains(&at))
+/// Whether a message's marker in the time index (its anchor) falls in `lo..=hi`.
+fn marked_in(m: &OutboundMsg, lo: i64, hi: i64) -> bool {
+    m.anchor().is_some_and(|a| (lo..=hi).contains(&a))
 }
 
 impl ReportSource for MemoryReportSource {
@@ -378,7 +370,7 @@ impl ReportSource for MemoryReportSource {
             inputs.outbound = f
                 .outbound
                 .iter()
-                .filter(|m| touches(&m.times, lo, hi))
+                .filter(|m| marked_in(m, lo, hi))
                 .cloned()
                 .collect();
             inputs.inbound = f.inbound.iter().filter(|m| within(m.at)).cloned().collect();
@@ -469,7 +461,7 @@ impl ReportSource for MemoryReportSource {
             .facts
             .outbound
             .iter()
-            .filter(|m| m.anchor().is_some_and(|a| (lo..=hi).contains(&a)))
+            .filter(|m| marked_in(m, lo, hi))
             .cloned()
             .collect())
     }
