@@ -1,70 +1,30 @@
-//! Two kinds of event, one service (`shared::reports::ReportService`):
-//! - the table stream, filtered to report records marked `queued` by the API (a report that
-//!   did not finish within the HTTP request): the job re-reads the record and finishes it,
-//!   unless it is already finished (a replayed record changes nothing);
-//! - an EventBridge Scheduler payload `{"schedule": "daily" | "weekly", "kinds": [...],
-//!   "tz": "Asia/Jakarta", "phone_number_ids": [...]}`: yesterday / last Monday–Sunday in
-//!   that zone, one report per kind × phone number, under `reports/scheduled/<schedule>/`,
-//!   then one announcement of them all on the configured topic (ids and how to fetch each
-//!   one, never a link).
+//! Two kinds of event, one service (`shared::reports::ReportService`), one module each:
+//! - the table stream (`stream`), filtered to report records marked `queued` by the API (a
+//!   report that did not finish within the HTTP request): the job re-reads the record and
+//!   finishes it, unless it is already finished (a replayed record changes nothing);
+//! - an EventBridge Scheduler payload (`schedule`) `{"schedule": "daily" | "weekly",
+//!   "kinds": [...], "tz": "Asia/Jakarta", "phone_number_ids": [...]}`: yesterday / last
+//!   Monday–Sunday in that zone, one report per kind × phone number, under
+//!   `reports/scheduled/<schedule>/`, then one announcement of them all on the configured
+//!   topic (ids and how to fetch each one, never a link).
+//!
+//! `main.rs` wires the live service and announcer; the handler tests (`tests/handler.rs`)
+//! the report ports in memory.
 
 use aws_lambda_events::event::dynamodb::Event as StreamEvent;
-use chrono::{Datelike, Duration, NaiveDate, Utc};
-use chrono_tz::Tz;
+use chrono::Utc;
 use lambda_runtime::{Error, LambdaEvent};
-use serde::Deserialize;
-use serde_json::{Value, json};
-use shared::domain::announcement::announce;
-use shared::domain::report::{
-    ReportKind, ReportRequest, ReportRequestBody, ReportStatus, new_report_id,
-};
+use serde_json::Value;
 use shared::ports::{ReportAnnouncer, ReportObjects, ReportSource, ReportStore};
 use shared::reports::ReportService;
 
-/// The kinds a schedule creates when it names none: every metric family (the summary
-/// page's sections); the weekly schedule adds the summary page itself.
-pub const DEFAULT_SCHEDULED_KINDS: [ReportKind; 9] = shared::reports::SUMMARY_SECTIONS;
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Schedule {
-    pub schedule: String,
-    #[serde(default)]
-    pub kinds: Option<Vec<String>>,
-    #[serde(default)]
-    pub tz: Option<String>,
-    #[serde(default)]
-    pub phone_number_ids: Option<Vec<String>>,
-    /// The summary page's locale (`en`, `id`, `pt-BR`).
-    #[serde(default)]
-    pub locale: Option<String>,
-}
-
-/// The period a schedule covers, given today's date in its zone: `daily` is yesterday,
-/// `weekly` the last complete Monday–Sunday week.
-pub fn scheduled_period(schedule: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
-    match schedule {
-        "daily" => {
-            let d = today.pred_opt()?;
-            Some((d, d))
-        }
-        "weekly" => {
-            let this_monday =
-                today - Duration::days(i64::from(today.weekday().num_days_from_monday()));
-            Some((
-                this_monday - Duration::days(7),
-                this_monday - Duration::days(1),
-            ))
-        }
-        _ => None,
-    }
-}
+pub use crate::schedule::{DEFAULT_SCHEDULED_KINDS, Schedule, scheduled_period};
 
 pub struct ReportJobs<S, R, O, A> {
-    service: ReportService<S, R, O>,
-    announcer: A,
+    pub(crate) service: ReportService<S, R, O>,
+    pub(crate) announcer: A,
     /// The managers' API base URL, named in announcements.
-    api_url: Option<String>,
+    pub(crate) api_url: Option<String>,
 }
 
 impl<S: ReportSource, R: ReportStore, O: ReportObjects, A: ReportAnnouncer> ReportJobs<S, R, O, A> {
@@ -84,144 +44,5 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects, A: ReportAnnouncer> Repo
         let schedule: Schedule = serde_json::from_value(event.payload)
             .map_err(|e| format!("not a schedule payload: {e}"))?;
         self.scheduled(&schedule, Utc::now().timestamp()).await
-    }
-
-    /// Finishes the reports the API handed over. A storage error fails the batch, so
-    /// Lambda retries it; a report's own failure is recorded on it.
-    pub async fn handed_over(&self, stream: StreamEvent) -> Result<Value, Error> {
-        let mut finished = Vec::new();
-        for record in &stream.records {
-            let image = &record.change.new_image;
-            let text = |k: &str| match image.get(k) {
-                Some(serde_dynamo::AttributeValue::S(s)) => Some(s.clone()),
-                _ => None,
-            };
-            if text("pk").as_deref() != Some(shared::keys::REPORTS_PK)
-                || text("status").as_deref() != Some("queued")
-            {
-                continue;
-            }
-            let Some(id) = text("report_id") else {
-                continue;
-            };
-            let Some(mut rec) = self.service.store.get(&id).await? else {
-                continue;
-            };
-            if rec.status != ReportStatus::Queued {
-                continue;
-            }
-            rec.status = ReportStatus::Running;
-            self.service.store.put(&rec).await?;
-            let done = self.service.run(rec, || Utc::now().timestamp()).await;
-            finished.push(json!({"id": done.id, "status": done.status.public()}));
-        }
-        Ok(json!({ "finished": finished }))
-    }
-
-    /// Creates and runs the reports of one schedule.
-    pub async fn scheduled(&self, schedule: &Schedule, now: i64) -> Result<Value, Error> {
-        let tz_name = schedule.tz.clone().unwrap_or_else(|| "UTC".to_string());
-        let tz: Tz = tz_name
-            .parse()
-            .map_err(|_| format!("schedule tz {tz_name:?} is not an IANA zone"))?;
-        let today = chrono::DateTime::from_timestamp(now, 0)
-            .ok_or("clock out of range")?
-            .with_timezone(&tz)
-            .date_naive();
-        let (from, to) = scheduled_period(&schedule.schedule, today)
-            .ok_or_else(|| format!("schedule {:?} is not daily or weekly", schedule.schedule))?;
-        let kinds: Vec<String> = match &schedule.kinds {
-            Some(k) if !k.is_empty() => k.clone(),
-            _ => DEFAULT_SCHEDULED_KINDS
-                .iter()
-                .chain((schedule.schedule == "weekly").then_some(&ReportKind::Summary))
-                .map(|k| k.as_str().to_string())
-                .collect(),
-        };
-        let phones: Vec<Option<String>> = match &schedule.phone_number_ids {
-            Some(p) if !p.is_empty() => p.iter().cloned().map(Some).collect(),
-            _ => vec![None],
-        };
-        let origin = format!("scheduled:{}", schedule.schedule);
-        let mut created = Vec::new();
-        let mut records = Vec::new();
-        for kind in &kinds {
-            for phone in &phones {
-                let req = ReportRequest::parse(
-                    ReportRequestBody {
-                        kind: kind.clone(),
-                        from: from.to_string(),
-                        to: to.to_string(),
-                        tz: Some(tz_name.clone()),
-                        group_by: Some("day".into()),
-                        phone_number_id: phone.clone(),
-                        expires_in: None,
-                        locale: schedule.locale.clone(),
-                    },
-                    self.service.settings.links,
-                )
-                .map_err(|e| format!("schedule: {e}"))?;
-                let id = new_report_id(now, shared::reports::random_u64());
-                let rec = self.service.new_record(id, &req, "scheduler", &origin, now);
-                self.service.store.put(&rec).await?;
-                let done = self.service.run(rec, || Utc::now().timestamp()).await;
-                created.push(json!({
-                    "id": done.id,
-                    "kind": done.kind.as_str(),
-                    "status": done.status.public(),
-                    "rows": done.rows,
-                    "reason": done.reason,
-                }));
-                records.push(done);
-            }
-        }
-        tracing::info!(schedule = %schedule.schedule, %from, %to, reports = created.len(), "scheduled reports written");
-        // The reports are written and listed whatever happens here: a failed announcement is
-        // logged (and counted by the alarm on errors), not retried by re-running the schedule,
-        // which would write every report again.
-        let announcement = announce(
-            &schedule.schedule,
-            &from.to_string(),
-            &to.to_string(),
-            &tz_name,
-            &records,
-            self.api_url.as_deref(),
-        );
-        let announced = match self.announcer.announce(&announcement).await {
-            Ok(()) => true,
-            Err(e) => {
-                tracing::error!(error = %e, schedule = %schedule.schedule, "scheduled reports not announced");
-                false
-            }
-        };
-        Ok(
-            json!({"schedule": schedule.schedule, "from": from.to_string(), "to": to.to_string(),
-            "reports": created, "announced": announced}),
-        )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn periods_are_yesterday_and_last_full_week() {
-        let sat = NaiveDate::from_ymd_opt(2026, 11, 28).unwrap();
-        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        assert_eq!(
-            scheduled_period("daily", sat),
-            Some((d("2026-11-27"), d("2026-11-27")))
-        );
-        assert_eq!(
-            scheduled_period("weekly", sat),
-            Some((d("2026-11-16"), d("2026-11-22")))
-        );
-        let mon = d("2026-11-23");
-        assert_eq!(
-            scheduled_period("weekly", mon),
-            Some((d("2026-11-16"), d("2026-11-22")))
-        );
-        assert_eq!(scheduled_period("hourly", mon), None);
     }
 }
