@@ -747,6 +747,9 @@ async fn reads_per_kind() {
                     i.messaging.len()
                 ),
                 None if kind == ReportKind::Leads => "the leads index, 8 shards".into(),
+                None if rolled => format!(
+                    "rollup slots: 1 Query per UTC day of the {window_days}-day window, the leads index, Meta's days"
+                ),
                 None => format!(
                     "opt-out facts: by_time over {} days; {} six-hour slices × 8 shards; a BatchGet per slice with messages",
                     DAYS + 3,
