@@ -4,6 +4,18 @@
 use crate::domain::access::{AccessError, AccessPolicy, Caller, caller_from_claims};
 use std::fmt;
 
+/// A variable of the process environment: the only place the crate reads it (each function's
+/// typed config goes through here once, at init).
+pub fn env(key: &str) -> Option<String> {
+    std::env::var(key).ok()
+}
+
+/// Running inside AWS Lambda (the runtime sets `AWS_LAMBDA_FUNCTION_NAME`): JSON logs and
+/// metrics on, rather than the local stack's readable output.
+pub fn in_lambda() -> bool {
+    env("AWS_LAMBDA_FUNCTION_NAME").is_some()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("missing environment variable {0}")]
@@ -107,7 +119,7 @@ pub const DEFAULT_WRITE_CONCURRENCY: usize = 32;
 
 impl WebhookConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(env)
     }
 
     /// Same as [`from_env`](Self::from_env) over any lookup (tests, the local stack).
@@ -197,7 +209,7 @@ pub struct AggregatorConfig {
 
 impl AggregatorConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(env)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -227,7 +239,7 @@ pub struct ReplayConfig {
 
 impl ReplayConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(env)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -273,7 +285,7 @@ pub struct MetaSyncConfig {
 
 impl MetaSyncConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(env)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -322,7 +334,7 @@ pub struct LeadsConfig {
 
 impl LeadsConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(env)
     }
 
     /// `TABLE_NAME`, `AUTH_MODE` (`jwt` | `token`), `API_TOKEN` (token mode), `LIFECYCLE`.
@@ -362,7 +374,7 @@ pub struct ConversionsConfig {
 
 impl ConversionsConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(env)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -393,7 +405,7 @@ pub struct LeadImportsConfig {
 
 impl LeadImportsConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(env)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -717,7 +729,7 @@ pub struct ReportsConfig {
 
 impl ReportsConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|k| std::env::var(k).ok())
+        Self::from_lookup(env)
     }
 
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {

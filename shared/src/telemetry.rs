@@ -19,7 +19,7 @@ pub fn init() {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);
-    let result = if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_some() {
+    let result = if crate::config::in_lambda() {
         builder.json().flatten_event(true).without_time().try_init()
     } else {
         builder.compact().try_init()
@@ -218,7 +218,7 @@ pub fn emf_record(
 /// Emits metrics (EMF on stdout) inside Lambda, dimension `Service` = `service` (plus
 /// `extra`); a no-op elsewhere (tests, the local stack) so their output stays readable.
 pub fn emit_metrics(service: &str, extra: &[(&str, &str)], metrics: &[(&str, f64, &str)]) {
-    if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() || metrics.is_empty() {
+    if !crate::config::in_lambda() || metrics.is_empty() {
         return;
     }
     let mut dims = vec![("Service", service)];

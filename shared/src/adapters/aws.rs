@@ -95,7 +95,7 @@ pub async fn graph_config(
     secret_id: Option<&str>,
 ) -> Result<crate::adapters::graph::GraphConfig, ConfigError> {
     use crate::adapters::graph::GraphConfig;
-    let env = |k: &str| std::env::var(k).ok();
+    let env = crate::config::env;
     match secret_id {
         Some(id) => {
             let token = graph_token(sdk, id).await?;
