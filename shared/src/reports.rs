@@ -286,12 +286,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         window.with_history = false;
         let mut inputs = self.source.inputs(&window).await?;
         inputs.tallies = Some(tallies);
-        if *access == Access::All {
-            return Ok(Some(inputs));
-        }
-        let (leads, phones) = inputs.tenancy_keys();
-        let tenancy = self.source.tenancy(&leads, &phones).await?;
-        Ok(Some(inputs.restrict(access, &tenancy)))
+        Ok(Some(self.restrict(inputs, access).await?))
     }
 
     /// The facts of a window that `access` may see.
@@ -301,6 +296,11 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         access: &Access,
     ) -> Result<Inputs, ReportError> {
         let inputs = self.source.inputs(window).await?;
+        self.restrict(inputs, access).await
+    }
+
+    /// Only the facts `access` may see (the tenancy of their leads and numbers read once).
+    async fn restrict(&self, inputs: Inputs, access: &Access) -> Result<Inputs, ReportError> {
         if *access == Access::All {
             return Ok(inputs);
         }

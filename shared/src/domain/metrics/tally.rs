@@ -236,22 +236,16 @@ impl Inputs {
 /// its slot start. Cells whose sum is zero are left out (a status that changes nothing a
 /// family counts yields nothing).
 pub fn delta(before: Option<&Tally>, after: Option<&Tally>) -> Vec<Tally> {
-    let mut sums: BTreeMap<(i64, &Cell), Counts> = BTreeMap::new();
-    for (t, sign) in [(before, -1), (after, 1)] {
-        if let Some(t) = t {
-            sums.entry((slot_of(t.at), &t.cell))
-                .or_default()
-                .add(&t.counts, sign);
-        }
-    }
-    sums.into_iter()
-        .filter(|(_, c)| !c.is_zero())
-        .map(|((at, cell), counts)| Tally {
-            at,
-            cell: cell.clone(),
+    let taken_out = before.map(|t| {
+        let mut counts = Counts::default();
+        counts.add(&t.counts, -1);
+        Tally {
+            at: t.at,
+            cell: t.cell.clone(),
             counts,
-        })
-        .collect()
+        }
+    });
+    fold_into_slots(taken_out.into_iter().chain(after.cloned()))
 }
 
 /// Adds tallies up per (slot, cell), dropping sums of zero.
