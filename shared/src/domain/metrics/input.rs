@@ -200,6 +200,10 @@ pub struct Inputs {
     /// additive families read these instead of `outbound` / `inbound`.
     #[serde(default)]
     pub tallies: Option<Vec<super::tally::Tally>>,
+    /// Person facts already summed per rollup slot (`super::facts`); when set, the
+    /// `response_times` and `templates` families read these instead of the messages.
+    #[serde(default)]
+    pub facts: Option<Vec<super::tally::Tally>>,
 }
 
 impl Inputs {

@@ -34,6 +34,7 @@ pub mod campaigns;
 pub mod consent;
 pub mod conversations;
 pub mod export;
+pub mod facts;
 pub mod failures;
 pub mod format;
 pub mod input;
@@ -204,6 +205,7 @@ mod tests {
                 ..MessagingDay::default()
             }],
             tallies: None,
+            facts: None,
         };
         for group_by in [
             GroupBy::Day,

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use super::facts::waits;
 use super::format::{CsvRow, fixed, round_div};
 use super::input::Inputs;
 use super::message::event_key;
@@ -11,7 +12,9 @@ use super::stats;
 use super::tag::{Responder, parse_opt_tag};
 
 /// Which wait a sample measures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ResponseKind {
     /// First unanswered inbound → first outbound message at or after it.
     Any,
@@ -135,9 +138,11 @@ pub struct ResponseTimeRow {
 /// Only (period, responder) pairs with at least one sample get a row.
 pub fn response_times(inputs: &Inputs, q: &Query) -> Vec<ResponseTimeRow> {
     let mut groups: BTreeMap<(String, ResponseKind), Vec<i64>> = BTreeMap::new();
-    for s in response_samples(inputs, q) {
-        if let Some(period) = q.period_of(s.started_at) {
-            groups.entry((period, s.kind)).or_default().push(s.wait_s);
+    let facts = inputs.person_facts();
+    for (started_at, kind, wait_s, n) in waits(&facts, q) {
+        if let Some(period) = q.period_of(started_at) {
+            let w = groups.entry((period, kind)).or_default();
+            w.extend(std::iter::repeat_n(wait_s, usize::try_from(n).unwrap_or(0)));
         }
     }
     let mut rows = Vec::with_capacity(groups.len());

@@ -23,6 +23,8 @@ use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 
 use super::input::{InboundMsg, Inputs, OutboundMsg};
+use super::response_times::ResponseKind;
+use super::tag::parse_opt_tag;
 
 /// Rollup slot length: 15 minutes.
 pub const SLOT_SECONDS: i64 = 900;
@@ -45,14 +47,32 @@ pub enum Cell {
     /// Conversions, by their time. No dimension: the families that filter conversions by
     /// number or tenancy read them one by one (`Inputs::conversions`).
     Conversion,
+    /// A person fact (`super::facts`): response waits of one length, by the time of the
+    /// inbound message that started them. `scope` is the business number the wait was
+    /// measured on alone (`None`: across all of the person's numbers, the unfiltered view).
+    Wait {
+        scope: Option<String>,
+        kind: ResponseKind,
+        wait_s: i64,
+    },
+    /// A person fact (`super::facts`): delivered template messages that were replied to, by
+    /// the message's anchor time. `same_number`: the reply test saw only inbound messages on
+    /// the message's own number (what a report filtered to that number counts); otherwise
+    /// inbound messages on any number (the unfiltered view).
+    Replied {
+        waba_id: String,
+        phone_number_id: String,
+        template: String,
+        same_number: bool,
+    },
 }
 
 impl Cell {
     pub fn waba_id(&self) -> &str {
         match self {
             Cell::Outbound(c) => &c.waba_id,
-            Cell::Inbound { waba_id, .. } => waba_id,
-            Cell::Conversion => "",
+            Cell::Inbound { waba_id, .. } | Cell::Replied { waba_id, .. } => waba_id,
+            Cell::Conversion | Cell::Wait { .. } => "",
         }
     }
 
@@ -61,7 +81,11 @@ impl Cell {
             Cell::Outbound(c) => &c.phone_number_id,
             Cell::Inbound {
                 phone_number_id, ..
+            }
+            | Cell::Replied {
+                phone_number_id, ..
             } => phone_number_id,
+            Cell::Wait { scope, .. } => scope.as_deref().unwrap_or(""),
             Cell::Conversion => "",
         }
     }
@@ -82,6 +106,9 @@ pub struct OutboundCell {
     pub error_code: Option<i64>,
     /// Failed messages only; empty when Meta gave none.
     pub error_title: String,
+    /// The sender tag's `template` (the `templates` family's row key); `None` without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 impl OutboundCell {
@@ -169,6 +196,7 @@ pub fn outbound_tally(m: &OutboundMsg) -> Option<Tally> {
         } else {
             String::new()
         },
+        template: parse_opt_tag(m.tag.as_deref()).template,
     };
     let t = &m.times;
     Some(Tally {
@@ -287,7 +315,10 @@ pub fn slots_are_exact(tz: Tz, lo: i64, hi: i64) -> bool {
 mod tests {
     use super::super::message::testkit::*;
     use super::super::query::GroupBy;
-    use super::super::{Query, conversations, failures, input::Times, reconciliation, volume};
+    use super::super::{
+        Query, conversations, failures, input::Times, reconciliation, response_times, templates,
+        volume,
+    };
     use super::*;
 
     /// A few hundred messages over a week with every status shape, many zones' day edges.
@@ -337,6 +368,14 @@ mod tests {
             if next(10) == 0 {
                 m.times = Times::default();
             }
+            m.tag = [
+                None,
+                Some("template=welcome;by=bot"),
+                Some("template=promo_nov"),
+                Some("by=bot"),
+                Some("template=welcome;by=human"),
+            ][i % 5]
+                .map(str::to_string);
             inputs.outbound.push(m);
         }
         for i in 0..300 {
@@ -363,6 +402,7 @@ mod tests {
         let inputs = week();
         let rolled = Inputs {
             tallies: Some(fold_into_slots(tallies_of(&inputs))),
+            facts: Some(fold_into_slots(super::super::facts::facts_of(&inputs))),
             outbound: vec![],
             inbound: vec![],
             conversions: vec![],
@@ -383,6 +423,8 @@ mod tests {
                 assert_eq!(conversations(&inputs, &q), conversations(&rolled, &q));
                 assert_eq!(failures(&inputs, &q), failures(&rolled, &q));
                 assert_eq!(reconciliation(&inputs, &q), reconciliation(&rolled, &q));
+                assert_eq!(templates(&inputs, &q), templates(&rolled, &q));
+                assert_eq!(response_times(&inputs, &q), response_times(&rolled, &q));
                 assert_eq!(
                     volume(&inputs, &q),
                     volume(&rolled, &q),
@@ -399,6 +441,8 @@ mod tests {
                 assert_eq!(conversations(&inputs, &q), conversations(&rolled, &q));
                 assert_eq!(failures(&inputs, &q), failures(&rolled, &q));
                 assert_eq!(reconciliation(&inputs, &q), reconciliation(&rolled, &q));
+                assert_eq!(templates(&inputs, &q), templates(&rolled, &q));
+                assert_eq!(response_times(&inputs, &q), response_times(&rolled, &q));
             }
             assert!(slots_are_exact(
                 tz,
@@ -406,12 +450,19 @@ mod tests {
                 ts("2026-12-31T00:00:00")
             ));
         }
-        assert!(
-            !conversations(
-                &inputs,
-                &Query::new(d("2026-11-17"), d("2026-11-21"), chrono_tz::UTC)
-            )
-            .is_empty()
+        let q = Query::new(d("2026-11-17"), d("2026-11-21"), chrono_tz::UTC);
+        assert!(!conversations(&inputs, &q).is_empty());
+        // The facts are there to compare: waits of each kind and replied template messages.
+        let rows = response_times(&inputs, &q);
+        assert!(rows.iter().any(|r| r.responder == ResponseKind::Bot));
+        assert!(rows.iter().any(|r| r.responder == ResponseKind::Human));
+        assert!(templates(&inputs, &q).iter().any(|r| r.replied > 0));
+        let mut p2 = q.clone();
+        p2.phone_number_id = Some("P2".to_string());
+        assert_ne!(
+            response_times(&inputs, &q),
+            response_times(&inputs, &p2),
+            "a number's own waits differ from the unfiltered ones"
         );
         // Monrovia kept −00:44:30 until 1972: its slots would cut days wrongly.
         assert!(!slots_are_exact(chrono_tz::Africa::Monrovia, 0, 86_400));

@@ -13,12 +13,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDate;
 
+use super::facts::replied;
 use super::format::{CsvRow, money_e6, opt_int, rate, round_div, safe_cell};
 use super::input::{Inputs, TemplateDay};
-use super::message::ReplyIndex;
 use super::query::Query;
 use super::spend::{OptSum, StateAcc};
-use super::tag::parse_opt_tag;
+use super::tally::Cell;
 
 /// Meta's figures for one template over a period (summed over Meta's day buckets).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -138,37 +138,60 @@ struct MetaAcc {
     cost_state: StateAcc,
 }
 
+type Rows = BTreeMap<(String, RowKey), TemplateRow>;
+
+/// The row of a tag at a time (`None` outside the period), labelled by the smallest tag that
+/// reached it (tags are never empty).
+fn row_of<'r>(
+    rows: &'r mut Rows,
+    cat: &Catalogue<'_>,
+    q: &Query,
+    at: i64,
+    tag: &str,
+) -> Option<&'r mut TemplateRow> {
+    let period = q.period_of(at)?;
+    let key = match cat.resolve(tag) {
+        Some(id) => RowKey::Id(id.to_string()),
+        None => RowKey::Tag(tag.to_string()),
+    };
+    let row = rows.entry((period, key)).or_default();
+    if row.template.is_empty() || *tag < *row.template {
+        row.template = tag.to_string();
+    }
+    Some(row)
+}
+
 /// Webhook rows (messages with a `template` tag, by anchor day) beside Meta's rows (days in
 /// the period, Meta's buckets as they are). Messages without a template tag are left out.
 pub fn templates(inputs: &Inputs, q: &Query) -> Vec<TemplateRow> {
     let cat = Catalogue::new(&inputs.templates);
-    let replies = ReplyIndex::new(&inputs.inbound, q);
-    let mut rows: BTreeMap<(String, RowKey), TemplateRow> = BTreeMap::new();
-    for m in &inputs.outbound {
-        if !q.phone_matches(&m.phone_number_id) {
+    let mut rows = Rows::new();
+    for t in inputs.message_tallies().iter() {
+        let Cell::Outbound(c) = &t.cell else {
+            continue;
+        };
+        let Some(tag) = c.template.as_deref() else {
+            continue;
+        };
+        if !q.phone_matches(&c.phone_number_id) {
             continue;
         }
-        let Some(period) = m.anchor().and_then(|a| q.period_of(a)) else {
+        let Some(row) = row_of(&mut rows, &cat, q, t.at, tag) else {
             continue;
         };
-        let Some(tag) = parse_opt_tag(m.tag.as_deref()).template else {
-            continue;
-        };
-        let key = match cat.resolve(&tag) {
-            Some(id) => RowKey::Id(id.to_string()),
-            None => RowKey::Tag(tag.clone()),
-        };
-        let row = rows.entry((period, key)).or_default();
-        // Labelled by the smallest tag (tags are never empty).
-        if row.template.is_empty() || tag < row.template {
-            row.template = tag;
+        let n = &t.counts;
+        row.sent = row.sent.saturating_add_signed(n.messages);
+        row.delivered = row.delivered.saturating_add_signed(n.delivered);
+        row.read = row.read.saturating_add_signed(n.read);
+        if c.failed {
+            row.failed = row.failed.saturating_add_signed(n.messages);
         }
-        let t = &m.times;
-        row.sent += 1;
-        row.delivered += u64::from(t.is_delivered());
-        row.read += u64::from(t.is_read());
-        row.failed += u64::from(t.is_failed());
-        row.replied += u64::from(replies.replied(m));
+    }
+    let facts = inputs.person_facts();
+    for (at, tag, n) in replied(&facts, q) {
+        if let Some(row) = row_of(&mut rows, &cat, q, at, tag) {
+            row.replied = row.replied.saturating_add_signed(n);
+        }
     }
     let mut meta: BTreeMap<(String, String), MetaAcc> = BTreeMap::new();
     for r in &inputs.templates {

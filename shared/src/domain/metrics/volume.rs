@@ -78,6 +78,8 @@ impl Daily {
                         }
                         continue;
                     }
+                    // Person facts live in `Inputs::facts`, never among the message tallies.
+                    Cell::Wait { .. } | Cell::Replied { .. } => continue,
                 }
                 seen(day);
             }
@@ -233,7 +235,7 @@ fn hourly(inputs: &Inputs, q: &Query, daily: &Daily) -> Vec<VolumeRow> {
                 Cell::Conversion if q.phone_number_id.is_none() => {
                     c.conversions = c.conversions.saturating_add_signed(n)
                 }
-                Cell::Conversion => {}
+                Cell::Conversion | Cell::Wait { .. } | Cell::Replied { .. } => {}
             }
         }
     }

@@ -7,12 +7,13 @@ use chrono::Days;
 
 use super::charts::{BarChart, Funnel, Series};
 use super::locale::{Locale, Text, round_div};
+use crate::domain::metrics::facts::waits;
 use crate::domain::metrics::failures::LIMITED_BY_META;
 use crate::domain::metrics::templates::MetaTemplate;
 use crate::domain::metrics::{
     CampaignRow, ConsentAction, ConsentRow, ConsentSource, FailureRow, GroupBy, Inputs, Query,
-    ReconciliationRow, ResponseKind, ResponseSample, SpendRow, Spike, TemplateRow, VolumeRow,
-    conversations, response_times, spend, volume,
+    ReconciliationRow, ResponseKind, SpendRow, Spike, TemplateRow, VolumeRow, conversations,
+    response_times, spend, volume,
 };
 
 /// Meta's "user stopped marketing messages" error: an opt-out signal, unlike 131049.
@@ -373,17 +374,18 @@ pub fn bucket_of(wait_s: i64) -> usize {
 
 /// The distribution of waits, bot vs human side by side: samples whose wait started in the
 /// period (the rule of the `response_times` rows, so the counts add up to their `responses`).
-pub fn response_histogram(samples: &[ResponseSample], q: &Query, locale: Locale) -> BarChart {
+pub fn response_histogram(inputs: &Inputs, q: &Query, locale: Locale) -> BarChart {
     let t = locale.text();
     let labels = bucket_labels(locale);
+    let facts = inputs.person_facts();
     let mut series = Vec::new();
     for (kind, name) in [(ResponseKind::Bot, t.bot), (ResponseKind::Human, t.human)] {
         let mut counts = vec![0i64; labels.len()];
-        for s in samples.iter().filter(|s| s.kind == kind) {
-            if q.period_of(s.started_at).is_some()
-                && let Some(c) = counts.get_mut(bucket_of(s.wait_s))
+        for (started_at, _, wait_s, n) in waits(&facts, q).filter(|w| w.1 == kind) {
+            if q.period_of(started_at).is_some()
+                && let Some(c) = counts.get_mut(bucket_of(wait_s))
             {
-                *c += 1;
+                *c += n;
             }
         }
         series.push(Series {

@@ -12,7 +12,7 @@ use super::locale::{Locale, Text};
 use crate::domain::metrics::failures::LIMITED_BY_META;
 use crate::domain::metrics::{
     ConsentAction, ConsentRow, Inputs, Query, ResponseKind, campaigns, consent, failures,
-    reconciliation, response_samples, response_times, spend, templates, volume,
+    reconciliation, response_times, spend, templates, volume,
 };
 
 /// What every section needs.
@@ -514,8 +514,7 @@ pub(super) fn response_section(ctx: &Ctx<'_>) -> String {
             ],
             &stats,
         );
-        let samples = response_samples(ctx.inputs, ctx.q);
-        let hist = data::response_histogram(&samples, ctx.q, l);
+        let hist = data::response_histogram(ctx.inputs, ctx.q, l);
         b.push_str(&bar_figure(
             ctx,
             "c-response",

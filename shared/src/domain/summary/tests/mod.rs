@@ -14,7 +14,7 @@ use crate::domain::metrics::message::testkit::{d, inb, out, pricing, ts};
 use crate::domain::metrics::{
     ConsentAction, ConsentEvt, ConsentSource, ConversionRow, LeadRow, MessagingDay, OutboundMsg,
     PricingDay, ResponseKind, Spike, TemplateDay, campaigns, failures, reconciliation,
-    response_samples, response_times, spend, templates, volume,
+    response_times, spend, templates, volume,
 };
 
 type Bar = (String, String, String);
@@ -406,8 +406,7 @@ fn histogram_bars_add_up_to_the_response_time_rows() {
         .push(tagged("oz", "z", t - 86_000, "by=bot"));
     let q = utc("2026-11-20", "2026-11-20");
     let rows = response_times(&inputs, &data::whole(&q));
-    let samples = response_samples(&inputs, &q);
-    let hist = response_histogram(&samples, &q, Locale::En);
+    let hist = response_histogram(&inputs, &q, Locale::En);
     let svg = bar_svg(&hist, "h", "t", "d", Locale::En);
     let got = bars(&svg);
     for (kind, name) in [(ResponseKind::Bot, "Bot"), (ResponseKind::Human, "Human")] {
