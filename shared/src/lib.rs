@@ -18,6 +18,7 @@ pub mod adapters;
 pub mod assignment;
 pub mod config;
 pub mod domain;
+pub mod facts;
 /// The managers' APIs' HTTP edge (feature `http`): the caller of an API Gateway request.
 #[cfg(feature = "http")]
 pub mod http;

@@ -5,6 +5,7 @@
 pub mod analytics;
 pub mod assignment;
 pub mod events;
+pub mod facts;
 pub mod files;
 pub mod graph;
 pub mod identity;

@@ -4,6 +4,8 @@ pub mod analytics;
 pub use self::analytics::{AnalyticsStore, CatalogueChanges, RunRecord};
 pub mod assignment;
 pub use self::assignment::{AssignmentStore, Committed, OwnerAssignment};
+pub mod facts;
+pub use self::facts::{FactsCommit, PersonFactsStore, PersonHistory};
 pub mod graph;
 pub mod leads;
 pub use self::leads::{
