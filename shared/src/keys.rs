@@ -91,6 +91,56 @@ pub fn rollup_slot_of(pk: &str, sk: &str) -> Option<i64> {
     let t = chrono::NaiveDateTime::parse_from_str(&format!("{day}T{hm}"), "%Y-%m-%dT%H:%M").ok()?;
     Some(t.and_utc().timestamp())
 }
+/// A person's stored facts (`crate::facts`): partition `FACTS#<lead id>`, with the claim
+/// counter at [`FACTS_CLAIM_SK`] and one item per slot holding facts, `SLOT#<YYYY-MM-DDTHH:MM>`
+/// (the slot's UTC start).
+pub fn facts_pk(person: &str) -> String {
+    format!("FACTS#{person}")
+}
+pub const FACTS_PREFIX: &str = "FACTS#";
+pub const FACTS_CLAIM_SK: &str = "CLAIM";
+pub fn facts_slot_sk(slot: i64) -> Option<String> {
+    let t = chrono::DateTime::from_timestamp(slot, 0)?;
+    Some(format!("SLOT#{}", t.format("%Y-%m-%dT%H:%M")))
+}
+/// The slot start of a person's facts item's sort key.
+pub fn facts_slot_of(sk: &str) -> Option<i64> {
+    let t =
+        chrono::NaiveDateTime::parse_from_str(sk.strip_prefix("SLOT#")?, "%Y-%m-%dT%H:%M").ok()?;
+    Some(t.and_utc().timestamp())
+}
+/// Partitions per UTC day of the fact sums: a burst of replies spreads its writes over them.
+pub const FACT_SUM_SHARDS: u64 = 4;
+pub const FACT_SUM_PREFIX: &str = "FACTSUM#";
+/// The sum of one fact cell in one slot: partition `FACTSUM#<UTC day>#<shard>` (the shard from
+/// the cell's hash), sort key `<HH:MM>#<cell id>`. `None` outside chrono's range.
+pub fn fact_sum_key(slot: i64, cell_hash: u64, cell_id: &str) -> Option<(String, String)> {
+    let t = chrono::DateTime::from_timestamp(slot, 0)?;
+    Some((
+        format!(
+            "{FACT_SUM_PREFIX}{}#{}",
+            t.format("%Y-%m-%d"),
+            cell_hash % FACT_SUM_SHARDS
+        ),
+        format!("{}#{cell_id}", t.format("%H:%M")),
+    ))
+}
+/// Every fact-sum partition of the UTC day holding `at`.
+pub fn fact_sum_partitions(at: i64) -> Vec<String> {
+    let Some(t) = chrono::DateTime::from_timestamp(at, 0) else {
+        return Vec::new();
+    };
+    (0..FACT_SUM_SHARDS)
+        .map(|k| format!("{FACT_SUM_PREFIX}{}#{k}", t.format("%Y-%m-%d")))
+        .collect()
+}
+/// The slot start of a fact-sum item's keys.
+pub fn fact_sum_slot_of(pk: &str, sk: &str) -> Option<i64> {
+    let (day, _) = pk.strip_prefix(FACT_SUM_PREFIX)?.rsplit_once('#')?;
+    let (hm, _) = sk.split_once('#')?;
+    let t = chrono::NaiveDateTime::parse_from_str(&format!("{day}T{hm}"), "%Y-%m-%dT%H:%M").ok()?;
+    Some(t.and_utc().timestamp())
+}
 /// The round-robin assignment counter's key.
 pub const ASSIGNMENT_COUNTER: (&str, &str) = ("COUNTER#assignment", "ROUND_ROBIN");
 

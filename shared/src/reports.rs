@@ -258,21 +258,33 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         }
     }
 
-    /// The inputs of a report whose message figures all come from the rollups: kinds that
-    /// only add message tallies up (conversations, failures, reconciliation; volume when it
-    /// needs no lead's number or tenancy for its conversions), in a zone whose offsets are
-    /// whole slots over the window, from a source that keeps rollups. `None` otherwise: the
-    /// report reads the messages. Reads the slots, the leads and Meta's days: O(days ×
-    /// dimensions) items, never a message.
+    /// The inputs of a report whose message figures all come from the rollups, in a zone
+    /// whose offsets are whole slots over the window, from a source that keeps rollups:
+    /// - the message rollups for kinds that only add message tallies up (conversations,
+    ///   failures, reconciliation; volume when it needs no lead's number or tenancy for its
+    ///   conversions);
+    /// - and the person rollups for templates (replied) and response times, and for the
+    ///   summary page (every section), for a caller who sees every WABA.
+    ///
+    /// `None` otherwise: the report reads the messages. Reads the slots, the leads, the
+    /// consent events and conversions, and Meta's days: O(days × dimensions) items, never a
+    /// message.
     async fn rolled_inputs(
         &self,
         req: &ReportRequest,
         access: &Access,
     ) -> Result<Option<Inputs>, ReportError> {
-        let eligible = match req.kind {
-            ReportKind::Conversations | ReportKind::Failures | ReportKind::Reconciliation => true,
-            ReportKind::Volume => req.phone_number_id.is_none() && *access == Access::All,
-            _ => false,
+        let all = *access == Access::All;
+        let (eligible, needs_facts) = match req.kind {
+            ReportKind::Conversations | ReportKind::Failures | ReportKind::Reconciliation => {
+                (true, false)
+            }
+            ReportKind::Volume => (req.phone_number_id.is_none() && all, false),
+            // Person facts are kept for the unfiltered view and each number's, not per WABA:
+            // a restricted caller's replies and waits are read from the messages.
+            ReportKind::Templates | ReportKind::ResponseTimes => (all, true),
+            ReportKind::Summary => (all && req.phone_number_id.is_none(), true),
+            _ => (false, false),
         };
         let mut window = self.window(req);
         let tz = req.query(self.settings.sla_seconds).tz;
@@ -282,11 +294,35 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         let Some(tallies) = self.source.rollups(window.lo, window.hi).await? else {
             return Ok(None);
         };
+        let facts = if needs_facts {
+            let Some(facts) = self.source.facts(window.lo, window.hi).await? else {
+                return Ok(None);
+            };
+            Some(facts)
+        } else {
+            None
+        };
         window.messages = false;
         window.with_history = false;
         let mut inputs = self.source.inputs(&window).await?;
         inputs.tallies = Some(tallies);
+        inputs.facts = facts;
         Ok(Some(self.restrict(inputs, access).await?))
+    }
+
+    /// What a summary page reads: the rollups when they serve every section, else every
+    /// message of the window and every earlier message of its people.
+    async fn summary_inputs(
+        &self,
+        req: &ReportRequest,
+        access: &Access,
+    ) -> Result<Inputs, ReportError> {
+        if let Some(rolled) = self.rolled_inputs(req, access).await? {
+            return Ok(rolled);
+        }
+        let mut window = self.window(req);
+        window.with_history = true;
+        self.read_inputs(&window, access).await
     }
 
     /// The facts of a window that `access` may see.
@@ -442,17 +478,13 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         rec: &ReportRecord,
     ) -> Result<Written, ReportError> {
         let (lo, hi) = req.bounds();
-        let mut window = self.window(req);
-        window.with_history = true;
         let access = req.access();
-        let inputs = self.read_inputs(&window, &access).await?;
+        let inputs = self.summary_inputs(req, &access).await?;
         let days = (req.to - req.from).num_days() + 1;
         let mut before = req.clone();
         before.to = req.from - chrono::Duration::days(1);
         before.from = before.to - chrono::Duration::days(days - 1);
-        let mut previous_window = self.window(&before);
-        previous_window.with_history = true;
-        let previous = self.read_inputs(&previous_window, &access).await?;
+        let previous = self.summary_inputs(&before, &access).await?;
         let q = req.query(self.settings.sla_seconds);
         let dir = report_dir(rec);
         let mut rows = 0;

@@ -13,27 +13,42 @@
 //! (it needs the webhook's writes). Identity links live in `crate::identity`, tenancy filing
 //! in `crate::tenancy`, the reading of stream images in `crate::stream`.
 
-use crate::stream::{attr, rollup_change};
+use crate::stream::{attr, fact_ids, rollup_change};
 use crate::tenancy::Filed;
+use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::dynamodb::{StreamRecord, TimeWindowEvent, TimeWindowEventResponse};
 use aws_lambda_events::event::streams::DynamoDbBatchItemFailure;
 use lambda_runtime::LambdaEvent;
+use shared::adapters::dynamodb::facts::{DynamoDbFactsStore, DynamoDbPersonHistory};
 use shared::adapters::dynamodb::identity::DynamoDbIdentityStore;
 use shared::adapters::dynamodb::leads::DynamoDbLeadStore;
 use shared::adapters::dynamodb::rollups::DynamoDbRollupStore;
 use shared::domain::activity::{Direction, activity_change, activity_of};
 use shared::domain::identity::ids_of_message;
-use shared::ports::{IdentityStore, LeadActivity, LeadStore, LeadsError, RollupStore};
+use shared::ports::{
+    IdentityStore, LeadActivity, LeadStore, LeadsError, PersonFactsStore, PersonHistory,
+    RollupStore,
+};
 use shared::rollups::{RecordChange, RollupError, fold_batch};
+use std::collections::BTreeSet;
 
 pub use crate::identity::LinkOutcome;
 
-/// The aggregator over the lead ports `S`, the identity store `I` and the rollup store `R`
-/// (the defaults are the deployed DynamoDB adapters).
-pub struct Aggregator<S = DynamoDbLeadStore, I = DynamoDbIdentityStore, R = DynamoDbRollupStore> {
+/// The aggregator over the lead ports `S`, the identity store `I`, the message rollups `R`,
+/// the person rollups `F` and the person history `H` (the defaults are the deployed
+/// DynamoDB adapters).
+pub struct Aggregator<
+    S = DynamoDbLeadStore,
+    I = DynamoDbIdentityStore,
+    R = DynamoDbRollupStore,
+    F = DynamoDbFactsStore,
+    H = DynamoDbPersonHistory,
+> {
     pub(crate) store: S,
     pub(crate) identity: I,
     pub(crate) rollups: R,
+    pub(crate) facts: F,
+    pub(crate) history: H,
     /// Tenancy facts this instance already wrote (`lead|<id>|<waba>`, `phone|<id>|<waba>`):
     /// the writes are idempotent, so this only saves repeating them on a warm instance.
     pub(crate) filed: Filed,
@@ -49,18 +64,57 @@ impl Aggregator {
     pub fn over(client: aws_sdk_dynamodb::Client, table: &str) -> Self {
         let store = DynamoDbLeadStore::new(client.clone(), table);
         let identity = store.identity().clone();
-        Self::from_ports(store, identity, DynamoDbRollupStore::new(client, table))
+        Self::from_ports(
+            store,
+            identity,
+            DynamoDbRollupStore::new(client.clone(), table),
+            DynamoDbFactsStore::new(client.clone(), table),
+            DynamoDbPersonHistory::new(client, table),
+        )
     }
 }
 
-impl<S: LeadStore + LeadActivity, I: IdentityStore, R: RollupStore> Aggregator<S, I, R> {
-    pub fn from_ports(store: S, identity: I, rollups: R) -> Self {
+impl<S, I, R, F, H> Aggregator<S, I, R, F, H>
+where
+    S: LeadStore + LeadActivity,
+    I: IdentityStore,
+    R: RollupStore,
+    F: PersonFactsStore,
+    H: PersonHistory,
+{
+    pub fn from_ports(store: S, identity: I, rollups: R, facts: F, history: H) -> Self {
         Self {
             store,
             identity,
             rollups,
+            facts,
+            history,
             filed: Default::default(),
         }
+    }
+
+    /// Recomputes the person facts (`shared::facts`) of everyone the batch's records touch,
+    /// in the order of their first record. Returns the index of the first record whose
+    /// person could not be recomputed (the batch is retried from there), or `None`.
+    async fn recompute_people(&self, records: &[EventRecord]) -> Option<usize> {
+        let mut done: BTreeSet<String> = BTreeSet::new();
+        for (i, record) in records.iter().enumerate() {
+            for id in fact_ids(record) {
+                if done.contains(&id) {
+                    continue;
+                }
+                match shared::facts::recompute(&self.facts, &self.history, &self.identity, &id)
+                    .await
+                {
+                    Ok(r) => done.extend(r.ids),
+                    Err(e) => {
+                        tracing::error!(error = %e, "person facts not recomputed; the batch is retried from here");
+                        return Some(i);
+                    }
+                }
+            }
+        }
+        None
     }
 
     /// One stream record: the lead marker of its message (moved when its person's id
@@ -121,6 +175,11 @@ impl<S: LeadStore + LeadActivity, I: IdentityStore, R: RollupStore> Aggregator<S
                 break;
             }
             recorded += 1;
+        }
+        if recorded == records.len()
+            && let Some(first) = self.recompute_people(records).await
+        {
+            recorded = first;
         }
         if recorded < records.len() {
             shared::telemetry::emit_metrics(

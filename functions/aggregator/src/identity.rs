@@ -4,7 +4,10 @@
 
 use crate::handler::Aggregator;
 use shared::domain::identity::{IdentityMap, Person};
-use shared::ports::{IdentityStore, LeadActivity, LeadStore, LeadsError, RollupStore};
+use shared::ports::{
+    IdentityStore, LeadActivity, LeadStore, LeadsError, PersonFactsStore, PersonHistory,
+    RollupStore,
+};
 use std::collections::BTreeSet;
 
 /// What the link command found or did.
@@ -22,7 +25,14 @@ pub struct LinkOutcome {
     pub plan: Vec<String>,
 }
 
-impl<S: LeadStore + LeadActivity, I: IdentityStore, R: RollupStore> Aggregator<S, I, R> {
+impl<S, I, R, F, H> Aggregator<S, I, R, F, H>
+where
+    S: LeadStore + LeadActivity,
+    I: IdentityStore,
+    R: RollupStore,
+    F: PersonFactsStore,
+    H: PersonHistory,
+{
     /// Links the ids one message names and folds the person's leads into one: for a message
     /// naming several ids, or an inbound message under an id that is not its person's lead id
     /// (a late message by phone from someone now known by business-scoped id). `sender` is

@@ -5,9 +5,20 @@
 use crate::handler::Aggregator;
 use serde_json::{Value, json};
 use shared::domain::activity::Direction;
-use shared::ports::{IdentityStore, LeadActivity, LeadStore, RollupStore, ScannedMessage};
+use shared::ports::{
+    IdentityStore, LeadActivity, LeadStore, PersonFactsStore, PersonHistory, RollupStore,
+    ScannedMessage,
+};
+use std::collections::BTreeSet;
 
-impl<S: LeadStore + LeadActivity, I: IdentityStore, R: RollupStore> Aggregator<S, I, R> {
+impl<S, I, R, F, H> Aggregator<S, I, R, F, H>
+where
+    S: LeadStore + LeadActivity,
+    I: IdentityStore,
+    R: RollupStore,
+    F: PersonFactsStore,
+    H: PersonHistory,
+{
     /// A maintenance action, if `payload` names one (`None`: a stream batch):
     /// `{"action":"rebuild"}` rebuilds every marker; `{"action":"link","dry_run":bool,
     /// "start_segment":n}` links and merges the leads of people split across ids;
@@ -55,12 +66,7 @@ impl<S: LeadStore + LeadActivity, I: IdentityStore, R: RollupStore> Aggregator<S
                 }),
                 Err(e) => Err(e),
             },
-            "rebuild-rollups" => self
-                .rollups
-                .rebuild(8)
-                .await
-                .map(|slots| json!({ "rebuilt_rollup_slots": slots }))
-                .map_err(|e| e.to_string()),
+            "rebuild-rollups" => self.rebuild_rollups(8).await,
             "replay" => Err(
                 "replay is the replay function's: invoke it with {\"dry_run\": false, …}"
                     .to_string(),
@@ -69,6 +75,32 @@ impl<S: LeadStore + LeadActivity, I: IdentityStore, R: RollupStore> Aggregator<S
                 "unknown action {other:?}: rebuild, link, redrive or rebuild-rollups"
             )),
         })
+    }
+
+    /// Recomputes every rollup from the source of truth: the message slots from the message
+    /// and conversion items, then every person's facts from their messages (each id any
+    /// message names, after clearing the stored facts and sums).
+    pub async fn rebuild_rollups(&self, total_segments: i32) -> Result<Value, String> {
+        let slots = self
+            .rollups
+            .rebuild(total_segments)
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut ids: BTreeSet<String> = BTreeSet::new();
+        self.each_page(0, total_segments, async |messages| {
+            ids.extend(messages.into_iter().flat_map(|m| m.ids));
+            Ok(())
+        })
+        .await?;
+        let (cleared, people) =
+            shared::facts::rebuild(&self.facts, &self.history, &self.identity, &ids)
+                .await
+                .map_err(|e| e.to_string())?;
+        Ok(json!({
+            "rebuilt_rollup_slots": slots,
+            "cleared_fact_items": cleared,
+            "recomputed_ids": people,
+        }))
     }
 
     /// Every page of a parallel Scan over the message items, segment after segment from

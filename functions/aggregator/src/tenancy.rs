@@ -4,7 +4,10 @@
 
 use crate::handler::Aggregator;
 use shared::domain::activity::{Activity, Direction};
-use shared::ports::{IdentityStore, LeadActivity, LeadStore, LeadsError, RollupStore};
+use shared::ports::{
+    IdentityStore, LeadActivity, LeadStore, LeadsError, PersonFactsStore, PersonHistory,
+    RollupStore,
+};
 use std::collections::HashSet;
 use std::sync::Mutex;
 
@@ -31,7 +34,14 @@ impl Filed {
     }
 }
 
-impl<S: LeadStore + LeadActivity, I: IdentityStore, R: RollupStore> Aggregator<S, I, R> {
+impl<S, I, R, F, H> Aggregator<S, I, R, F, H>
+where
+    S: LeadStore + LeadActivity,
+    I: IdentityStore,
+    R: RollupStore,
+    F: PersonFactsStore,
+    H: PersonHistory,
+{
     /// Files the message's tenancy facts: idempotent set and put writes, skipped when this
     /// instance already made them (remembered only once written).
     pub(crate) async fn file_tenancy(&self, a: &Activity) -> Result<(), LeadsError> {

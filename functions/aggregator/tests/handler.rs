@@ -9,30 +9,77 @@ use aggregator::handler::Aggregator;
 use aws_lambda_events::event::dynamodb::TimeWindowEvent;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
+use shared::adapters::dynamodb::reports::outbound_from_item;
 use shared::domain::activity::{Activity, Direction};
+use shared::domain::metrics::facts::facts_of;
+use shared::domain::metrics::input::{InboundMsg, Inputs};
+use shared::domain::metrics::tally::fold_into_slots;
 use shared::domain::metrics::tally::{Cell, slot_of};
+use shared::memory::facts::{MemoryFactsStore, MemoryHistory};
 use shared::memory::identity::MemoryIdentityStore;
 use shared::memory::leads::{Failure, MemoryLeadStore};
 use shared::memory::rollups::MemoryRollupStore;
-use shared::ports::{IdentityStore, RollupStore, ScannedMessage};
+use shared::ports::{IdentityStore, PersonFactsStore, PersonHistory, RollupStore, ScannedMessage};
 use std::collections::{BTreeMap, BTreeSet};
 
 struct Given {
-    aggregator: Aggregator<MemoryLeadStore, MemoryIdentityStore, MemoryRollupStore>,
+    aggregator: Aggregator<
+        MemoryLeadStore,
+        MemoryIdentityStore,
+        MemoryRollupStore,
+        MemoryFactsStore,
+        MemoryHistory,
+    >,
     store: MemoryLeadStore,
     identity: MemoryIdentityStore,
     rollups: MemoryRollupStore,
+    facts: MemoryFactsStore,
+    history: MemoryHistory,
 }
 
 fn given() -> Given {
     let (store, identity) = (MemoryLeadStore::new(), MemoryIdentityStore::new());
     let rollups = MemoryRollupStore::new();
+    let (facts, history) = (MemoryFactsStore::new(), MemoryHistory::new());
     Given {
-        aggregator: Aggregator::from_ports(store.clone(), identity.clone(), rollups.clone()),
+        aggregator: Aggregator::from_ports(
+            store.clone(),
+            identity.clone(),
+            rollups.clone(),
+            facts.clone(),
+            history.clone(),
+        ),
         store,
         identity,
         rollups,
+        facts,
+        history,
     }
+}
+
+/// The fixture's messages as the table holds them after the batch (what the person history
+/// reads), filed under the ids their items name.
+fn file_history(g: &Given, f: &Value) {
+    let attrs =
+        |i: usize| -> std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue> {
+            let image: serde_dynamo::Item =
+                serde_json::from_value(f["Records"][i]["dynamodb"]["NewImage"].clone())
+                    .expect("an image");
+            image
+                .into_inner()
+                .into_iter()
+                .map(|(k, v)| (k, v.into()))
+                .collect()
+        };
+    g.history.inbound(InboundMsg {
+        wamid: wamid(f, 0),
+        person: new_attr(f, 0, "user_key"),
+        waba_id: new_attr(f, 0, "waba_id"),
+        phone_number_id: new_attr(f, 0, "phone_number_id"),
+        at: new_attr(f, 0, "at").parse().expect("a time"),
+    });
+    g.history
+        .outbound(outbound_from_item(&attrs(2)).expect("an outbound message"));
 }
 
 fn fixture() -> Value {
@@ -312,4 +359,56 @@ async fn rebuild_and_link_read_every_message_page_by_page() {
             .is_none(),
         "a stream batch is not an action"
     );
+}
+
+/// The batch's person (an inbound message, then an answer whose later image names the
+/// recipient's business-scoped id) gets the facts of their messages under their lead id,
+/// once, whatever the redelivery; a failed commit retries from the person's first record.
+#[tokio::test]
+async fn a_batch_recomputes_the_facts_of_its_people() {
+    let g = given();
+    let f = fixture();
+    file_history(&g, &f);
+    g.facts.fail_next(1);
+    let failed = g.aggregator.handle(batch(&f["Records"])).await;
+    let firsts: Vec<String> = failed
+        .batch_item_failures
+        .iter()
+        .filter_map(|x| x.item_identifier.clone())
+        .collect();
+    assert_eq!(
+        firsts.first(),
+        Some(&sequence(&f, 0)),
+        "from the person's first record"
+    );
+    assert_eq!(firsts.len(), 3);
+    let ok = g.aggregator.handle(batch(&f["Records"])).await;
+    assert!(ok.batch_item_failures.is_empty());
+    let person = g
+        .identity
+        .person(&new_attr(&f, 0, "user_key"))
+        .await
+        .expect("person");
+    assert_eq!(person.ids.len(), 2, "linked by the later image");
+    let ids: Vec<String> = person.ids.iter().cloned().collect();
+    let (inbound, outbound) = g
+        .history
+        .history(person.lead_id(), &ids)
+        .await
+        .expect("history");
+    let want = fold_into_slots(facts_of(&Inputs {
+        inbound,
+        outbound,
+        ..Inputs::default()
+    }));
+    // One 100 s wait (any and human), counted in both scopes.
+    assert_eq!(want.len(), 4, "{want:?}");
+    let got = g.facts.slots(0, i64::MAX).await.expect("slots");
+    assert_eq!(got, want);
+    for other in person.others() {
+        assert!(g.facts.stored(other).await.expect("stored").is_empty());
+    }
+    let again = g.aggregator.handle(batch(&f["Records"])).await;
+    assert!(again.batch_item_failures.is_empty());
+    assert_eq!(g.facts.slots(0, i64::MAX).await.expect("slots"), want);
 }

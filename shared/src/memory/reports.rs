@@ -270,6 +270,8 @@ struct SourceState {
     leads: Vec<LeadView>,
     /// Rollup slots; `None`: this source keeps none.
     rollups: Option<Vec<Tally>>,
+    /// Person-rollup slots; `None`: this source keeps none.
+    person_facts: Option<Vec<Tally>>,
     /// Business number → WABA, as the aggregator records it.
     phone_wabas: BTreeMap<String, String>,
     failures: usize,
@@ -297,7 +299,7 @@ impl MemoryReportSource {
         lock(&self.state)
     }
 
-    /// Adds every fact of `inputs` (their tallies become the rollup slots).
+    /// Adds every fact of `inputs` (their tallies and facts become the rollup slots).
     pub fn feed(&self, inputs: Inputs) {
         let mut state = self.lock();
         let f = &mut state.facts;
@@ -311,6 +313,9 @@ impl MemoryReportSource {
         f.messaging.extend(inputs.messaging);
         if let Some(t) = inputs.tallies {
             state.rollups.get_or_insert_with(Vec::new).extend(t);
+        }
+        if let Some(t) = inputs.facts {
+            state.person_facts.get_or_insert_with(Vec::new).extend(t);
         }
     }
 
@@ -447,6 +452,17 @@ impl ReportSource for MemoryReportSource {
     async fn rollups(&self, lo: i64, hi: i64) -> Result<Option<Vec<Tally>>, StoreError> {
         let state = self.check()?;
         Ok(state.rollups.as_ref().map(|slots| {
+            slots
+                .iter()
+                .filter(|t| (lo..=hi).contains(&t.at))
+                .cloned()
+                .collect()
+        }))
+    }
+
+    async fn facts(&self, lo: i64, hi: i64) -> Result<Option<Vec<Tally>>, StoreError> {
+        let state = self.check()?;
+        Ok(state.person_facts.as_ref().map(|slots| {
             slots
                 .iter()
                 .filter(|t| (lo..=hi).contains(&t.at))

@@ -234,6 +234,19 @@ pub trait ReportSource: Send + Sync {
         async { Ok(None) }
     }
 
+    /// The person facts of the person-rollup slots starting in `lo..=hi`
+    /// (`domain::metrics::facts`); `None` when this source keeps no person rollups (the
+    /// report then reads the messages and every earlier message of their people).
+    fn facts(
+        &self,
+        lo: i64,
+        hi: i64,
+    ) -> impl Future<Output = Result<Option<Vec<crate::domain::metrics::tally::Tally>>, StoreError>> + Send
+    {
+        let _ = (lo, hi);
+        async { Ok(None) }
+    }
+
     /// The outbound messages whose marker time is in `lo..=hi` (a slice of a long export:
     /// the caller walks the period hour by hour so memory stays flat).
     fn outbound_between(

@@ -17,6 +17,7 @@ mod leads_conformance;
 mod load;
 mod meta_sync;
 mod openapi;
+mod person_facts;
 mod replay;
 mod report_files;
 mod report_schedule;

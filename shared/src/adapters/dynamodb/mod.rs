@@ -13,6 +13,7 @@ mod assignment;
 pub(crate) mod attrs;
 pub(crate) mod consent;
 mod events;
+pub mod facts;
 mod history;
 pub mod identity;
 pub mod leads;

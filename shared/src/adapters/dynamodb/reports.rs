@@ -278,6 +278,7 @@ pub struct DynamoDbReportSource {
     table: String,
     identity: DynamoDbIdentityStore,
     rollups: super::rollups::DynamoDbRollupStore,
+    facts: super::facts::DynamoDbFactsStore,
 }
 
 impl DynamoDbReportSource {
@@ -286,6 +287,7 @@ impl DynamoDbReportSource {
         Self {
             identity: DynamoDbIdentityStore::new(client.clone(), table.clone()),
             rollups: super::rollups::DynamoDbRollupStore::new(client.clone(), table.clone()),
+            facts: super::facts::DynamoDbFactsStore::new(client.clone(), table.clone()),
             client,
             table,
         }
@@ -467,6 +469,11 @@ impl ReportSource for DynamoDbReportSource {
     async fn rollups(&self, lo: i64, hi: i64) -> Result<Option<Vec<Tally>>, StoreError> {
         use crate::ports::RollupStore;
         Ok(Some(self.rollups.slots(lo, hi).await?))
+    }
+
+    async fn facts(&self, lo: i64, hi: i64) -> Result<Option<Vec<Tally>>, StoreError> {
+        use crate::ports::PersonFactsStore;
+        Ok(Some(self.facts.slots(lo, hi).await?))
     }
 
     async fn inputs(&self, w: &ReportWindow) -> Result<Inputs, StoreError> {
@@ -698,7 +705,7 @@ fn resolve_people(inputs: &mut Inputs, map: &IdentityMap) {
     }
 }
 
-fn inbound_from_marker(item: &Attrs) -> Option<InboundMsg> {
+pub(crate) fn inbound_from_marker(item: &Attrs) -> Option<InboundMsg> {
     Some(InboundMsg {
         wamid: text(item, "wamid")?,
         person: user_of(&text(item, "pk")?)?.to_string(),
