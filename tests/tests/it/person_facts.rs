@@ -167,7 +167,6 @@ async fn a_stored_cell_of_another_value_under_the_same_id_fails_loudly() {
 #[tokio::test]
 async fn the_history_is_every_message_filed_under_any_of_the_persons_ids() {
     use shared::domain::activity::{Activity, Direction};
-    use shared::ports::LeadActivity as _;
     let stack = Stack::start().await;
     let leads = shared::adapters::dynamodb::leads::DynamoDbLeadStore::new(
         stack.dynamodb.clone(),
