@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild link-identities redrive replay fuzz bench clean-local
+.PHONY: setup test lint-infra fmt-check clippy unit demo local pull report rebuild rebuild-rollups link-identities redrive replay fuzz bench clean-local
 
 setup:
 	@scripts/setup.sh
@@ -43,6 +43,11 @@ report:
 ## Re-derive the lead markers (the reports' time index) from the message items.
 rebuild:
 	$(CARGO) run --quiet -p integration-tests --bin rebuild
+
+## Recompute the message rollups and every person's facts from the message items (pause the
+## webhook and let the stream drain first: docs/RUNBOOK.md, "Rebuilding the rollups").
+rebuild-rollups:
+	$(CARGO) run --quiet -p integration-tests --bin rebuild-rollups
 
 ## Link the ids of people already split across phone and business-scoped ids, and merge
 ## their leads (DRY_RUN=1 prints what it would do; START_SEGMENT=n resumes a crashed run).

@@ -18,11 +18,12 @@ use integration_tests::traffic::sign;
 use integration_tests::week::{KINDS, Week, WeekSpec, generate_week};
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
+use shared::adapters::dynamodb::facts::DynamoDbFactsStore;
 use shared::adapters::dynamodb::rollups::DynamoDbRollupStore;
 use shared::config::ApiAuth as Auth;
 use shared::config::Secret;
 use shared::domain::leads::Lifecycle;
-use shared::ports::RollupStore;
+use shared::ports::{PersonFactsStore, RollupStore};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -283,6 +284,14 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
     );
     let slots_before = rollups.slots(span_lo, span_hi).await.expect("rollups");
     assert!(!slots_before.is_empty());
+    let people = DynamoDbFactsStore::new(stack.dynamodb.clone(), &stack.table);
+    let facts_before = people.slots(span_lo, span_hi).await.expect("person rollups");
+    assert!(
+        facts_before
+            .iter()
+            .any(|t| matches!(t.cell, shared::domain::metrics::tally::Cell::Replied { .. })),
+        "waits and replied messages rolled up"
+    );
     let mut replay = StreamReader::new(&stack.endpoint, &stack.table);
     pump_with_jobs(&mut replay, &aggregator, &jobs).await;
     assert_eq!(
@@ -295,6 +304,11 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
         slots_before,
         "a replayed stream adds nothing to the rollups"
     );
+    assert_eq!(
+        people.slots(span_lo, span_hi).await.expect("person rollups"),
+        facts_before,
+        "a replayed stream leaves every person's facts as they were"
+    );
 
     // AND the rollups rebuilt from the message items after losing them equal the
     // incremental ones
@@ -302,7 +316,7 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
         .delete_where(|i| {
             i.get("pk")
                 .and_then(|v| v.as_s().ok())
-                .is_some_and(|pk| pk.starts_with("ROLLUP#"))
+                .is_some_and(|pk| pk.starts_with("ROLLUP#") || pk.starts_with("FACT"))
         })
         .await;
     assert!(
@@ -312,11 +326,17 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
             .expect("rollups")
             .is_empty()
     );
-    let written = rollups.rebuild(4).await.expect("rebuild rollups");
+    let rebuilt = aggregator.rebuild_rollups(4).await.expect("rebuild rollups");
+    let written = rebuilt["rebuilt_rollup_slots"].clone();
     assert_eq!(
         rollups.slots(span_lo, span_hi).await.expect("rollups"),
         slots_before,
         "rollups rebuilt = incremental"
+    );
+    assert_eq!(
+        people.slots(span_lo, span_hi).await.expect("person rollups"),
+        facts_before,
+        "person rollups rebuilt = incremental ({rebuilt})"
     );
 
     // AND a 30-day conversations report reads the rollup slots, leads and Meta's days: a
@@ -347,6 +367,37 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
     assert!(
         queries <= window_days + 8 + 8 * wabas,
         "{queries} queries for a 30-day report"
+    );
+
+    // AND so does a 30-day summary page, the person rollups included (response times,
+    // replies): per UTC day of its window and of the previous period's, one Query for the
+    // message slots, FACT_SUM_SHARDS for the fact sums and one for the consent events and
+    // conversions; the leads index; Meta's days; and BatchGetItem only for the identity of
+    // the people of the consent events and conversions (none of a message)
+    let counter = shared::telemetry::RequestCounter::new();
+    counted.source = shared::adapters::dynamodb::reports::DynamoDbReportSource::new(
+        shared::adapters::aws::dynamodb_client(&stack.sdk, Some(counter.clone())),
+        &stack.table,
+    );
+    let body: shared::domain::report::ReportRequestBody = serde_json::from_value(json!({
+        "kind": "summary", "from": first.to_string(), "to": to.to_string(),
+        "tz": "Asia/Kathmandu"}))
+    .expect("a request body");
+    let req = shared::domain::report::ReportRequest::parse(body, counted.settings.links)
+        .expect("a valid request");
+    let rec = counted.new_record("counted-summary".into(), &req, "test", "api", 0);
+    counted.generate(&req, &rec).await.expect("a summary page");
+    let requests = counter.snapshot();
+    let queries = requests.get("Query").copied().unwrap_or(0);
+    println!("30-day summary page: {requests:?} for the week of {stats:?}");
+    let per_day = 1 + shared::keys::FACT_SUM_SHARDS + 1;
+    assert!(
+        queries <= 2 * (window_days * per_day + 8 + 8 * wabas),
+        "{queries} queries for a 30-day summary"
+    );
+    assert!(
+        requests.get("BatchGetItem").copied().unwrap_or(0) <= 4,
+        "identity of consent and conversion people only: {requests:?}"
     );
 
     // AND a rebuild from the message items after losing every marker gives the same markers
