@@ -194,7 +194,7 @@ mod tests {
             v.push(Err(out(
                 &format!("{p}o1"),
                 p,
-                times.clone(),
+                times,
                 "template=hello;by=bot",
             )));
             times.sent_at = Some(t + 20);
@@ -209,7 +209,7 @@ mod tests {
                 delivered_at: Some(t + 905),
                 ..Times::default()
             };
-            v.push(Err(out(&format!("{p}o2"), p, human.clone(), "by=human")));
+            v.push(Err(out(&format!("{p}o2"), p, human, "by=human")));
             v.push(Ok(inb(&format!("{p}i3"), p, t + 1_000, "P1")));
             let failed = Times {
                 failed_at: Some(t + 2_000),

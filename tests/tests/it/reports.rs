@@ -285,7 +285,10 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
     let slots_before = rollups.slots(span_lo, span_hi).await.expect("rollups");
     assert!(!slots_before.is_empty());
     let people = DynamoDbFactsStore::new(stack.dynamodb.clone(), &stack.table);
-    let facts_before = people.slots(span_lo, span_hi).await.expect("person rollups");
+    let facts_before = people
+        .slots(span_lo, span_hi)
+        .await
+        .expect("person rollups");
     assert!(
         facts_before
             .iter()
@@ -305,7 +308,10 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
         "a replayed stream adds nothing to the rollups"
     );
     assert_eq!(
-        people.slots(span_lo, span_hi).await.expect("person rollups"),
+        people
+            .slots(span_lo, span_hi)
+            .await
+            .expect("person rollups"),
         facts_before,
         "a replayed stream leaves every person's facts as they were"
     );
@@ -326,7 +332,10 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
             .expect("rollups")
             .is_empty()
     );
-    let rebuilt = aggregator.rebuild_rollups(4).await.expect("rebuild rollups");
+    let rebuilt = aggregator
+        .rebuild_rollups(4)
+        .await
+        .expect("rebuild rollups");
     let written = rebuilt["rebuilt_rollup_slots"].clone();
     assert_eq!(
         rollups.slots(span_lo, span_hi).await.expect("rollups"),
@@ -334,7 +343,10 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
         "rollups rebuilt = incremental"
     );
     assert_eq!(
-        people.slots(span_lo, span_hi).await.expect("person rollups"),
+        people
+            .slots(span_lo, span_hi)
+            .await
+            .expect("person rollups"),
         facts_before,
         "person rollups rebuilt = incremental ({rebuilt})"
     );
