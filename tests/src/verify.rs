@@ -252,7 +252,9 @@ pub fn consent_states(items: &[Item]) -> BTreeMap<(String, String), usize> {
 
 /// A table snapshot that compares by content: string and number sets sorted (DynamoDB keeps
 /// no order inside a set, and two tables may list the same set differently), nested maps
-/// and lists normalised the same way. Items stay in the scan's key order.
+/// and lists normalised the same way. Items stay in the scan's key order. The person-rollup
+/// claim counters (`FACTS#<id>` / `CLAIM`) are left out: they count recomputes (a fence, not
+/// a fact), and a retried batch recomputes again by design.
 pub fn canonical(items: &[Item]) -> Vec<Item> {
     fn value(v: &Av) -> Av {
         match v {
@@ -268,8 +270,16 @@ pub fn canonical(items: &[Item]) -> Vec<Item> {
         v.sort();
         v
     }
+    let claim = |i: &&Item| {
+        i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str)
+            == Some(shared::keys::FACTS_CLAIM_SK)
+            && i.get("pk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|pk| pk.starts_with(shared::keys::FACTS_PREFIX))
+    };
     items
         .iter()
+        .filter(|i| !claim(i))
         .map(|i| i.iter().map(|(k, v)| (k.clone(), value(v))).collect())
         .collect()
 }

@@ -176,9 +176,9 @@ where
             }
             recorded += 1;
         }
-        if recorded == records.len()
-            && let Some(first) = self.recompute_people(records).await
-        {
+        // The people of every folded record, even when a later record failed: the records
+        // before the failure are not redelivered, so their recompute cannot wait.
+        if let Some(first) = self.recompute_people(&records[..recorded]).await {
             recorded = first;
         }
         if recorded < records.len() {
