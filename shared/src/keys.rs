@@ -109,18 +109,21 @@ pub fn facts_slot_of(sk: &str) -> Option<i64> {
         chrono::NaiveDateTime::parse_from_str(sk.strip_prefix("SLOT#")?, "%Y-%m-%dT%H:%M").ok()?;
     Some(t.and_utc().timestamp())
 }
-/// Partitions per UTC day of the fact sums: a burst of replies spreads its writes over them.
+/// Partitions per UTC day of the fact sums, by the person's hash: a burst of replies spreads
+/// its writes over them, and even a cell every person hits (a bot answering in 2 s) is summed
+/// in this many items, each taking a share of the writes.
 pub const FACT_SUM_SHARDS: u64 = 4;
 pub const FACT_SUM_PREFIX: &str = "FACTSUM#";
-/// The sum of one fact cell in one slot: partition `FACTSUM#<UTC day>#<shard>` (the shard from
-/// the cell's hash), sort key `<HH:MM>#<cell id>`. `None` outside chrono's range.
-pub fn fact_sum_key(slot: i64, cell_hash: u64, cell_id: &str) -> Option<(String, String)> {
+/// The sum of one fact cell in one slot over the people of one shard: partition
+/// `FACTSUM#<UTC day>#<person hash % FACT_SUM_SHARDS>`, sort key `<HH:MM>#<cell id>`. `None`
+/// outside chrono's range.
+pub fn fact_sum_key(slot: i64, person_hash: u64, cell_id: &str) -> Option<(String, String)> {
     let t = chrono::DateTime::from_timestamp(slot, 0)?;
     Some((
         format!(
             "{FACT_SUM_PREFIX}{}#{}",
             t.format("%Y-%m-%d"),
-            cell_hash % FACT_SUM_SHARDS
+            person_hash % FACT_SUM_SHARDS
         ),
         format!("{}#{cell_id}", t.format("%H:%M")),
     ))
@@ -298,6 +301,22 @@ mod tests {
         assert_eq!(history_sk(5, "stage", 2), "HIST#0000000005#stage#v2");
         assert_eq!(outbound_sk(None), "OUT");
         assert_eq!(outbound_sk(Some("p")), "OUT#p");
+    }
+
+    #[test]
+    fn person_rollup_keys_give_back_their_slot() {
+        let slot = 1_795_168_800 + 45 * 60; // 2026-11-20T10:45 UTC
+        let sk = facts_slot_sk(slot).expect("a slot key");
+        assert_eq!(sk, "SLOT#2026-11-20T10:45");
+        assert_eq!(facts_slot_of(&sk), Some(slot));
+        for person_hash in 0..8 {
+            let (pk, sk) = fact_sum_key(slot, person_hash, "00ff").expect("a sum key");
+            assert_eq!(sk, "10:45#00ff");
+            assert!(fact_sum_partitions(slot).contains(&pk), "{pk}");
+            assert_eq!(fact_sum_slot_of(&pk, &sk), Some(slot));
+        }
+        assert_eq!(fact_sum_partitions(slot).len() as u64, FACT_SUM_SHARDS);
+        assert_eq!(facts_pk("5511"), "FACTS#5511");
     }
 
     #[test]

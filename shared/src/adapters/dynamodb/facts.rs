@@ -5,7 +5,8 @@
 //! - `FACTS#<lead id>` / `CLAIM`: `claim`, the person's claim counter (`ADD 1` per claim).
 //! - `FACTS#<lead id>` / `SLOT#<YYYY-MM-DDTHH:MM>`: `facts`, the JSON of the person's fact
 //!   tallies in that slot; absent when none.
-//! - `FACTSUM#<UTC day>#<shard>` / `<HH:MM>#<cell id>`: one fact cell's sums in one slot:
+//! - `FACTSUM#<UTC day>#<shard>` / `<HH:MM>#<cell id>`: one fact cell's sums in one slot
+//!   over the people of one shard (by the person's hash; a report adds the shards up):
 //!   `cell` (its JSON) and `n0`…`n4` (`Counts::FIELDS` order; facts use `n0`), `slot` (the
 //!   slot start). `<cell id>` = 16 hex digits of the cell JSON's FNV-1a hash; every update
 //!   requires `cell` to be absent or equal, so a hash collision fails loudly.
@@ -183,9 +184,8 @@ impl PersonFactsStore for DynamoDbFactsStore {
         actions.push(person_item);
         for (cell, counts) in &cells {
             let json = cell_json(cell);
-            let hash = fnv1a(&json);
-            let id = format!("{hash:016x}");
-            let Some((pk, sk)) = fact_sum_key(c.slot, hash, &id) else {
+            let id = format!("{:016x}", fnv1a(&json));
+            let Some((pk, sk)) = fact_sum_key(c.slot, fnv1a(&c.person), &id) else {
                 return Err(StoreError::Rejected(format!("no slot for time {}", c.slot)));
             };
             let mut update = Update::builder()
