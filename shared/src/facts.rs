@@ -110,6 +110,15 @@ where
     let mut ids: BTreeSet<String> = person.ids.clone();
     ids.insert(id.to_string());
     let mut out = Recomputed::default();
+    // Someone who never wrote has no facts (every fact needs an inbound message), and never
+    // had any: inbound counts only rise. Racing their first inbound message is safe: its own
+    // recompute runs after its marker (and count) is written, and this read runs after this
+    // record's marker is, so one of the two sees the other.
+    let list: Vec<String> = ids.iter().cloned().collect();
+    if !history.has_inbound(&list).await? {
+        out.ids = list;
+        return Ok(out);
+    }
     for key in ids {
         let (commits, superseded) = refresh(facts, history, identity, &key).await?;
         out.commits += commits;

@@ -175,4 +175,9 @@ impl PersonHistory for MemoryHistory {
                 .collect();
         Ok((inbound, outbound))
     }
+
+    async fn has_inbound(&self, ids: &[String]) -> Result<bool, StoreError> {
+        let g = self.messages.lock().unwrap_or_else(|e| e.into_inner());
+        Ok(g.0.iter().any(|m| ids.contains(&m.person)))
+    }
 }

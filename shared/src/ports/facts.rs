@@ -59,4 +59,9 @@ pub trait PersonHistory: Send + Sync {
         lead: &str,
         ids: &[String],
     ) -> impl Future<Output = Result<(Vec<InboundMsg>, Vec<OutboundMsg>), StoreError>> + Send;
+
+    /// Whether any of `ids` ever sent an inbound message (a consistent read of their message
+    /// counters). A person who never wrote has no facts, so most recipients of a broadcast
+    /// cost this read and nothing else.
+    fn has_inbound(&self, ids: &[String]) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }

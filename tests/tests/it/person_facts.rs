@@ -1,7 +1,8 @@
 //! The person rollups' DynamoDB adapter against moto: claims only rise, a commit under an
 //! older claim writes nothing, a commit moves the slot sums and the person's stored facts in
 //! one transaction, a hash collision fails loudly, the clear keeps the claim counters; and
-//! the person history reads a person's markers and message items under all their ids.
+//! the person history reads a person's markers and message items under all their ids, and
+//! whether any of them ever wrote.
 
 use integration_tests::harness::Stack;
 use shared::adapters::dynamodb::facts::{DynamoDbFactsStore, DynamoDbPersonHistory};
@@ -237,6 +238,14 @@ async fn the_history_is_every_message_filed_under_any_of_the_persons_ids() {
     assert_eq!(
         (out[0].person.as_deref(), out[0].times.sent_at),
         (Some("6281900000001"), Some(SLOT + 100))
+    );
+    assert!(history.has_inbound(&ids).await.expect("counters"));
+    assert!(
+        !history
+            .has_inbound(&["ID.5f2c9a".to_string(), "nobody".to_string()])
+            .await
+            .expect("counters"),
+        "the answer's id never wrote"
     );
     let facts = person_facts(&inb, &out);
     assert!(facts.iter().any(|t| matches!(

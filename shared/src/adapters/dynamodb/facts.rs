@@ -1,5 +1,5 @@
 //! `DynamoDbFactsStore` (the person rollups, `crate::facts`) and `DynamoDbPersonHistory`
-//! (a person's every message, read consistently).
+//! (a person's every message, and whether they ever wrote, read consistently).
 //!
 //! Items (keys in `crate::keys`):
 //! - `FACTS#<lead id>` / `CLAIM`: `claim`, the person's claim counter (`ADD 1` per claim).
@@ -21,9 +21,9 @@ use crate::domain::metrics::input::{InboundMsg, OutboundMsg};
 use crate::domain::metrics::tally::{Cell, Counts, Tally};
 use crate::domain::timeindex::fnv1a;
 use crate::keys::{
-    FACT_SUM_PREFIX, FACTS_CLAIM_SK, FACTS_PREFIX, INBOUND_MARKER, OUTBOUND_MARKER, fact_sum_key,
-    fact_sum_partitions, fact_sum_slot_of, facts_pk, facts_slot_of, facts_slot_sk, message_pk,
-    user_pk,
+    ACTIVITY_SK, FACT_SUM_PREFIX, FACTS_CLAIM_SK, FACTS_PREFIX, INBOUND_MARKER, OUTBOUND_MARKER,
+    fact_sum_key, fact_sum_partitions, fact_sum_slot_of, facts_pk, facts_slot_of, facts_slot_sk,
+    message_pk, user_pk,
 };
 use crate::ports::StoreError;
 use crate::ports::facts::{FactsCommit, PersonFactsStore, PersonHistory};
@@ -390,5 +390,13 @@ impl PersonHistory for DynamoDbPersonHistory {
         let mut inbound: Vec<InboundMsg> = inbound.into_values().collect();
         inbound.sort_by(|a, b| a.wamid.cmp(&b.wamid));
         Ok((inbound, outbound))
+    }
+
+    async fn has_inbound(&self, ids: &[String]) -> Result<bool, StoreError> {
+        let keys = ids.iter().map(|id| key(user_pk(id), ACTIVITY_SK)).collect();
+        Ok(batch_get(&self.client, &self.table, keys, true)
+            .await?
+            .iter()
+            .any(|item| int(item, "inbound_count").is_some_and(|n| n > 0)))
     }
 }
