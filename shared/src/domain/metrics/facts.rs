@@ -117,17 +117,19 @@ pub fn facts_of(inputs: &Inputs) -> Vec<Tally> {
         .collect()
 }
 
-/// What of an outbound message the facts depend on: its person, anchor, failure, delivery,
-/// number and tag. A change that keeps this (a `read` after `delivered`, a pricing update)
+/// What of an outbound message the facts depend on: its person, anchor, failure, number and
+/// tag, and for a template message its delivery (the reply test). A change that keeps this
+/// (a `read` after `delivered`, a pricing update, any delivery of a non-template message)
 /// cannot change any fact.
 pub fn outbound_projection(
     m: &OutboundMsg,
 ) -> (Option<&str>, Option<i64>, bool, bool, &str, Option<&str>) {
+    let template = parse_opt_tag(m.tag.as_deref()).template.is_some();
     (
         m.person.as_deref(),
         m.anchor(),
         m.is_failed(),
-        m.times.is_delivered(),
+        template && m.times.is_delivered(),
         &m.phone_number_id,
         m.tag.as_deref(),
     )
@@ -136,6 +138,49 @@ pub fn outbound_projection(
 /// Whether a change of an outbound message can change its person's facts.
 pub fn relevant(before: Option<&OutboundMsg>, after: Option<&OutboundMsg>) -> bool {
     before.map(outbound_projection) != after.map(outbound_projection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::input::Times;
+    use super::super::message::testkit::*;
+    use super::*;
+
+    #[test]
+    fn only_changes_a_fact_can_see_are_relevant() {
+        let t = ts("2026-11-20T10:00:00");
+        let plain = out("o", "p", t);
+        let mut delivered = plain.clone();
+        delivered.times.delivered_at = Some(t + 5);
+        assert!(
+            !relevant(Some(&plain), Some(&delivered)),
+            "no template: delivery is no fact"
+        );
+        let mut tpl = plain.clone();
+        tpl.tag = Some("template=hello".into());
+        let mut tpl_delivered = tpl.clone();
+        tpl_delivered.times.delivered_at = Some(t + 5);
+        assert!(
+            relevant(Some(&tpl), Some(&tpl_delivered)),
+            "a template's delivery: replies"
+        );
+        let mut read = tpl_delivered.clone();
+        read.times.read_at = Some(t + 9);
+        assert!(!relevant(Some(&tpl_delivered), Some(&read)));
+        let mut failed = plain.clone();
+        failed.times.failed_at = Some(t + 1);
+        assert!(
+            relevant(Some(&plain), Some(&failed)),
+            "a failure takes an answer away"
+        );
+        let mut earlier = plain.clone();
+        earlier.times = Times {
+            sent_at: Some(t - 30),
+            ..Times::default()
+        };
+        assert!(relevant(Some(&plain), Some(&earlier)), "the anchor moved");
+        assert!(relevant(None, Some(&plain)), "a new message");
+    }
 }
 
 /// Whether a tally is a person fact (stored in the person rollups, not the message ones).
