@@ -203,10 +203,12 @@ async fn broadcast() {
     let hottest = per_partition.values().copied().max().unwrap_or(0);
     println!(
         "\nsimulated broadcast: 1,000 messages in one second, 3,000 statuses → {records} stream records → \
-         {} aggregator writes ({:.3} per message, 0 reads: {}); {} markers, each written once",
+         {} aggregator writes ({:.3} per message) and {} reads ({:.3} per message: who each recipient is \
+         and whether they ever wrote, for the person rollups); {} markers, each written once",
         counter.writes(),
         counter.writes() as f64 / 1_000.0,
         counter.reads(),
+        counter.reads() as f64 / 1_000.0,
         markers.len()
     );
     println!(
