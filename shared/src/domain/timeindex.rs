@@ -13,8 +13,9 @@
 //!   and conversions, one partition per UTC day. They are rare (far below 1,000 writes/s),
 //!   so they need no shards, and kept apart from the markers a report reads a window's
 //!   consent events and conversions without reading any message marker (the rolled-up
-//!   reports read no marker at all). Items written before the split carry a `T#` bucket;
-//!   readers of markers still count them, exactly once.
+//!   reports read no marker at all). Items written before the split carry a `T#` bucket
+//!   until `rebuild-rollups` moves them (`DynamoDbRollupStore`); readers of markers still
+//!   count them, exactly once.
 //!
 //! Nothing else carries `time_bucket`, so the index is sparse and a status write never
 //! touches it. A reader queries every partition of every UTC day that overlaps its range,
@@ -61,6 +62,16 @@ pub fn time_bucket(at: i64, shard_key: &str) -> String {
 pub fn event_bucket(at: i64) -> String {
     let day = utc_day(at).unwrap_or_else(|| "0000-00-00".to_string());
     crate::keys::event_bucket_key(&day)
+}
+
+/// The event bucket of an index item that is a consent event or a conversion (by its sort
+/// key `sk`) but still sits in a message-marker partition `bucket` (written before the event
+/// partitions existed): where `rebuild-rollups` moves it. `None` for markers, for events
+/// already in their event partition, and for items outside the index.
+pub fn misplaced_event_bucket(sk: &str, bucket: &str, at: i64) -> Option<String> {
+    use crate::keys::{CONSENT_PREFIX, CONVERSION_PREFIX, MARKER_BUCKET_PREFIX};
+    let event = sk.starts_with(CONSENT_PREFIX) || sk.starts_with(CONVERSION_PREFIX);
+    (event && bucket.starts_with(MARKER_BUCKET_PREFIX)).then(|| event_bucket(at))
 }
 
 /// Every UTC day (`YYYY-MM-DD`) overlapping `lo..=hi`, in order. Empty when `lo > hi`.
@@ -178,6 +189,30 @@ mod tests {
         assert_eq!(event_bucket(1_795_219_199), "E#2026-11-20");
         assert_eq!(event_bucket(1_795_219_200), "E#2026-11-21");
         assert!(!event_bucket(5).starts_with(crate::keys::MARKER_BUCKET_PREFIX));
+    }
+
+    #[test]
+    fn only_events_left_in_a_marker_partition_are_misplaced() {
+        let at = 1_795_219_200;
+        let legacy = time_bucket(at, "u|x");
+        assert_eq!(
+            misplaced_event_bucket("CONSENT#106#1795219200#keyword#x", &legacy, at),
+            Some("E#2026-11-21".to_string())
+        );
+        assert_eq!(
+            misplaced_event_bucket("CONV#order-1", &legacy, at),
+            Some("E#2026-11-21".to_string())
+        );
+        // Already moved, a marker, a consent state (never in the index).
+        assert_eq!(
+            misplaced_event_bucket("CONV#order-1", &event_bucket(at), at),
+            None
+        );
+        assert_eq!(misplaced_event_bucket("IN#wamid.A", &legacy, at), None);
+        assert_eq!(
+            misplaced_event_bucket("CONSENT_STATE#106#marketing", "", at),
+            None
+        );
     }
 
     #[test]

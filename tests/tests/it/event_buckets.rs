@@ -1,7 +1,7 @@
 //! The `by_time` index's event partitions (moto): consent events and conversions written by
 //! the webhook and the leads API land in `E#<UTC day>`; a report reads them without reading a
 //! message marker; those written before the split (in a marker partition, `T#…`) are read
-//! once where markers are read.
+//! once where markers are read, and `rebuild-rollups` moves them to `E#`.
 
 use crate::leads::{T0, api, at, call, first_message};
 use crate::support::*;
@@ -15,6 +15,7 @@ use integration_tests::harness::Stack;
 use integration_tests::streams::{StreamReader, pump};
 use serde_json::json;
 use shared::adapters::dynamodb::reports::DynamoDbReportSource;
+use shared::adapters::dynamodb::rollups::DynamoDbRollupStore;
 use shared::domain::metrics::input::Inputs;
 use shared::domain::timeindex::{TIME_INDEX, event_bucket, time_bucket};
 use shared::keys::{EVENT_BUCKET_PREFIX, MARKER_BUCKET_PREFIX, consent_event_sk, conversion_sk};
@@ -180,7 +181,7 @@ async fn consent_events_and_conversions_are_read_from_their_event_buckets() {
     }
 
     // THEN a read with the messages counts each once; one without still reads no marker
-    // partition (so not the legacy events)
+    // partition (so not the legacy events: the migration below is what brings them)
     let (read_with, queried) = read(&source, &log, true).await;
     assert_eq!(read_with, (2, 2, 2));
     assert!(queried.iter().any(|b| b.starts_with(MARKER_BUCKET_PREFIX)));
@@ -190,4 +191,45 @@ async fn consent_events_and_conversions_are_read_from_their_event_buckets() {
         .await
         .expect("opt-out facts");
     assert_eq!(opt_out_consent.len(), 2, "the export's opt-out facts too");
+
+    // WHEN rollups are rebuilt (what `{"action":"rebuild-rollups"}` runs)
+    let rollups = DynamoDbRollupStore::new(stack.dynamodb.clone(), &stack.table);
+    let rebuilt = rollups.rebuild_from_scan(4).await.expect("rebuild");
+    // THEN the two legacy items moved to their event partition; the action again, then
+    // another run, move none
+    assert_eq!(rebuilt.moved_events, 2);
+    let answer = aggregator
+        .maintenance(&json!({"action": "rebuild-rollups"}))
+        .await
+        .expect("a maintenance action")
+        .expect("rebuilt");
+    assert_eq!(answer, json!({"rebuilt_rollup_slots": rebuilt.slots}));
+    let again = rollups.rebuild_from_scan(4).await.expect("rebuild again");
+    assert_eq!(
+        (again.moved_events, again.slots),
+        (0, rebuilt.slots),
+        "idempotent"
+    );
+    let items = stack.scan().await;
+    for item in items.iter().filter(|i| {
+        matches!(
+            text(i, "item_kind"),
+            Some("consent_event") | Some("conversion")
+        )
+    }) {
+        let at = num(item, "at").unwrap();
+        assert_eq!(text(item, "time_bucket"), Some(event_bucket(at).as_str()));
+    }
+
+    // AND each is read exactly once in both modes, still without a marker partition when
+    // the messages are not read
+    let (read_without, queried) = read(&source, &log, false).await;
+    assert_eq!(read_without, (2, 2, 0));
+    assert!(all_start_with(&queried, EVENT_BUCKET_PREFIX), "{queried:?}");
+    assert_eq!(read(&source, &log, true).await.0, (2, 2, 2));
+    let (opt_out_consent, _) = source
+        .opt_out_facts(T0 - 86_400, T0 + 86_400)
+        .await
+        .expect("opt-out facts");
+    assert_eq!(opt_out_consent.len(), 2);
 }

@@ -421,7 +421,8 @@ enum Partitions {
     /// The event partitions (`E#<day>`): consent events and conversions, no marker.
     Events,
     /// The event partitions and the marker partitions (`T#<day>#<shard>`): every message
-    /// marker, and the consent events and conversions written before the split.
+    /// marker, and the consent events and conversions written before the split that
+    /// `rebuild-rollups` has not moved yet.
     EventsAndMarkers,
     /// The marker partitions only.
     Markers,
