@@ -203,7 +203,11 @@ async fn consent_events_and_conversions_are_read_from_their_event_buckets() {
         .await
         .expect("a maintenance action")
         .expect("rebuilt");
-    assert_eq!(answer, json!({"rebuilt_rollup_slots": rebuilt.slots}));
+    assert_eq!(
+        answer["rebuilt_rollup_slots"],
+        json!(rebuilt.slots),
+        "{answer}"
+    );
     let again = rollups.rebuild_from_scan(4).await.expect("rebuild again");
     assert_eq!(
         (again.moved_events, again.slots),
