@@ -266,10 +266,23 @@ pub fn lead_list(user_key: &str) -> String {
     lead_list_shard(Sha256::digest(user_key.as_bytes())[0] % LEAD_SHARDS)
 }
 
-/// `time_bucket` (the `by_time` index): `T#<UTC day>#<shard>`.
+/// The `by_time` partitions of the message markers start with this.
+pub const MARKER_BUCKET_PREFIX: &str = "T#";
+/// The `by_time` partitions of the consent events and conversions start with this.
+pub const EVENT_BUCKET_PREFIX: &str = "E#";
+
+/// `time_bucket` of a message marker (the `by_time` index): `T#<UTC day>#<shard>`.
 pub fn time_bucket_key(day: &str, shard: u32) -> String {
     let mut key = String::with_capacity(day.len() + 6);
-    let _ = write!(key, "T#{day}#{shard}");
+    let _ = write!(key, "{MARKER_BUCKET_PREFIX}{day}#{shard}");
+    key
+}
+
+/// `time_bucket` of a consent event or a conversion (the `by_time` index): `E#<UTC day>`.
+pub fn event_bucket_key(day: &str) -> String {
+    let mut key = String::with_capacity(day.len() + 2);
+    key.push_str(EVENT_BUCKET_PREFIX);
+    key.push_str(day);
     key
 }
 
@@ -301,6 +314,8 @@ mod tests {
         assert_eq!(history_sk(5, "stage", 2), "HIST#0000000005#stage#v2");
         assert_eq!(outbound_sk(None), "OUT");
         assert_eq!(outbound_sk(Some("p")), "OUT#p");
+        assert_eq!(time_bucket_key("2026-11-20", 3), "T#2026-11-20#3");
+        assert_eq!(event_bucket_key("2026-11-20"), "E#2026-11-20");
     }
 
     #[test]

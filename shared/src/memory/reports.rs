@@ -278,8 +278,8 @@ struct SourceState {
 }
 
 /// The facts a report reads, fed by the test. Same contract as `DynamoDbReportSource`:
-/// a window's messages (by their marker time, the anchor), consent events and conversions by
-/// time (`messages` off: none), with
+/// a window's consent events and conversions by time, always; its messages (by their marker
+/// time, the anchor) only when `messages`, with
 /// every earlier message of the window's people when `with_history`; leads created in the
 /// window; Meta's days of the window's WABAs and days (template days fed through
 /// [`Inputs::templates`] belong to every WABA); outbound messages by marker time (their
@@ -370,7 +370,16 @@ impl ReportSource for MemoryReportSource {
         let f = &state.facts;
         let (lo, hi) = (w.lo, w.hi);
         let within = |at: i64| (lo..=hi).contains(&at);
-        let mut inputs = Inputs::default();
+        let mut inputs = Inputs {
+            consent: f.consent.iter().filter(|c| within(c.at)).cloned().collect(),
+            conversions: f
+                .conversions
+                .iter()
+                .filter(|c| within(c.at))
+                .cloned()
+                .collect(),
+            ..Inputs::default()
+        };
         if w.messages {
             inputs.outbound = f
                 .outbound
@@ -379,13 +388,6 @@ impl ReportSource for MemoryReportSource {
                 .cloned()
                 .collect();
             inputs.inbound = f.inbound.iter().filter(|m| within(m.at)).cloned().collect();
-            inputs.consent = f.consent.iter().filter(|c| within(c.at)).cloned().collect();
-            inputs.conversions = f
-                .conversions
-                .iter()
-                .filter(|c| within(c.at))
-                .cloned()
-                .collect();
             if w.with_history {
                 let people: BTreeSet<&str> = inputs
                     .outbound
@@ -665,5 +667,54 @@ mod tests {
             .map(|m| m.wamid)
             .collect();
         assert_eq!(wamids, ["in", "early", "late"], "the person's history too");
+    }
+
+    #[tokio::test]
+    async fn consent_events_and_conversions_are_read_with_or_without_the_messages() {
+        use crate::domain::metrics::input::{ConsentSource, ConversionRow, InboundMsg};
+        let source = MemoryReportSource::new();
+        let consent = |at: i64| ConsentEvt {
+            person: "p".into(),
+            phone_number_id: "P".into(),
+            at,
+            action: ConsentAction::OptOut,
+            source: ConsentSource::Keyword,
+            categories: vec!["marketing".into()],
+        };
+        let conversion = |at: i64| ConversionRow {
+            lead_id: "p".into(),
+            at,
+            ..ConversionRow::default()
+        };
+        source.feed(Inputs {
+            inbound: vec![InboundMsg {
+                wamid: "in".into(),
+                person: "p".into(),
+                at: 100,
+                ..InboundMsg::default()
+            }],
+            consent: vec![consent(10), consent(100)],
+            conversions: vec![conversion(100), conversion(1_000)],
+            ..Inputs::default()
+        });
+        for messages in [true, false] {
+            let window = ReportWindow {
+                lo: 50,
+                hi: 500,
+                from_day: chrono::NaiveDate::MIN,
+                to_day: chrono::NaiveDate::MIN,
+                wabas: Vec::new(),
+                with_history: false,
+                messages,
+            };
+            let inputs = source.inputs(&window).await.unwrap();
+            assert_eq!(inputs.consent, [consent(100)], "messages: {messages}");
+            assert_eq!(
+                inputs.conversions,
+                [conversion(100)],
+                "messages: {messages}"
+            );
+            assert_eq!(inputs.inbound.len(), usize::from(messages));
+        }
     }
 }

@@ -207,9 +207,10 @@ pub struct ReportWindow {
     pub wabas: Vec<String>,
     /// Also read every earlier message of the people seen in the window.
     pub with_history: bool,
-    /// Read the messages, consent events and conversions of the window (the time index).
-    /// Off when the report's message figures come from the rollups
-    /// ([`ReportSource::rollups`]): only leads and Meta's days are read then.
+    /// Read the message markers of the window (and the messages behind them); consent
+    /// events and conversions are always read. Off when the report's message figures come
+    /// from the rollups ([`ReportSource::rollups`]): no message nor marker is read then,
+    /// only the window's consent events, conversions, leads and Meta's days.
     pub messages: bool,
 }
 

@@ -748,10 +748,10 @@ async fn reads_per_kind() {
                 ),
                 None if kind == ReportKind::Leads => "the leads index, 8 shards".into(),
                 None if rolled => format!(
-                    "rollup slots: 1 Query per UTC day of the {window_days}-day window, the leads index, Meta's days"
+                    "rollup slots and event partitions: 2 Queries per UTC day of the {window_days}-day window, the events' identity links, the leads index, Meta's days"
                 ),
                 None => format!(
-                    "opt-out facts: by_time over {} days; {} six-hour slices × 8 shards; a BatchGet per slice with messages",
+                    "opt-out facts: by_time (events and markers) over {} days; {} six-hour slices × 8 shards; a BatchGet per slice with messages",
                     DAYS + 3,
                     DAYS * 4
                 ),
@@ -783,14 +783,16 @@ async fn reads_per_kind() {
         }
     }
     println!(
-        "\nRolled-up kinds (conversations, failures, reconciliation, volume): 1 Query per UTC day of the window on ROLLUP#<day>\n\
-         (+1 per extra page of 1 MB) + 8 lead shards + per WABA PRICING# + MSGDAY# (+ TPLS#), no BatchGetItem: O(days), whatever the messages.\n\
+        "\nRolled-up kinds (conversations, failures, reconciliation, volume): per UTC day of the window 1 Query on ROLLUP#<day>\n\
+         and 1 on the by_time event partition E#<day> (+1 per extra page of 1 MB) + 8 lead shards + per WABA PRICING# + MSGDAY# (+ TPLS#),\n\
+         BatchGetItem only for the identity links of the people with consent events or conversions (100 per request), no marker, no message:\n\
+         O(days), whatever the messages.\n\
          Formula (other summary kinds): the window is the period ({DAYS} days) + 8 days before + 3 days and 1 s after = {window_days} UTC days;\n\
-         Query = 8 shards × {window_days} days on by_time (+1 per extra page of 1 MB) + 8 lead shards\n\
+         Query = (8 marker shards + 1 event partition) × {window_days} days on by_time (+1 per extra page of 1 MB) + 8 lead shards\n\
          + per WABA: 1 template list (TPLS#) + 1 per listed template (TPLDAY#) + PRICING# + MSGDAY#;\n\
          BatchGetItem = ceil(outbound messages with a marker in the window / 100) (+ retries of unprocessed keys);\n\
          response_times adds 2 Queries per person seen in the window (IN# and OUT# of their partition) and BatchGets for their earlier messages;\n\
-         messages = the by_time index for the opt-out facts over the whole period + 3 days (8 × days Queries, every marker item returned),\n\
+         messages = the by_time index for the opt-out facts over the whole period + 3 days (9 × days Queries, only consent events returned),\n\
          + 1 partition Query per person who opted out, + per 6-hour slice 8 Queries and ceil(slice messages / 100) BatchGets;\n\
          summary = two such windows (the period and the one before), both with history;\n\
          plus 1 PutItem for the report record. The by_time Queries are O(days); the BatchGets, pages and items are O(messages)."

@@ -6,6 +6,7 @@ mod analytics_store;
 mod conformance;
 mod consent;
 mod conversions;
+mod event_buckets;
 mod failures;
 mod graph;
 mod handshake;

@@ -6,7 +6,7 @@ use super::attrs::{Attrs, n, s};
 use super::requests::{Request, UpdateBuilder, consent_state_values};
 use crate::domain::consent::ConsentAction;
 use crate::domain::identity::consent_state_condition;
-use crate::domain::timeindex::time_bucket;
+use crate::domain::timeindex::event_bucket;
 use crate::keys::{consent_event_sk, consent_state_sk, user_pk};
 use aws_sdk_dynamodb::types::AttributeValue as Av;
 use std::collections::HashMap;
@@ -41,10 +41,7 @@ pub(crate) fn consent_event_item(e: &ConsentEventBase<'_>) -> Attrs {
     item.insert("source".into(), s(e.source));
     item.insert("at".into(), n(e.at));
     item.insert("categories".into(), Av::Ss(e.categories.clone()));
-    item.insert(
-        "time_bucket".into(),
-        s(time_bucket(e.at, &format!("{}|{}", e.user_key, e.id))),
-    );
+    item.insert("time_bucket".into(), s(event_bucket(e.at)));
     item
 }
 

@@ -2,8 +2,10 @@
 //! Scan, and `DynamoDbReportStore`: the report records (`REPORTS` / `R#<id>`).
 //!
 //! What a window read costs (see docs/DATA_MODEL.md, "Reports"):
-//! - the `by_time` index, every shard of every UTC day overlapping the window
-//!   (`8 × days` Queries, paginated): message markers, consent events, conversions;
+//! - the `by_time` index, every UTC day overlapping the window (paginated Queries): its event
+//!   partitions (`E#<day>`, `days` Queries: consent events, conversions) always, and every
+//!   shard of its marker partitions (`T#<day>#<shard>`, `8 × days` Queries: message markers,
+//!   and the events written before the split) when the report reads messages;
 //! - the outbound messages behind the markers: BatchGetItem, 100 keys per request;
 //! - per person seen in the window, one Query of that person's partition (its earlier
 //!   markers: response times need to know whether an inbound message was already waiting);
@@ -18,7 +20,9 @@ use crate::domain::metrics::input::{
 };
 use crate::domain::metrics::tally::Tally;
 use crate::domain::report::{ReportRecord, ReportStatus};
-use crate::domain::timeindex::{TIME_BUCKET_ATTR, TIME_INDEX, buckets_covering};
+use crate::domain::timeindex::{
+    TIME_BUCKET_ATTR, TIME_INDEX, buckets_covering, event_buckets_covering,
+};
 use crate::ports::IdentityStore;
 use crate::ports::{ReportSource, ReportStore, ReportWindow, StoreError};
 use aws_sdk_dynamodb::Client;
@@ -413,20 +417,47 @@ impl DynamoDbReportSource {
     }
 }
 
+/// Which `by_time` partitions a read covers (`domain::timeindex`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Partitions {
+    /// The event partitions (`E#<day>`): consent events and conversions, no marker.
+    Events,
+    /// The event partitions and the marker partitions (`T#<day>#<shard>`): every message
+    /// marker, and the consent events and conversions written before the split that
+    /// `rebuild-rollups` has not moved yet.
+    EventsAndMarkers,
+    /// The marker partitions only.
+    Markers,
+}
+
 impl DynamoDbReportSource {
-    /// Every `by_time` item with `lo <= at <= hi`: all shards of all UTC days it spans.
+    /// Every `by_time` item with `lo <= at <= hi` in `partitions`, every UTC day it spans,
+    /// each item once (one moved from `T#` to `E#` while the read runs can show in both).
     async fn indexed(
         &self,
+        partitions: Partitions,
         lo: i64,
         hi: i64,
         kind: Option<&'static str>,
     ) -> Result<Vec<Attrs>, StoreError> {
-        let parts: Vec<Vec<Attrs>> = stream::iter(buckets_covering(lo, hi))
+        let mut buckets = Vec::new();
+        if partitions != Partitions::Markers {
+            buckets.extend(event_buckets_covering(lo, hi));
+        }
+        if partitions != Partitions::Events {
+            buckets.extend(buckets_covering(lo, hi));
+        }
+        let parts: Vec<Vec<Attrs>> = stream::iter(buckets)
             .map(|b| self.bucket(b, lo, hi, kind))
             .buffer_unordered(READ_CONCURRENCY)
             .try_collect()
             .await?;
-        Ok(parts.into_iter().flatten().collect())
+        let mut seen = BTreeSet::new();
+        Ok(parts
+            .into_iter()
+            .flatten()
+            .filter(|i| seen.insert((text(i, "pk"), text(i, "sk"))))
+            .collect())
     }
 }
 
@@ -478,11 +509,14 @@ impl ReportSource for DynamoDbReportSource {
 
     async fn inputs(&self, w: &ReportWindow) -> Result<Inputs, StoreError> {
         let (lo, hi) = (w.lo, w.hi);
-        let indexed = if w.messages {
-            self.indexed(lo, hi, None).await?
+        // Consent events and conversions always; the markers only when the report reads
+        // messages (the events still in `T#` come with them).
+        let partitions = if w.messages {
+            Partitions::EventsAndMarkers
         } else {
-            Vec::new()
+            Partitions::Events
         };
+        let indexed = self.indexed(partitions, lo, hi, None).await?;
         let mut inputs = Inputs::default();
         let mut outbound_wamids = BTreeSet::new();
         let mut people = BTreeSet::new();
@@ -582,7 +616,7 @@ impl ReportSource for DynamoDbReportSource {
 
     async fn outbound_between(&self, lo: i64, hi: i64) -> Result<Vec<OutboundMsg>, StoreError> {
         let wamids: BTreeSet<String> = self
-            .indexed(lo, hi, Some(OUTBOUND_MARKER))
+            .indexed(Partitions::Markers, lo, hi, Some(OUTBOUND_MARKER))
             .await?
             .iter()
             .filter_map(|i| {
@@ -609,7 +643,9 @@ impl ReportSource for DynamoDbReportSource {
         hi: i64,
     ) -> Result<(Vec<ConsentEvt>, Vec<OutboundMsg>), StoreError> {
         let consent: Vec<ConsentEvt> = self
-            .indexed(lo, hi, Some(CONSENT_PREFIX))
+            // The markers' partitions too: the export reads its messages' markers anyway,
+            // and consent events written before the split may still be there.
+            .indexed(Partitions::EventsAndMarkers, lo, hi, Some(CONSENT_PREFIX))
             .await?
             .iter()
             .filter(|i| text(i, "sk").is_some_and(|sk| sk.starts_with(CONSENT_PREFIX)))

@@ -13,10 +13,14 @@
 //! One update per (batch, slot), split in chunks of [`CELLS_PER_UPDATE`] cells so each
 //! expression stays under DynamoDB's 4 KB limit; each chunk moves the guard to its own last
 //! record, so a crash between chunks leaves a consistent prefix.
+//!
+//! The rebuild's Scan also moves the consent events and conversions written before the
+//! `by_time` index had event partitions from their `T#` bucket to their `E#` bucket
+//! (`domain::timeindex`): it is the one maintenance action that reads the whole table.
 
 use super::attrs::{Attrs, key, s, text};
 use crate::domain::metrics::tally::{Cell, Counts, Tally};
-use crate::domain::timeindex::fnv1a;
+use crate::domain::timeindex::{TIME_BUCKET_ATTR, fnv1a, misplaced_event_bucket};
 use crate::keys::{rollup_key, rollup_slot_of};
 use crate::ports::{RollupStore, SlotDelta, StoreError};
 use aws_sdk_dynamodb::Client;
@@ -26,6 +30,9 @@ use std::collections::BTreeMap;
 
 /// Cells per UpdateItem (each brings up to 5 `ADD`s and a condition term).
 pub const CELLS_PER_UPDATE: usize = 20;
+
+/// Concurrent UpdateItems moving events to their event partition.
+const MOVE_CONCURRENCY: usize = 16;
 
 const CELL_PREFIX: &str = "c#";
 const COUNT_PREFIX: &str = "n#";
@@ -251,7 +258,7 @@ impl RollupStore for DynamoDbRollupStore {
     }
 
     async fn rebuild(&self, total_segments: i32) -> Result<u64, StoreError> {
-        self.rebuild_from_scan(total_segments).await
+        Ok(self.rebuild_from_scan(total_segments).await?.slots)
     }
 
     async fn slots(&self, lo: i64, hi: i64) -> Result<Vec<Tally>, StoreError> {
@@ -353,19 +360,42 @@ pub fn tally_of_item(item: &Attrs) -> Option<Tally> {
     }
 }
 
+/// What [`DynamoDbRollupStore::rebuild_from_scan`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rebuilt {
+    /// Slot items written.
+    pub slots: u64,
+    /// Consent events and conversions moved from a `T#` to their `E#` bucket.
+    pub moved_events: u64,
+}
+
+/// A consent event or conversion to move: its key, the bucket it is in, where it belongs.
+struct Move {
+    key: Attrs,
+    from: String,
+    to: String,
+}
+
 impl DynamoDbRollupStore {
     /// Recomputes every rollup slot from the source of truth (the message and conversion
     /// items, one parallel Scan of the table) and replaces each slot item with it, keeping
     /// its shard guards. For a table written before the rollups existed, or after records
     /// were lost (the stream keeps 24 hours). Exact when no stream record is pending while it
     /// runs (docs/RUNBOOK.md pauses the webhook and lets the stream drain first): a record the
-    /// scan sees and the aggregator folds afterwards would count twice. Returns the slot
-    /// items written.
-    async fn rebuild_from_scan(&self, total_segments: i32) -> Result<u64, StoreError> {
+    /// scan sees and the aggregator folds afterwards would count twice.
+    ///
+    /// The same Scan finds the consent events and conversions still in a message-marker
+    /// bucket (`T#`, written before the event buckets) and moves each to its `E#` bucket
+    /// (`domain::timeindex`): one UpdateItem conditioned on the old bucket being still
+    /// there, so a second run, or a concurrent one, moves nothing twice. Moving changes no
+    /// tally (a conversion's tally is its `at`), so the stream records it makes fold to
+    /// nothing.
+    pub async fn rebuild_from_scan(&self, total_segments: i32) -> Result<Rebuilt, StoreError> {
         use crate::domain::metrics::tally::fold_into_slots;
         let total_segments = total_segments.clamp(1, 64);
         let mut tallies = Vec::new();
         let mut guards: BTreeMap<i64, Attrs> = BTreeMap::new();
+        let mut moves = Vec::new();
         for segment in 0..total_segments {
             let items: Vec<Attrs> = self
                 .client
@@ -383,6 +413,19 @@ impl DynamoDbRollupStore {
                 let (Some(pk), Some(sk)) = (text(item, "pk"), text(item, "sk")) else {
                     continue;
                 };
+                if let (Some(from), Some(at)) = (
+                    text(item, TIME_BUCKET_ATTR),
+                    item.get("at")
+                        .and_then(|v| v.as_n().ok())
+                        .and_then(|v| v.parse().ok()),
+                ) && let Some(to) = misplaced_event_bucket(&sk, &from, at)
+                {
+                    moves.push(Move {
+                        key: key(pk.clone(), sk.clone()),
+                        from,
+                        to,
+                    });
+                }
                 if let Some(slot) = rollup_slot_of(&pk, &sk) {
                     let kept: Attrs = item
                         .iter()
@@ -431,6 +474,50 @@ impl DynamoDbRollupStore {
                 .map_err(error)?;
             written += 1;
         }
-        Ok(written)
+        let moved_events = self.move_events(moves).await?;
+        tracing::info!(
+            slots = written,
+            moved_events,
+            "rollups rebuilt; legacy events moved to their event bucket"
+        );
+        Ok(Rebuilt {
+            slots: written,
+            moved_events,
+        })
+    }
+
+    /// Moves each event to its bucket if it is still in the one the Scan saw. Returns how
+    /// many moved (an event moved or deleted meanwhile is left as it is).
+    async fn move_events(&self, moves: Vec<Move>) -> Result<u64, StoreError> {
+        use futures_util::stream::{StreamExt, TryStreamExt};
+        let moved: Vec<bool> = futures_util::stream::iter(moves)
+            .map(|m| async move {
+                match self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(m.key))
+                    .update_expression("SET #b = :to")
+                    .condition_expression("#b = :from")
+                    .expression_attribute_names("#b", TIME_BUCKET_ATTR)
+                    .expression_attribute_values(":from", s(m.from))
+                    .expression_attribute_values(":to", s(m.to))
+                    .send()
+                    .await
+                {
+                    Ok(_) => Ok(true),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(error(e)),
+                }
+            })
+            .buffer_unordered(MOVE_CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(moved.into_iter().filter(|m| *m).count() as u64)
     }
 }

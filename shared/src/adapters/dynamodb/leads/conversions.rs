@@ -52,10 +52,7 @@ impl DynamoDbLeadStore {
             ("fingerprint".to_string(), s(fingerprint.as_str())),
             (
                 "time_bucket".to_string(),
-                s(time_bucket(
-                    conversion.at.timestamp(),
-                    &conversion.conversion_id,
-                )),
+                s(event_bucket(conversion.at.timestamp())),
             ),
             (
                 LEAD_TIME_ATTR.to_string(),

@@ -26,7 +26,9 @@ use crate::domain::leads::{
     ImportCounts, ImportRow, LeadFilter, LeadPatch, LeadView, Lifecycle, MessageActivity,
     TIMELINE_ENTRIES, Timeline,
 };
-use crate::domain::timeindex::{LEAD_INDEX, LEAD_TIME_ATTR, LeadSeries, lead_time, time_bucket};
+use crate::domain::timeindex::{
+    LEAD_INDEX, LEAD_TIME_ATTR, LeadSeries, event_bucket, lead_time, time_bucket,
+};
 use crate::ports::{LeadsError, ScannedMessage, StoreError};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue as Av, Delete, Put, TransactWriteItem, Update};
