@@ -258,47 +258,59 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         }
     }
 
-    /// The inputs of a report whose message figures all come from the rollups, in a zone
-    /// whose offsets are whole slots over the window, from a source that keeps rollups:
-    /// - the message rollups for kinds that only add message tallies up (conversations,
-    ///   failures, reconciliation; volume when it needs no lead's number or tenancy for its
-    ///   conversions);
-    /// - and the person rollups for templates (replied) and response times, and for the
-    ///   summary page (every section), for a caller who sees every WABA.
+    /// The inputs of a report that needs no message item, in a zone whose offsets are whole
+    /// slots over the window, from a source that keeps rollups:
+    /// - the message rollups for what only adds message tallies up (conversations, failures,
+    ///   reconciliation, volume, the template counts);
+    /// - the person rollups for templates' replies and response times, and for the summary
+    ///   page (every section), for a caller who sees every WABA;
+    /// - consent, campaigns and spend need neither: their events, leads and Meta's days.
     ///
     /// `None` otherwise: the report reads the messages. Reads the slots, the leads, the
-    /// consent events and conversions, and Meta's days: O(days × dimensions) items, never a
-    /// message.
+    /// consent events and conversions, and Meta's days: O(days × dimensions) items and one
+    /// per event or lead, never a message.
     async fn rolled_inputs(
         &self,
         req: &ReportRequest,
         access: &Access,
     ) -> Result<Option<Inputs>, ReportError> {
         let all = *access == Access::All;
-        let (eligible, needs_facts) = match req.kind {
+        // (served without messages, reads the message slots, reads the person facts)
+        let (eligible, tallies, facts) = match req.kind {
             ReportKind::Conversations | ReportKind::Failures | ReportKind::Reconciliation => {
-                (true, false)
+                (true, true, false)
             }
-            ReportKind::Volume => (req.phone_number_id.is_none() && all, false),
+            // Unfiltered, volume counts every conversion from its slots, which are not kept
+            // per WABA; filtered to a number, it counts the conversions of that number's
+            // leads, read one by one like a restricted caller's.
+            ReportKind::Volume => (req.phone_number_id.is_some() || all, true, false),
+            // Their own facts: consent events, leads and conversions, Meta's days.
+            ReportKind::Consent | ReportKind::Campaigns | ReportKind::Spend => (true, false, false),
             // Person facts are kept for the unfiltered view and each number's, not per WABA:
             // a restricted caller's replies and waits are read from the messages.
-            ReportKind::Templates | ReportKind::ResponseTimes => (all, true),
-            ReportKind::Summary => (all && req.phone_number_id.is_none(), true),
-            _ => (false, false),
+            ReportKind::Templates | ReportKind::ResponseTimes | ReportKind::Summary => {
+                (all, true, true)
+            }
+            ReportKind::Messages | ReportKind::Leads => (false, false, false),
         };
         let mut window = self.window(req);
         let tz = req.query(self.settings.sla_seconds).tz;
         if !eligible || !slots_are_exact(tz, window.lo, window.hi) {
             return Ok(None);
         }
-        let Some(tallies) = self.source.rollups(window.lo, window.hi).await? else {
-            return Ok(None);
-        };
-        let facts = if needs_facts {
-            let Some(facts) = self.source.facts(window.lo, window.hi).await? else {
+        let tallies = if tallies {
+            let Some(t) = self.source.rollups(window.lo, window.hi).await? else {
                 return Ok(None);
             };
-            Some(facts)
+            t
+        } else {
+            Vec::new()
+        };
+        let facts = if facts {
+            let Some(f) = self.source.facts(window.lo, window.hi).await? else {
+                return Ok(None);
+            };
+            Some(f)
         } else {
             None
         };
@@ -306,7 +318,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         window.with_history = false;
         let mut inputs = self.source.inputs(&window).await?;
         inputs.tallies = Some(tallies);
-        inputs.facts = facts;
+        inputs.facts = Some(facts.unwrap_or_default());
         Ok(Some(self.restrict(inputs, access).await?))
     }
 

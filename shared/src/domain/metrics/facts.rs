@@ -140,54 +140,6 @@ pub fn relevant(before: Option<&OutboundMsg>, after: Option<&OutboundMsg>) -> bo
     before.map(outbound_projection) != after.map(outbound_projection)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::super::input::Times;
-    use super::super::message::testkit::*;
-    use super::*;
-
-    #[test]
-    fn only_changes_a_fact_can_see_are_relevant() {
-        let t = ts("2026-11-20T10:00:00");
-        let plain = out("o", "p", t);
-        let mut delivered = plain.clone();
-        delivered.times.delivered_at = Some(t + 5);
-        assert!(
-            !relevant(Some(&plain), Some(&delivered)),
-            "no template: delivery is no fact"
-        );
-        let mut tpl = plain.clone();
-        tpl.tag = Some("template=hello".into());
-        let mut tpl_delivered = tpl.clone();
-        tpl_delivered.times.delivered_at = Some(t + 5);
-        assert!(
-            relevant(Some(&tpl), Some(&tpl_delivered)),
-            "a template's delivery: replies"
-        );
-        let mut read = tpl_delivered.clone();
-        read.times.read_at = Some(t + 9);
-        assert!(!relevant(Some(&tpl_delivered), Some(&read)));
-        let mut failed = plain.clone();
-        failed.times.failed_at = Some(t + 1);
-        assert!(
-            relevant(Some(&plain), Some(&failed)),
-            "a failure takes an answer away"
-        );
-        let mut earlier = plain.clone();
-        earlier.times = Times {
-            sent_at: Some(t - 30),
-            ..Times::default()
-        };
-        assert!(relevant(Some(&plain), Some(&earlier)), "the anchor moved");
-        assert!(relevant(None, Some(&plain)), "a new message");
-    }
-}
-
-/// Whether a tally is a person fact (stored in the person rollups, not the message ones).
-pub fn is_fact(cell: &Cell) -> bool {
-    matches!(cell, Cell::Wait { .. } | Cell::Replied { .. })
-}
-
 impl Inputs {
     /// The person facts the `response_times` and `templates` families read: the rolled-up
     /// ones when the source supplied them, else computed from the messages.
@@ -230,4 +182,47 @@ pub fn replied<'a>(
         }
         _ => None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::input::Times;
+    use super::super::message::testkit::*;
+    use super::*;
+
+    #[test]
+    fn only_changes_a_fact_can_see_are_relevant() {
+        let t = ts("2026-11-20T10:00:00");
+        let plain = out("o", "p", t);
+        let mut delivered = plain.clone();
+        delivered.times.delivered_at = Some(t + 5);
+        assert!(
+            !relevant(Some(&plain), Some(&delivered)),
+            "no template: delivery is no fact"
+        );
+        let mut tpl = plain.clone();
+        tpl.tag = Some("template=hello".into());
+        let mut tpl_delivered = tpl.clone();
+        tpl_delivered.times.delivered_at = Some(t + 5);
+        assert!(
+            relevant(Some(&tpl), Some(&tpl_delivered)),
+            "a template's delivery: replies"
+        );
+        let mut read = tpl_delivered.clone();
+        read.times.read_at = Some(t + 9);
+        assert!(!relevant(Some(&tpl_delivered), Some(&read)));
+        let mut failed = plain.clone();
+        failed.times.failed_at = Some(t + 1);
+        assert!(
+            relevant(Some(&plain), Some(&failed)),
+            "a failure takes an answer away"
+        );
+        let mut earlier = plain.clone();
+        earlier.times = Times {
+            sent_at: Some(t - 30),
+            ..Times::default()
+        };
+        assert!(relevant(Some(&plain), Some(&earlier)), "the anchor moved");
+        assert!(relevant(None, Some(&plain)), "a new message");
+    }
 }
