@@ -704,13 +704,9 @@ async fn reads_per_kind() {
             let window = service.window(&req);
             counter.reset();
             // The rolled-up kinds do not read the window's messages: no "inputs alone".
-            let rolled = matches!(
-                kind,
-                ReportKind::Conversations
-                    | ReportKind::Failures
-                    | ReportKind::Reconciliation
-                    | ReportKind::Volume
-            );
+            // Every kind but the two exports reads no message item (the service's
+            // `rolled_inputs`, for this all-WABA caller).
+            let rolled = !matches!(kind, ReportKind::Messages | ReportKind::Leads);
             let inputs = if rolled || matches!(kind, ReportKind::Messages | ReportKind::Leads) {
                 None
             } else {
@@ -783,19 +779,17 @@ async fn reads_per_kind() {
         }
     }
     println!(
-        "\nRolled-up kinds (conversations, failures, reconciliation, volume): per UTC day of the window 1 Query on ROLLUP#<day>\n\
-         and 1 on the by_time event partition E#<day> (+1 per extra page of 1 MB) + 8 lead shards + per WABA PRICING# + MSGDAY# (+ TPLS#),\n\
-         BatchGetItem only for the identity links of the people with consent events or conversions (100 per request), no marker, no message:\n\
-         O(days), whatever the messages.\n\
-         Formula (other summary kinds): the window is the period ({DAYS} days) + 8 days before + 3 days and 1 s after = {window_days} UTC days;\n\
-         Query = (8 marker shards + 1 event partition) × {window_days} days on by_time (+1 per extra page of 1 MB) + 8 lead shards\n\
-         + per WABA: 1 template list (TPLS#) + 1 per listed template (TPLDAY#) + PRICING# + MSGDAY#;\n\
-         BatchGetItem = ceil(outbound messages with a marker in the window / 100) (+ retries of unprocessed keys);\n\
-         response_times adds 2 Queries per person seen in the window (IN# and OUT# of their partition) and BatchGets for their earlier messages;\n\
+        "\nEvery kind but the exports reads the rollups (no marker, no message), per UTC day of the window:\n\
+         1 Query on ROLLUP#<day> (message slots: conversations, failures, reconciliation, volume, templates, summary),\n\
+         4 on FACTSUM#<day>#<0..3> (person facts: templates' replies, response_times, summary),\n\
+         1 on the by_time event partition E#<day> (consent events, conversions: every kind) (+1 per extra page of 1 MB);\n\
+         + 8 lead shards + per WABA PRICING# + MSGDAY# (+ TPLS# and 1 per listed template for templates);\n\
+         BatchGetItem only for the identity links of the people with consent events or conversions (100 per request):\n\
+         O(days), whatever the messages. The summary reads two such windows (the period and the one before).\n\
+         The window is the period ({DAYS} days) + 8 days before + 3 days and 1 s after = {window_days} UTC days.\n\
          messages = the by_time index for the opt-out facts over the whole period + 3 days (9 × days Queries, only consent events returned),\n\
          + 1 partition Query per person who opted out, + per 6-hour slice 8 Queries and ceil(slice messages / 100) BatchGets;\n\
-         summary = two such windows (the period and the one before), both with history;\n\
-         plus 1 PutItem for the report record. The by_time Queries are O(days); the BatchGets, pages and items are O(messages)."
+         leads = the leads index, 8 shards. Plus 1 PutItem for the report record."
     );
 }
 
