@@ -3,9 +3,12 @@
 //! (`shared::domain::activity`), written idempotently (the earliest time wins), so a retried or
 //! re-ordered batch converges to the same markers. A message that names its person by more
 //! than one id (phone and business-scoped id, a number change) links them
-//! (`shared::domain::identity`) and folds their leads into one. Failures are reported per
-//! record (`ReportBatchItemFailures`): Lambda retries from the first failed record, and
-//! records before it are not redone.
+//! (`shared::domain::identity`) and folds their leads into one. Each record also moves its
+//! message's tally in the rollup slots (`shared::rollups`), and, after the batch is folded,
+//! the person facts (response waits, replied template messages) of everyone it touched are
+//! recomputed (`shared::facts`). Failures are reported per record
+//! (`ReportBatchItemFailures`): Lambda retries from the first failed record, and records
+//! before it are not redone.
 //!
 //! It also runs the maintenance actions (`{"action": …}`, [`Aggregator::maintenance`]):
 //! `rebuild`, `link`, `redrive` and `rebuild-rollups` (`crate::maintenance`), with the same

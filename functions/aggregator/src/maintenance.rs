@@ -24,7 +24,9 @@ where
     /// "start_segment":n}` links and merges the leads of people split across ids;
     /// `{"action":"redrive"}` does both after stream records were given up on (the dead-letter
     /// queue holds their positions); `{"action":"rebuild-rollups"}` recomputes every rollup
-    /// slot from the message items (with the writers paused and the stream drained: RUNBOOK). Dry
+    /// slot and every person's facts from the message items, and moves consent events and
+    /// conversions written before their event partitions to them (with the writers paused and
+    /// the stream drained: RUNBOOK). Dry
     /// runs are the default for `link`: `"dry_run": false` writes.
     pub async fn maintenance(&self, payload: &Value) -> Option<Result<Value, String>> {
         let action = payload.get("action")?.as_str().unwrap_or_default();
