@@ -73,6 +73,43 @@ fn bench(c: &mut Criterion) {
             black_box(markers)
         })
     });
+    // What each record then costs the rollups and the person facts: its message's tally
+    // before and after (the slot move) and whether the change can touch its person's facts
+    // (`facts::relevant`), from the images as SDK attributes (the aggregator converts them
+    // once per record either way).
+    type Attrs = HashMap<String, aws_sdk_dynamodb::types::AttributeValue>;
+    let attrs = |i: &Image| -> Option<Attrs> {
+        (!i.is_empty()).then(|| {
+            i.iter()
+                .map(|(k, v)| {
+                    let v = if k.ends_with("_at") || k == "at" {
+                        aws_sdk_dynamodb::types::AttributeValue::N(v.clone())
+                    } else {
+                        aws_sdk_dynamodb::types::AttributeValue::S(v.clone())
+                    };
+                    (k.clone(), v)
+                })
+                .collect()
+        })
+    };
+    let sdk_batch: Vec<(Option<Attrs>, Option<Attrs>)> =
+        batch.iter().map(|(o, n)| (attrs(o), attrs(n))).collect();
+    group.bench_function("tally_delta_and_fact_relevance", |b| {
+        use shared::adapters::dynamodb::reports::outbound_from_item;
+        use shared::adapters::dynamodb::rollups::tally_of_item;
+        use shared::domain::metrics::facts::relevant;
+        use shared::domain::metrics::tally::delta;
+        b.iter(|| {
+            let (mut moves, mut recomputes) = (0usize, 0usize);
+            for (old, new) in &sdk_batch {
+                let tally = |a: &Option<Attrs>| a.as_ref().and_then(tally_of_item);
+                moves += delta(tally(old).as_ref(), tally(new).as_ref()).len();
+                let msg = |a: &Option<Attrs>| a.as_ref().and_then(outbound_from_item);
+                recomputes += usize::from(relevant(msg(old).as_ref(), msg(new).as_ref()));
+            }
+            black_box((moves, recomputes))
+        })
+    });
     group.finish();
 }
 

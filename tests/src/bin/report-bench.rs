@@ -743,9 +743,23 @@ async fn reads_per_kind() {
                     i.messaging.len()
                 ),
                 None if kind == ReportKind::Leads => "the leads index, 8 shards".into(),
-                None if rolled => format!(
-                    "rollup slots and event partitions: 2 Queries per UTC day of the {window_days}-day window, the events' identity links, the leads index, Meta's days"
-                ),
+                None if rolled => {
+                    let per_day = match kind {
+                        ReportKind::Consent | ReportKind::Campaigns | ReportKind::Spend => {
+                            "the event partition"
+                        }
+                        ReportKind::Templates | ReportKind::ResponseTimes => {
+                            "message slots, 4 fact-sum partitions, the event partition"
+                        }
+                        ReportKind::Summary => {
+                            "message slots, 4 fact-sum partitions, the event partition (two windows)"
+                        }
+                        _ => "message slots, the event partition",
+                    };
+                    format!(
+                        "per UTC day of the {window_days}-day window: {per_day}; the events' identity links, the leads index, Meta's days"
+                    )
+                }
                 None => format!(
                     "opt-out facts: by_time (events and markers) over {} days; {} six-hour slices × 8 shards; a BatchGet per slice with messages",
                     DAYS + 3,
