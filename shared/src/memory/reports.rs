@@ -262,6 +262,16 @@ impl ReportObjects for MemoryReportObjects {
 // Facts
 // ---------------------------------------------------------------------------------------
 
+/// The slots of `slots` (`None`: none kept) starting in `lo..=hi`.
+fn slots_in(slots: Option<&[Tally]>, lo: i64, hi: i64) -> Option<Vec<Tally>> {
+    slots.map(|s| {
+        s.iter()
+            .filter(|t| (lo..=hi).contains(&t.at))
+            .cloned()
+            .collect()
+    })
+}
+
 #[derive(Debug, Default)]
 struct SourceState {
     /// Messages, consent events, leads' first touches, conversions, Meta's days.
@@ -452,25 +462,11 @@ impl ReportSource for MemoryReportSource {
     }
 
     async fn rollups(&self, lo: i64, hi: i64) -> Result<Option<Vec<Tally>>, StoreError> {
-        let state = self.check()?;
-        Ok(state.rollups.as_ref().map(|slots| {
-            slots
-                .iter()
-                .filter(|t| (lo..=hi).contains(&t.at))
-                .cloned()
-                .collect()
-        }))
+        Ok(slots_in(self.check()?.rollups.as_deref(), lo, hi))
     }
 
     async fn facts(&self, lo: i64, hi: i64) -> Result<Option<Vec<Tally>>, StoreError> {
-        let state = self.check()?;
-        Ok(state.person_facts.as_ref().map(|slots| {
-            slots
-                .iter()
-                .filter(|t| (lo..=hi).contains(&t.at))
-                .cloned()
-                .collect()
-        }))
+        Ok(slots_in(self.check()?.person_facts.as_deref(), lo, hi))
     }
 
     async fn outbound_between(&self, lo: i64, hi: i64) -> Result<Vec<OutboundMsg>, StoreError> {

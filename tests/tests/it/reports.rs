@@ -354,22 +354,25 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
     // AND a 30-day conversations report reads the rollup slots, the consent events and
     // conversions, leads and Meta's days: two requests per UTC day of its window (its slots,
     // its event partition) and a few more, no message item nor marker
-    let counter = shared::telemetry::RequestCounter::new();
-    let mut counted = shared::reports::live_service(&config, &stack.sdk);
-    counted.source = shared::adapters::dynamodb::reports::DynamoDbReportSource::new(
-        shared::adapters::aws::dynamodb_client(&stack.sdk, Some(counter.clone())),
-        &stack.table,
-    );
     let to = first + chrono::Duration::days(29);
-    let body: shared::domain::report::ReportRequestBody = serde_json::from_value(json!({
-        "kind": "conversations", "from": first.to_string(), "to": to.to_string(),
-        "tz": "Asia/Kathmandu"}))
-    .expect("a request body");
-    let req = shared::domain::report::ReportRequest::parse(body, counted.settings.links)
-        .expect("a valid request");
-    let rec = counted.new_record("counted".into(), &req, "test", "api", 0);
-    counted.generate(&req, &rec).await.expect("a report");
-    let requests = counter.snapshot();
+    let counted_report = async |kind: &str| {
+        let counter = shared::telemetry::RequestCounter::new();
+        let mut counted = shared::reports::live_service(&config, &stack.sdk);
+        counted.source = shared::adapters::dynamodb::reports::DynamoDbReportSource::new(
+            shared::adapters::aws::dynamodb_client(&stack.sdk, Some(counter.clone())),
+            &stack.table,
+        );
+        let body: shared::domain::report::ReportRequestBody = serde_json::from_value(json!({
+            "kind": kind, "from": first.to_string(), "to": to.to_string(),
+            "tz": "Asia/Kathmandu"}))
+        .expect("a request body");
+        let req = shared::domain::report::ReportRequest::parse(body, counted.settings.links)
+            .expect("a valid request");
+        let rec = counted.new_record(format!("counted-{kind}"), &req, "test", "api", 0);
+        counted.generate(&req, &rec).await.expect("a report");
+        counter.snapshot()
+    };
+    let requests = counted_report("conversations").await;
     let window_days = 30 + 8 + 3 + 2;
     let wabas = config.waba_ids.len() as u64;
     let queries = requests.get("Query").copied().unwrap_or(0);
@@ -392,20 +395,7 @@ async fn every_report_of_a_generated_week_equals_the_generators_truth_in_three_z
     // message slots, FACT_SUM_SHARDS for the fact sums and one for the consent events and
     // conversions; the leads index; Meta's days; and BatchGetItem only for the identity of
     // the people of the consent events and conversions (none of a message)
-    let counter = shared::telemetry::RequestCounter::new();
-    counted.source = shared::adapters::dynamodb::reports::DynamoDbReportSource::new(
-        shared::adapters::aws::dynamodb_client(&stack.sdk, Some(counter.clone())),
-        &stack.table,
-    );
-    let body: shared::domain::report::ReportRequestBody = serde_json::from_value(json!({
-        "kind": "summary", "from": first.to_string(), "to": to.to_string(),
-        "tz": "Asia/Kathmandu"}))
-    .expect("a request body");
-    let req = shared::domain::report::ReportRequest::parse(body, counted.settings.links)
-        .expect("a valid request");
-    let rec = counted.new_record("counted-summary".into(), &req, "test", "api", 0);
-    counted.generate(&req, &rec).await.expect("a summary page");
-    let requests = counter.snapshot();
+    let requests = counted_report("summary").await;
     let queries = requests.get("Query").copied().unwrap_or(0);
     println!("30-day summary page: {requests:?} for the week of {stats:?}");
     let per_day = 1 + shared::keys::FACT_SUM_SHARDS + 1;

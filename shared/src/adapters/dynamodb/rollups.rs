@@ -66,6 +66,25 @@ where
     }
 }
 
+/// A conditional update's outcome: `true` applied, `false` its condition failed.
+fn applied<O, R>(
+    sent: Result<O, SdkError<aws_sdk_dynamodb::operation::update_item::UpdateItemError, R>>,
+) -> Result<bool, StoreError>
+where
+    R: std::fmt::Debug,
+{
+    match sent {
+        Ok(_) => Ok(true),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(error(e)),
+    }
+}
+
 /// Where the slot's guard for this shard stands, as far as this call knows.
 enum Guard {
     /// Not read: try the batch as if the slot had taken nothing of it.
@@ -145,21 +164,12 @@ impl DynamoDbRollupStore {
         if !add.is_empty() {
             expr.push_str(&format!(" ADD {}", add.join(", ")));
         }
-        match req
-            .update_expression(expr)
-            .condition_expression(condition)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(error(e)),
-        }
+        applied(
+            req.update_expression(expr)
+                .condition_expression(condition)
+                .send()
+                .await,
+        )
     }
 
     /// The slot's guard for `shard`, after checking that no cell of `records` collides with
@@ -492,28 +502,19 @@ impl DynamoDbRollupStore {
         use futures_util::stream::{StreamExt, TryStreamExt};
         let moved: Vec<bool> = futures_util::stream::iter(moves)
             .map(|m| async move {
-                match self
-                    .client
-                    .update_item()
-                    .table_name(&self.table)
-                    .set_key(Some(m.key))
-                    .update_expression("SET #b = :to")
-                    .condition_expression("#b = :from")
-                    .expression_attribute_names("#b", TIME_BUCKET_ATTR)
-                    .expression_attribute_values(":from", s(m.from))
-                    .expression_attribute_values(":to", s(m.to))
-                    .send()
-                    .await
-                {
-                    Ok(_) => Ok(true),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(error(e)),
-                }
+                applied(
+                    self.client
+                        .update_item()
+                        .table_name(&self.table)
+                        .set_key(Some(m.key))
+                        .update_expression("SET #b = :to")
+                        .condition_expression("#b = :from")
+                        .expression_attribute_names("#b", TIME_BUCKET_ATTR)
+                        .expression_attribute_values(":from", s(m.from))
+                        .expression_attribute_values(":to", s(m.to))
+                        .send()
+                        .await,
+                )
             })
             .buffer_unordered(MOVE_CONCURRENCY)
             .try_collect()
