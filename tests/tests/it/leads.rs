@@ -7,6 +7,7 @@ use crate::support::*;
 use chrono::{DateTime, Utc};
 use futures_util::future::join_all;
 use integration_tests::harness::{Moto, Stack, webhook_config};
+use integration_tests::verify::canonical;
 use lambda_http::{Body, Request};
 use leads::handler::{Leads, LeadsConfig};
 use serde_json::{Value, json};
@@ -687,9 +688,10 @@ async fn the_stream_aggregator_gives_timelines_message_counts_and_the_entry_poin
             .batch_item_failures
             .is_empty()
     );
+    // (The person-rollup claim counters count recomputes: `canonical` leaves them out.)
     assert_eq!(
-        stack.scan().await,
-        before,
+        canonical(&stack.scan().await),
+        canonical(&before),
         "replayed stream records are idempotent"
     );
 

@@ -7,6 +7,7 @@ use crate::support::*;
 use aggregator::handler::Aggregator;
 use integration_tests::harness::Stack;
 use integration_tests::streams::{StreamReader, pump};
+use integration_tests::verify::canonical;
 use serde_json::{Value, json};
 use shared::domain::leads::TIMELINE_ENTRIES;
 use shared::telemetry::RequestCounter;
@@ -113,9 +114,10 @@ async fn the_timeline_reads_the_same_items_however_many_messages() {
             .batch_item_failures
             .is_empty()
     );
+    // (The person-rollup claim counters count recomputes: `canonical` leaves them out.)
     assert_eq!(
-        stack.scan().await,
-        before,
+        canonical(&stack.scan().await),
+        canonical(&before),
         "replayed records change nothing"
     );
 
@@ -172,14 +174,14 @@ async fn the_timeline_reads_the_same_items_however_many_messages() {
     let recorded = aggregator.rebuild(2).await.unwrap();
     assert_eq!(recorded, inbound + outbound);
     assert_eq!(
-        stack.scan().await,
-        before,
+        canonical(&stack.scan().await),
+        canonical(&before),
         "a rebuild counts and indexes every marker once"
     );
     assert_eq!(aggregator.rebuild(2).await.unwrap(), recorded);
     assert_eq!(
-        stack.scan().await,
-        before,
+        canonical(&stack.scan().await),
+        canonical(&before),
         "and a second rebuild changes nothing"
     );
 }
