@@ -7,9 +7,10 @@
 //! window do: see docs/DATA_MODEL.md, "Reports", for what a window holds.)
 
 use crate::domain::access::Access;
+use crate::domain::metrics::facts::facts_of;
 use crate::domain::metrics::input::{Inputs, OutboundMsg};
 use crate::domain::metrics::query::Query;
-use crate::domain::metrics::tally::slots_are_exact;
+use crate::domain::metrics::tally::{slots_are_exact, tallies_of};
 use crate::domain::metrics::{self, CsvRow};
 use crate::domain::report::{
     DEFAULT_SLA_SECONDS, LinkPolicy, ReportKind, ReportRecord, ReportRequest, ReportStatus,
@@ -318,7 +319,7 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         window.with_history = false;
         let mut inputs = self.source.inputs(&window).await?;
         inputs.tallies = Some(tallies);
-        inputs.facts = Some(facts.unwrap_or_default());
+        inputs.facts = facts;
         Ok(Some(self.restrict(inputs, access).await?))
     }
 
@@ -334,17 +335,28 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         }
         let mut window = self.window(req);
         window.with_history = true;
-        self.read_inputs(&window, access).await
+        self.read_inputs(&window, access, req.kind).await
     }
 
-    /// The facts of a window that `access` may see.
+    /// The facts of a window that `access` may see, with their message tallies and (for
+    /// `kind`s that read them) person facts derived once, so the families and the summary's
+    /// sections do not each derive them again.
     async fn read_inputs(
         &self,
         window: &ReportWindow,
         access: &Access,
+        kind: ReportKind,
     ) -> Result<Inputs, ReportError> {
         let inputs = self.source.inputs(window).await?;
-        self.restrict(inputs, access).await
+        let mut inputs = self.restrict(inputs, access).await?;
+        inputs.tallies = Some(tallies_of(&inputs));
+        if matches!(
+            kind,
+            ReportKind::Templates | ReportKind::ResponseTimes | ReportKind::Summary
+        ) {
+            inputs.facts = Some(facts_of(&inputs));
+        }
+        Ok(inputs)
     }
 
     /// Only the facts `access` may see (the tenancy of their leads and numbers read once).
@@ -448,7 +460,8 @@ impl<S: ReportSource, R: ReportStore, O: ReportObjects> ReportService<S, R, O> {
         } else if let Some(rolled) = self.rolled_inputs(req, &access).await? {
             rolled
         } else {
-            self.read_inputs(&self.window(req), &access).await?
+            self.read_inputs(&self.window(req), &access, req.kind)
+                .await?
         };
         let q = req.query(self.settings.sla_seconds);
         let upload = self
