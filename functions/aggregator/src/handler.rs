@@ -16,9 +16,8 @@
 //! (it needs the webhook's writes). Identity links live in `crate::identity`, tenancy filing
 //! in `crate::tenancy`, the reading of stream images in `crate::stream`.
 
-use crate::stream::{attr, fact_ids, rollup_change};
+use crate::stream::{attr, read_record};
 use crate::tenancy::Filed;
-use aws_lambda_events::event::dynamodb::EventRecord;
 use aws_lambda_events::event::dynamodb::{StreamRecord, TimeWindowEvent, TimeWindowEventResponse};
 use aws_lambda_events::event::streams::DynamoDbBatchItemFailure;
 use lambda_runtime::LambdaEvent;
@@ -96,18 +95,17 @@ where
         }
     }
 
-    /// Recomputes the person facts (`shared::facts`) of everyone the batch's records touch,
+    /// Recomputes the person facts (`shared::facts`) of the ids each record touches (`people`),
     /// in the order of their first record. Returns the index of the first record whose
     /// person could not be recomputed (the batch is retried from there), or `None`.
-    async fn recompute_people(&self, records: &[EventRecord]) -> Option<usize> {
+    async fn recompute_people(&self, people: &[Vec<String>]) -> Option<usize> {
         let mut done: BTreeSet<String> = BTreeSet::new();
-        for (i, record) in records.iter().enumerate() {
-            for id in fact_ids(record) {
-                if done.contains(&id) {
+        for (i, ids) in people.iter().enumerate() {
+            for id in ids {
+                if done.contains(id) {
                     continue;
                 }
-                match shared::facts::recompute(&self.facts, &self.history, &self.identity, &id)
-                    .await
+                match shared::facts::recompute(&self.facts, &self.history, &self.identity, id).await
                 {
                     Ok(r) => done.extend(r.ids),
                     Err(e) => {
@@ -154,7 +152,8 @@ where
         let mut response = TimeWindowEventResponse::default();
         let records = &event.payload.dynamo_db_event.records;
         let shard = event.payload.time_window_properties.shard_id.as_deref();
-        let changes: Vec<RecordChange> = records.iter().map(rollup_change).collect();
+        let (changes, people): (Vec<RecordChange>, Vec<Vec<String>>) =
+            records.iter().map(read_record).unzip();
         let mut stop = records.len();
         match fold_batch(&self.rollups, shard, &changes).await {
             Ok(_) => {}
@@ -181,7 +180,7 @@ where
         }
         // The people of every folded record, even when a later record failed: the records
         // before the failure are not redelivered, so their recompute cannot wait.
-        if let Some(first) = self.recompute_people(&records[..recorded]).await {
+        if let Some(first) = self.recompute_people(&people[..recorded]).await {
             recorded = first;
         }
         if recorded < records.len() {

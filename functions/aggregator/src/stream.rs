@@ -1,6 +1,6 @@
 //! What a stream record says: the attributes of its images and its move in the rollups.
 
-use aws_lambda_events::event::dynamodb::EventRecord;
+use aws_lambda_events::event::dynamodb::{EventRecord, StreamRecord};
 use shared::adapters::dynamodb::reports::outbound_from_item;
 use shared::adapters::dynamodb::rollups::tally_of_item;
 use shared::domain::identity::ids_of_message;
@@ -29,47 +29,48 @@ fn attrs_of(image: &serde_dynamo::Item) -> Option<Attrs> {
     })
 }
 
-/// A record's move in the rollups: its message's tally before and after. A removal is not a
-/// move (an expired or erased item still happened).
-pub(crate) fn rollup_change(record: &EventRecord) -> RecordChange {
-    let tally = |image: &serde_dynamo::Item| attrs_of(image).and_then(|a| tally_of_item(&a));
+/// What a record means for the rollups, its images read once: its move in the message
+/// rollups and the ids whose person facts it may change.
+pub(crate) fn read_record(record: &EventRecord) -> (RecordChange, Vec<String>) {
     let change = &record.change;
-    let removed = record.event_name == "REMOVE";
-    RecordChange {
-        sequence: change.sequence_number.clone().unwrap_or_default(),
-        before: if removed {
-            None
-        } else {
-            tally(&change.old_image)
-        },
-        after: if removed {
-            None
-        } else {
-            tally(&change.new_image)
-        },
+    let sequence = change.sequence_number.clone().unwrap_or_default();
+    // A removal is no move and no fact (an expired or erased item still happened).
+    if record.event_name == "REMOVE" {
+        let none = RecordChange {
+            sequence,
+            before: None,
+            after: None,
+        };
+        return (none, Vec::new());
     }
+    let (old, new) = (attrs_of(&change.old_image), attrs_of(&change.new_image));
+    let tally = |a: &Option<Attrs>| a.as_ref().and_then(tally_of_item);
+    let moved = RecordChange {
+        sequence,
+        before: tally(&old),
+        after: tally(&new),
+    };
+    (moved, fact_ids(change, old.as_ref(), new.as_ref()))
 }
 
-/// The ids whose person facts (`shared::facts`) a record may change: the sender of a new
+/// The ids whose person facts (`shared::facts`) a change may change: the sender of a new
 /// inbound message; the recipient (before and after) of an outbound message whose
-/// fact-relevant state changed (`facts::relevant`: anchor, failure, delivery, number, tag,
-/// person); every id a message or consent event newly links (a merge changes whose facts
-/// they are).
-pub(crate) fn fact_ids(record: &EventRecord) -> Vec<String> {
-    let change = &record.change;
+/// fact-relevant state changed (`facts::relevant`: anchor, failure, delivery of a template,
+/// number, tag, person); every id a message or consent event newly links (a merge changes
+/// whose facts they are).
+fn fact_ids(change: &StreamRecord, old: Option<&Attrs>, new: Option<&Attrs>) -> Vec<String> {
     let mut ids = Vec::new();
-    if record.event_name == "REMOVE" {
-        return ids;
-    }
-    let new = |k: &str| attr(&change.new_image, k);
-    let sk = new("sk").unwrap_or_default();
+    let new_attr = |k: &str| attr(&change.new_image, k);
+    let sk = new_attr("sk").unwrap_or_default();
     if sk == "IN" {
-        if change.old_image.is_empty() {
-            ids.extend(new("user_key"));
+        if old.is_none() {
+            ids.extend(new_attr("user_key"));
         }
     } else if sk == "OUT" {
-        let msg = |image: &serde_dynamo::Item| attrs_of(image).and_then(|a| outbound_from_item(&a));
-        let (before, after) = (msg(&change.old_image), msg(&change.new_image));
+        let (before, after) = (
+            old.and_then(outbound_from_item),
+            new.and_then(outbound_from_item),
+        );
         if relevant(before.as_ref(), after.as_ref()) {
             ids.extend(before.and_then(|m| m.person));
             ids.extend(after.and_then(|m| m.person));
@@ -77,7 +78,7 @@ pub(crate) fn fact_ids(record: &EventRecord) -> Vec<String> {
     }
     // A link is new when the item names ids it did not before (a first message, a status
     // bringing the recipient's other id).
-    let linked = ids_of_message(&sk, new);
+    let linked = ids_of_message(&sk, new_attr);
     let old_sk = attr(&change.old_image, "sk").unwrap_or_default();
     if linked.len() > 1 && linked != ids_of_message(&old_sk, |k| attr(&change.old_image, k)) {
         ids.extend(linked);
@@ -119,14 +120,20 @@ mod tests {
             }))
             .expect("a record")
         };
-        let insert = rollup_change(&record("INSERT"));
+        let (insert, ids) = read_record(&record("INSERT"));
+        assert_eq!(
+            ids,
+            vec!["628100".to_string()],
+            "a new inbound message's sender"
+        );
         assert_eq!(insert.sequence, "111000000000000000001");
         assert_eq!(insert.before, None);
         let after = insert.after.expect("an inbound tally");
         assert_eq!(after.at, 1_795_000_000);
         assert_eq!(after.cell.waba_id(), "W1");
         assert_eq!(after.counts.messages, 1);
-        let removed = rollup_change(&record("REMOVE"));
+        let (removed, no_ids) = read_record(&record("REMOVE"));
+        assert!(no_ids.is_empty());
         assert_eq!((removed.before, removed.after), (None, None));
     }
 }
